@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowrun/flowrun/interpreter"
+)
+
+// Exit codes (SPEC §6).
+const (
+	exitOK       = 0
+	exitFailed   = 1 // problems found, flow failed, tests failed
+	exitUsage    = 2 // usage or load errors
+	exitCanceled = 130
+)
+
+// exitError carries an exit code out of a command; its message (if any) has
+// already been printed or is printed by Main.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, args...)}
+}
+
+// env is what every command gets: its streams and a context canceled on Ctrl-C.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	ctx            context.Context
+}
+
+// Main runs flowrun with args and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, ctx: ctx}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var xe *exitError
+	if errors.As(err, &xe) {
+		if xe.msg != "" {
+			fmt.Fprintln(stderr, "flowrun: "+xe.msg)
+		}
+		return xe.code
+	}
+	// cobra's own errors: unknown command, bad flags, wrong argument count
+	fmt.Fprintln(stderr, "flowrun: "+err.Error())
+	fmt.Fprintln(stderr, "Run 'flowrun --help' for usage.")
+	return exitUsage
+}
+
+func newRoot(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "flowrun",
+		Short: "Validate, run and test connector projects written as YAML flows",
+		Long: `flowrun runs connector projects: a connector.yaml plus flows/*.yaml, written in the
+flowrun connector language. It validates them (for CI), runs their flows, tests them
+offline against HTTP mocks, and hosts their webhook and poll triggers.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newValidateCmd(e),
+		newSchemaCmd(e),
+		newVersionCmd(e),
+		newRunCmd(e),
+		newBuiltinsCmd(e),
+	)
+	for _, add := range extraCommands {
+		root.AddCommand(add(e))
+	}
+	return root
+}
+
+// extraCommands lets command files register themselves.
+var extraCommands []func(*env) *cobra.Command
+
+func newVersionCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print flowrun's version and the connector language version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v := "(devel)"
+			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+				v = bi.Main.Version
+			}
+			fmt.Fprintf(e.stdout, "flowrun %s (connector language 1)\n", v)
+			return nil
+		},
+	}
+}
+
+// relPath shows a path relative to the working directory when it is inside it.
+func relPath(p string) string {
+	if p == "" || !filepath.IsAbs(p) {
+		return p
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
+
+// loadProject loads a project, printing its diagnostics on failure.
+func loadProject(e *env, dir string) (*interpreter.Project, error) {
+	p, err := interpreter.Load(dir)
+	if err != nil {
+		var ds interpreter.Diagnostics
+		if errors.As(err, &ds) {
+			for _, d := range ds {
+				d.Pos.File = relPath(d.Pos.File)
+				fmt.Fprintln(e.stderr, d.String())
+			}
+			return nil, &exitError{code: exitUsage, msg: fmt.Sprintf("%s: %d problem(s); run `flowrun validate %s` for details", dir, len(ds), dir)}
+		}
+		return nil, &exitError{code: exitUsage, msg: err.Error()}
+	}
+	return p, nil
+}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowrun/flowrun/interpreter"
+)
+
+type runOptions struct {
+	project    string
+	flow       string
+	input      string
+	connection string
+	trace      bool
+	traceJSON  string
+	timeout    time.Duration
+}
+
+func newRunCmd(e *env) *cobra.Command {
+	o := &runOptions{}
+	cmd := &cobra.Command{
+		Use:   "run PROJECT FLOW",
+		Short: "Run a flow and print its outputs as JSON",
+		Long: `run loads and checks PROJECT, runs FLOW with the given inputs and connection, and
+prints the outputs as JSON on stdout.
+
+Exit status: 0 success, 1 the flow failed (the error, its flow, step and
+path:line:col on stderr), 2 usage or load errors, 130 interrupted.`,
+		Example: `  flowrun run connectors/github get_issue --connection conn.yaml --input '{"owner":"o","repo":"r","number":1}'
+  flowrun run . create_user --input @user.json --trace
+  echo '{"email":"ada@example.com"}' | flowrun run . create_user --input -`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.project, o.flow = args[0], args[1]
+			return runRun(e, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.input, "input", "i", "", "inputs as JSON, @file.json, or - for stdin")
+	f.StringVarP(&o.connection, "connection", "c", "", "connection file (YAML or JSON: params, token)")
+	f.BoolVar(&o.trace, "trace", false, "print a line per step on stderr")
+	f.StringVar(&o.traceJSON, "trace-json", "", "write every step, with its inputs and outputs, as JSON lines to this file")
+	f.DurationVar(&o.timeout, "timeout", 0, "stop the run after this long (e.g. 30s); 0 means no limit")
+	return cmd
+}
+
+// readInput reads --input: inline JSON, @file, or - for stdin.
+func readInput(e *env, s string) (map[string]any, error) {
+	if s == "" {
+		return map[string]any{}, nil
+	}
+	var data []byte
+	var err error
+	src := "--input"
+	switch {
+	case s == "-":
+		data, err = io.ReadAll(io.LimitReader(e.stdin, 64<<20))
+		src = "stdin"
+	case strings.HasPrefix(s, "@"):
+		data, err = os.ReadFile(s[1:])
+		src = s[1:]
+	default:
+		data = []byte(s)
+	}
+	if err != nil {
+		return nil, usageErr("reading inputs: %v", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return map[string]any{}, nil
+	}
+	v, err := interpreter.DecodeJSON(data)
+	if err != nil {
+		return nil, usageErr("inputs from %s are not valid JSON: %v", src, err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, usageErr("inputs from %s must be a JSON object of input names to values", src)
+	}
+	return m, nil
+}
+
+func loadConnection(e *env, p *interpreter.Project, path string) (*interpreter.Connection, error) {
+	if path == "" {
+		c := &interpreter.Connection{Params: map[string]any{}}
+		return c, nil
+	}
+	c, err := interpreter.LoadConnection(path, p.Connector)
+	if err != nil {
+		var ds interpreter.Diagnostics
+		if errors.As(err, &ds) {
+			for _, d := range ds {
+				d.Pos.File = relPath(d.Pos.File)
+				fmt.Fprintln(e.stderr, d.String())
+			}
+			return nil, &exitError{code: exitUsage, msg: "the connection file has problems"}
+		}
+		return nil, &exitError{code: exitUsage, msg: err.Error()}
+	}
+	return c, nil
+}
+
+// tracer writes trace events as text lines and/or JSON lines, redacted.
+type tracer struct {
+	mu   sync.Mutex
+	text io.Writer
+	json io.Writer
+	conn *interpreter.Connection
+}
+
+func (t *tracer) event(ev interpreter.TraceEvent) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.text != nil {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s%s %s (%s) %s", strings.Repeat("  ", ev.Depth), ev.Flow, ev.Step, ev.Kind, ev.Duration.Round(time.Microsecond))
+		if ev.Method != "" {
+			fmt.Fprintf(&b, " %s %s", ev.Method, ev.URL)
+			if ev.Status != 0 {
+				fmt.Fprintf(&b, " -> %d", ev.Status)
+			}
+			if ev.Attempts > 1 {
+				fmt.Fprintf(&b, " (%d attempts)", ev.Attempts)
+			}
+		}
+		if ev.Message != "" {
+			fmt.Fprintf(&b, ": %s", ev.Message)
+		}
+		if ev.Error != "" {
+			fmt.Fprintf(&b, " ERROR %s", firstLine(ev.Error))
+		}
+		fmt.Fprintln(t.text, t.conn.Redact(b.String()))
+	}
+	if t.json != nil {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			ev.Input, ev.Output = nil, nil
+			b, _ = json.Marshal(ev)
+		}
+		fmt.Fprintln(t.json, t.conn.Redact(string(b)))
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func runRun(e *env, o *runOptions) error {
+	p, err := loadProject(e, o.project)
+	if err != nil {
+		return err
+	}
+	if p.Flow(o.flow) == nil {
+		return usageErr("project %s has no flow %q%s", o.project, o.flow, hintSuffix(o.flow, p.Order))
+	}
+	in, err := readInput(e, o.input)
+	if err != nil {
+		return err
+	}
+	conn, err := loadConnection(e, p, o.connection)
+	if err != nil {
+		return err
+	}
+	r := &interpreter.Runner{Project: p, Connection: conn}
+	tr := &tracer{conn: conn}
+	if o.trace {
+		tr.text = e.stderr
+	}
+	if o.traceJSON != "" {
+		f, err := os.OpenFile(o.traceJSON, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return usageErr("--trace-json: %v", err)
+		}
+		defer f.Close()
+		tr.json = f
+	}
+	if tr.text != nil || tr.json != nil {
+		r.Trace = tr.event
+	}
+	ctx := e.ctx
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	out, err := r.RunCLI(ctx, o.flow, in)
+	if err != nil {
+		return runFailure(e, conn, err)
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return &exitError{code: exitFailed, msg: "outputs cannot be written as JSON: " + err.Error()}
+	}
+	fmt.Fprintln(e.stdout, string(b))
+	return nil
+}
+
+// runFailure prints a run error (redacted) and picks the exit code.
+func runFailure(e *env, conn *interpreter.Connection, err error) error {
+	var ue *interpreter.UsageError
+	if errors.As(err, &ue) {
+		return &exitError{code: exitUsage, msg: conn.Redact(ue.Error())}
+	}
+	if errors.Is(err, interpreter.ErrCanceled) {
+		fmt.Fprintln(e.stderr, "flowrun: "+conn.Redact(err.Error()))
+		if e.ctx.Err() != nil {
+			return &exitError{code: exitCanceled}
+		}
+		return &exitError{code: exitFailed}
+	}
+	var re *interpreter.RunError
+	if errors.As(err, &re) {
+		re.Pos.File = relPath(re.Pos.File)
+		for i, c := range re.Calls {
+			re.Calls[i] = relCall(c)
+		}
+	}
+	fmt.Fprintln(e.stderr, conn.Redact(err.Error()))
+	return &exitError{code: exitFailed}
+}
+
+func relCall(c string) string {
+	if i := strings.Index(c, ": flow "); i > 0 {
+		pos := c[:i]
+		if j := strings.LastIndex(pos, ":"); j > 0 {
+			if k := strings.LastIndex(pos[:j], ":"); k > 0 {
+				return relPath(pos[:k]) + pos[k:] + c[i:]
+			}
+		}
+	}
+	return c
+}
+
+func hintSuffix(name string, candidates []string) string {
+	if h := interpreter.Suggest(name, candidates); h != "" {
+		return " (" + h + ")"
+	}
+	return ""
+}

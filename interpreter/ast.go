@@ -1,0 +1,315 @@
+package interpreter
+
+import (
+	"time"
+)
+
+// Project is a loaded, checked connector project: an immutable program that
+// any number of runs may share.
+type Project struct {
+	Dir       string
+	Connector *Connector
+	Flows     map[string]*Flow
+	Order     []string    // flow names, sorted
+	Tests     []*TestFile // test suites under tests/, schema-checked
+}
+
+// Flow returns the named flow, or nil.
+func (p *Project) Flow(name string) *Flow { return p.Flows[name] }
+
+// TestFile is a test suite file, kept as its node tree for the test runner.
+type TestFile struct {
+	File string
+	Node *Node
+}
+
+// Connector is connector.yaml.
+type Connector struct {
+	File        string
+	Name        string
+	Title       string
+	Version     string
+	Description string
+	BaseURL     *Value
+	Params      []*Field
+	Auth        *Auth
+	HTTP        HTTPDefaults
+	Node        *Node
+}
+
+// Param returns the declared connection parameter, or nil.
+func (c *Connector) Param(name string) *Field {
+	for _, f := range c.Params {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// HTTPDefaults are the connector's defaults for every http step.
+type HTTPDefaults struct {
+	Timeout time.Duration
+	Headers []NamedValue
+	Retry   Retry
+}
+
+// Retry is a retry policy for http steps.
+type Retry struct {
+	Attempts   int // total attempts, including the first
+	On         []int
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	Set        bool // the policy was written (not the built-in default)
+}
+
+// Auth is how requests are authorised.
+type Auth struct {
+	Type     string // none | basic | bearer | header | oauth2
+	Username *Value
+	Password *Value
+	Token    *Value
+	Header   string
+	HeaderV  *Value
+	OAuth2   *OAuth2
+	Pos      Pos
+}
+
+// OAuth2 configures OAuth 2.0 for a connector.
+type OAuth2 struct {
+	Grant        string // authorization_code | client_credentials
+	AuthorizeURL *Value
+	TokenURL     *Value
+	RefreshURL   *Value
+	Scopes       []string
+	ClientAuth   string // basic | post
+	ClientID     *Value
+	ClientSecret *Value
+}
+
+// NamedValue is a key and its compiled value, in file order.
+type NamedValue struct {
+	Name  string
+	Value *Value
+}
+
+// Field is a declared input, output, connection parameter or nested property.
+type Field struct {
+	Name        string
+	Type        string // string number integer boolean datetime object list any
+	Required    bool
+	Default     any
+	HasDefault  bool
+	Title       string
+	Description string
+	Enum        []any
+	Secret      bool
+	Items       *Field
+	Properties  []*Field
+	Pos         Pos
+}
+
+// Flow is one flow file.
+type Flow struct {
+	File        string
+	Name        string
+	Type        string
+	Title       string
+	Description string
+	Inputs      []*Field
+	Outputs     []*Field
+	Steps       []Step
+	Timeout     time.Duration
+
+	// webhook flows
+	Verify     *Verify
+	Register   []Step
+	Deregister []Step
+	Event      []Step
+
+	// poll flows
+	Schedule time.Duration
+	Dedupe   *Value
+
+	Pos  Pos
+	Node *Node
+}
+
+// Input returns the declared input, or nil.
+func (f *Flow) Input(name string) *Field { return findField(f.Inputs, name) }
+
+// Output returns the declared output, or nil.
+func (f *Flow) Output(name string) *Field { return findField(f.Outputs, name) }
+
+func findField(fs []*Field, name string) *Field {
+	for _, f := range fs {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Verify is how a webhook flow checks its deliveries.
+type Verify struct {
+	Scheme          string
+	Header          string
+	Secret          *Value
+	Format          string
+	SignedPayload   string
+	TimestampHeader string
+	Tolerance       time.Duration
+	Pos             Pos
+}
+
+// Step is one step of a flow. The concrete types below form a closed set.
+type Step interface {
+	Base() *StepBase
+}
+
+// StepBase holds what every step has.
+type StepBase struct {
+	Kind string
+	ID   string
+	Name string
+	Pos  Pos
+}
+
+// Base returns the step's common part.
+func (b *StepBase) Base() *StepBase { return b }
+
+// Label names the step in traces and errors: its id, else its name, else its kind.
+func (b *StepBase) Label() string {
+	switch {
+	case b.ID != "":
+		return b.ID
+	case b.Name != "":
+		return b.Name
+	}
+	return b.Kind
+}
+
+type SetStep struct {
+	StepBase
+	Vars []NamedValue
+}
+
+type HTTPStep struct {
+	StepBase
+	Method    string
+	Path      *Value
+	URL       *Value
+	Query     []NamedValue
+	Headers   []NamedValue
+	JSON      *Value
+	HasJSON   bool
+	Form      *Value
+	Body      *Value
+	NoAuth    bool
+	Auth      *Auth
+	Timeout   time.Duration
+	Retry     *Retry
+	Expect    []int
+	ExpectAll bool
+	Paginate  *Paginate
+}
+
+type Paginate struct {
+	Items     *Value
+	Next      *Value
+	NextQuery []NamedValue
+	MaxPages  int
+}
+
+type IfStep struct {
+	StepBase
+	Cond *Value
+	Then []Step
+	Else []Step
+}
+
+type SwitchCase struct {
+	When  *Value
+	Steps []Step
+}
+
+type SwitchStep struct {
+	StepBase
+	Cases      []SwitchCase
+	Default    []Step
+	HasDefault bool
+}
+
+type ForEachStep struct {
+	StepBase
+	Items           *Value
+	As              string
+	Index           string
+	Steps           []Step
+	Collect         *Value
+	Concurrency     int
+	ContinueOnError bool
+}
+
+type CallStep struct {
+	StepBase
+	Flow string
+	With []NamedValue
+}
+
+type ReturnStep struct {
+	StepBase
+	Value *Value
+}
+
+type FailStep struct {
+	StepBase
+	Message *Value
+	Code    *Value
+	Details *Value
+}
+
+type TryStep struct {
+	StepBase
+	Try   []Step
+	Catch []Step
+}
+
+type ContinueIfStep struct {
+	StepBase
+	Cond    *Value
+	Message *Value
+}
+
+type LogStep struct {
+	StepBase
+	Message *Value
+}
+
+type WaitStep struct {
+	StepBase
+	Duration *Value
+	Fixed    time.Duration
+}
+
+// StepKinds lists every step kind key, in the order of SPEC §4.
+var StepKinds = []string{"set", "http", "if", "switch", "for_each", "call", "return", "fail", "try", "continue_if", "log", "wait"}
+
+// stepCompanions lists the keys each kind allows beside its own and id/name.
+var stepCompanions = map[string][]string{
+	"set":         nil,
+	"http":        nil,
+	"if":          {"then", "else"},
+	"switch":      nil,
+	"for_each":    {"as", "index", "steps", "collect", "concurrency", "continue_on_error"},
+	"call":        {"with"},
+	"return":      nil,
+	"fail":        nil,
+	"try":         {"catch"},
+	"continue_if": {"message"},
+	"log":         nil,
+	"wait":        nil,
+}
+
+// FlowTypes lists the flow types.
+var FlowTypes = []string{"action", "helper", "authping", "revoke", "webhook", "poll"}
