@@ -422,8 +422,22 @@ func (l *loader) flowBody(fs *flowSrc) {
 			}
 		}
 	}
+	if f.Type == "webhook" {
+		if d := n.Get("dedupe"); d != nil {
+			request := types.Map{"method": types.String, "path": types.String, "headers": types.Map{types.Extra: types.String},
+				"query": types.Map{types.Extra: types.Any}, "body": types.Any, "raw": types.String}
+			ds := &scope{l: l, flow: f, env: types.Map{"event": fieldsType(f.Outputs), "inputs": fieldsType(f.Inputs), "request": request}, definite: map[string]bool{}}
+			if len(f.Outputs) == 0 {
+				ds.env["event"] = types.Any
+			}
+			f.Dedupe = ds.value(d)
+		}
+	}
 	if f.Type != "poll" {
 		for _, k := range []string{"schedule", "dedupe"} {
+			if k == "dedupe" && f.Type == "webhook" {
+				continue
+			}
 			if kn := n.KeyNode(k); kn != nil {
 				l.d.add(kn.Pos, "only poll flows have "+k, "%s is not allowed in a %s flow", k, f.Type)
 			}

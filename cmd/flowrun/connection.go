@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
+
+	"github.com/flowrun/flowrun/interpreter"
+)
+
+func newConnectionCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "connection",
+		Short: "Check, revoke and log in connections",
+	}
+	var testConn string
+	testCmd := &cobra.Command{
+		Use:   "test PROJECT --connection FILE",
+		Short: "Run the authping flow: is this connection working?",
+		Long:  "test prints `working` and the account's label, or `not working` with the service's status and message (exit 1).",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := connRunner(e, args[0], testConn)
+			if err != nil {
+				return err
+			}
+			working, label, msg, status, err := r.AuthPing(e.ctx)
+			if err != nil {
+				return runFailure(e, r.Connection, err)
+			}
+			if working {
+				if label != "" {
+					fmt.Fprintf(e.stdout, "working: %s\n", r.Connection.Redact(label))
+				} else {
+					fmt.Fprintln(e.stdout, "working")
+				}
+				return nil
+			}
+			line := "not working"
+			if status != 0 {
+				line += fmt.Sprintf(": %d %s", status, http.StatusText(status))
+			}
+			if msg != "" {
+				line += ": " + firstLine(msg)
+			}
+			fmt.Fprintln(e.stdout, r.Connection.Redact(line))
+			return &exitError{code: exitFailed}
+		},
+	}
+	testCmd.Flags().StringVarP(&testConn, "connection", "c", "", "connection file")
+
+	var revokeConn string
+	revokeCmd := &cobra.Command{
+		Use:   "revoke PROJECT --connection FILE",
+		Short: "Run the revoke flow, then mark the connection file revoked",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := connRunner(e, args[0], revokeConn)
+			if err != nil {
+				return err
+			}
+			if err := r.Revoke(e.ctx); err != nil {
+				return runFailure(e, r.Connection, err)
+			}
+			if err := r.Connection.MarkRevoked(time.Now()); err != nil {
+				return &exitError{code: exitFailed, msg: "the token was revoked but the connection file could not be updated: " + err.Error()}
+			}
+			fmt.Fprintf(e.stdout, "revoked; %s is marked revoked\n", relPath(revokeConn))
+			return nil
+		},
+	}
+	revokeCmd.Flags().StringVarP(&revokeConn, "connection", "c", "", "connection file")
+
+	var loginConn, loginListen string
+	var loginTimeout time.Duration
+	loginCmd := &cobra.Command{
+		Use:   "login PROJECT --connection FILE",
+		Short: "Log in with OAuth 2.0 (authorization code + PKCE) and save the token in the connection file",
+		Long: `login starts a callback server on 127.0.0.1, prints the authorization URL for you to open,
+waits for the service to redirect back, exchanges the code (with PKCE) for a token and
+writes it into the connection file with 0600 permissions. Register the printed
+redirect URI with the service.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := connRunner(e, args[0], loginConn)
+			if err != nil {
+				return err
+			}
+			return login(e, r, loginListen, loginTimeout)
+		},
+	}
+	loginCmd.Flags().StringVarP(&loginConn, "connection", "c", "", "connection file (params: client id and secret, etc.)")
+	loginCmd.Flags().StringVar(&loginListen, "listen", "127.0.0.1:8085", "callback server address (the redirect URI is http://ADDR/callback)")
+	loginCmd.Flags().DurationVar(&loginTimeout, "timeout", 5*time.Minute, "how long to wait for the browser")
+	cmd.AddCommand(testCmd, revokeCmd, loginCmd)
+	return cmd
+}
+
+func connRunner(e *env, project, connFile string) (*interpreter.Runner, error) {
+	if connFile == "" {
+		return nil, usageErr("--connection FILE is required")
+	}
+	p, err := loadProject(e, project)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := loadConnection(e, p, connFile)
+	if err != nil {
+		return nil, err
+	}
+	return &interpreter.Runner{Project: p, Connection: conn}, nil
+}
+
+func login(e *env, r *interpreter.Runner, listen string, timeout time.Duration) error {
+	a := r.Project.Connector.Auth
+	if a == nil || a.Type != "oauth2" || a.OAuth2 == nil || a.OAuth2.Grant != "authorization_code" {
+		return usageErr("connector %q does not use OAuth 2.0 with grant authorization_code", r.Project.Connector.Name)
+	}
+	o := a.OAuth2
+	val := func(v *interpreter.Value, what string) (string, error) {
+		s, err := r.EvalConnectorValue(v)
+		if err != nil {
+			return "", usageErr("oauth2 %s: %v", what, err)
+		}
+		return s, nil
+	}
+	authURL, err := val(o.AuthorizeURL, "authorize_url")
+	if err != nil {
+		return err
+	}
+	tokenURL, err := val(o.TokenURL, "token_url")
+	if err != nil {
+		return err
+	}
+	clientID, err := val(o.ClientID, "client_id")
+	if err != nil {
+		return err
+	}
+	secret, err := val(o.ClientSecret, "client_secret")
+	if err != nil {
+		return err
+	}
+	r.Connection.AddSecret(secret)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return usageErr("--listen: %v", err)
+	}
+	defer ln.Close()
+	style := oauth2.AuthStyleInHeader
+	if o.ClientAuth == "post" {
+		style = oauth2.AuthStyleInParams
+	}
+	cfg := &oauth2.Config{ClientID: clientID, ClientSecret: secret, Scopes: o.Scopes,
+		RedirectURL: "http://" + ln.Addr().String() + "/callback",
+		Endpoint:    oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: style}}
+	verifier := oauth2.GenerateVerifier()
+	stateB := make([]byte, 16)
+	_, _ = rand.Read(stateB)
+	state := hex.EncodeToString(stateB)
+	url := cfg.AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(verifier))
+	fmt.Fprintf(e.stderr, "Open this URL in your browser to log in:\n\n  %s\n\nWaiting for the redirect to %s ...\n", url, cfg.RedirectURL)
+
+	type result struct {
+		code string
+		err  error
+	}
+	done := make(chan result, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, req *http.Request) {
+		q := req.URL.Query()
+		var res result
+		switch {
+		case q.Get("state") != state:
+			res.err = errors.New("the redirect's state does not match (a stale or forged request)")
+		case q.Get("error") != "":
+			res.err = fmt.Errorf("the service refused: %s %s", q.Get("error"), q.Get("error_description"))
+		case q.Get("code") == "":
+			res.err = errors.New("the redirect carries no code")
+		default:
+			res.code = q.Get("code")
+		}
+		if res.err != nil {
+			http.Error(w, html.EscapeString(res.err.Error()), http.StatusBadRequest)
+		} else {
+			fmt.Fprintln(w, "Logged in. You can close this window.")
+		}
+		select {
+		case done <- res:
+		default:
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(e.ctx, timeout)
+	defer cancel()
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		if e.ctx.Err() != nil {
+			return &exitError{code: exitCanceled, msg: "login canceled"}
+		}
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("no redirect within %s", timeout)}
+	}
+	if res.err != nil {
+		return &exitError{code: exitFailed, msg: res.err.Error()}
+	}
+	tok, err := cfg.Exchange(ctx, res.code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return &exitError{code: exitFailed, msg: "exchanging the code: " + r.Connection.Redact(err.Error())}
+	}
+	if err := r.Connection.SaveToken(&interpreter.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: tok.TokenType, Expiry: tok.Expiry}); err != nil {
+		return &exitError{code: exitFailed, msg: "saving the token: " + err.Error()}
+	}
+	fmt.Fprintf(e.stdout, "logged in; token saved to %s\n", relPath(r.Connection.File))
+	return nil
+}

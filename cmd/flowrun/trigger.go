@@ -1,0 +1,337 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/trigger"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newTriggerCmd, newServeCmd, newPollCmd, newConnectionCmd)
+}
+
+// hostOptions are the flags shared by the trigger-host commands.
+type hostOptions struct {
+	connection string
+	state      string
+	input      string
+	publicURL  string
+}
+
+func (o *hostOptions) flags(cmd *cobra.Command, withInput bool) {
+	f := cmd.Flags()
+	f.StringVarP(&o.connection, "connection", "c", "", "connection file (YAML or JSON: params, token)")
+	f.StringVar(&o.state, "state", "", "state directory (an SQLite database is kept there)")
+	if withInput {
+		f.StringVarP(&o.input, "input", "i", "", "the trigger's options as JSON, @file.json, or - for stdin")
+	}
+	f.StringVar(&o.publicURL, "public-url", os.Getenv("FLOWRUN_PUBLIC_URL"), "the address at which the service reaches `flowrun serve` (webhooks)")
+}
+
+// openHost loads the project and connection and opens the state store.
+func openHost(e *env, project string, o *hostOptions, sink trigger.Sink) (*trigger.Host, func(), error) {
+	if o.state == "" {
+		return nil, nil, usageErr("--state DIR is required: triggers, cursors and history are kept there")
+	}
+	p, err := loadProject(e, project)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := loadConnection(e, p, o.connection)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := trigger.Open(o.state)
+	if err != nil {
+		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
+	}
+	h := &trigger.Host{Runner: &interpreter.Runner{Project: p, Connection: conn}, Store: st, Sink: sink, PublicURL: o.publicURL,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(e.stderr, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+		}}
+	return h, func() { st.Close() }, nil
+}
+
+func newTriggerCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trigger",
+		Short: "Turn webhook and poll triggers on and off, and list them",
+		Long: `A trigger is a webhook or poll flow turned on for a connection with its input options.
+'trigger on' registers a webhook with the service (or records a poll with an empty cursor),
+'trigger off' deregisters it and forgets it, 'trigger list' shows what is on.
+'flowrun serve' then hosts every trigger that is on.`,
+	}
+	on := &hostOptions{}
+	onCmd := &cobra.Command{
+		Use:   "on PROJECT FLOW",
+		Short: "Turn a webhook or poll trigger on",
+		Example: `  flowrun trigger on connectors/github issue_events --connection gh.yaml --state .flowrun \
+      --input '{"owner":"octo","repo":"hello"}' --public-url https://hooks.example.com`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, closeFn, err := openHost(e, args[0], on, nil)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			in, err := readInput(e, on.input)
+			if err != nil {
+				return err
+			}
+			t, err := h.On(e.ctx, args[1], in)
+			if err != nil {
+				return hostFailure(e, h, err)
+			}
+			fmt.Fprintf(e.stdout, "trigger %s is on (%s %s)\n", t.ID, t.Kind, t.Flow)
+			if t.Kind == "webhook" {
+				fmt.Fprintf(e.stdout, "deliveries go to %s%s\n", strings.TrimRight(on.publicURL, "/"), trigger.HookPath(t.ID))
+			}
+			return nil
+		},
+	}
+	on.flags(onCmd, true)
+
+	off := &hostOptions{}
+	offCmd := &cobra.Command{
+		Use:   "off PROJECT TRIGGER",
+		Short: "Turn a trigger off: deregister a webhook, forget the trigger",
+		Long:  "TRIGGER is a trigger id from 'trigger list', or a flow name when exactly one trigger of that flow is on.",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, closeFn, err := openHost(e, args[0], off, nil)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			id, err := resolveTrigger(e.ctx, h, args[1])
+			if err != nil {
+				return err
+			}
+			if err := h.Off(e.ctx, id); err != nil {
+				return hostFailure(e, h, err)
+			}
+			fmt.Fprintf(e.stdout, "trigger %s is off\n", id)
+			return nil
+		},
+	}
+	off.flags(offCmd, false)
+
+	var listState string
+	listCmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the triggers that are on, with last run, cursor size, events delivered and last error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if listState == "" {
+				return usageErr("--state DIR is required")
+			}
+			st, err := trigger.Open(listState)
+			if err != nil {
+				return &exitError{code: exitUsage, msg: err.Error()}
+			}
+			defer st.Close()
+			ts, err := st.ListTriggers(e.ctx)
+			if err != nil {
+				return &exitError{code: exitFailed, msg: err.Error()}
+			}
+			if len(ts) == 0 {
+				fmt.Fprintln(e.stdout, "no triggers are on")
+				return nil
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tPROJECT\tFLOW\tKIND\tLAST RUN\tCURSOR\tEVENTS\tLAST ERROR")
+			for _, t := range ts {
+				last := "never"
+				if !t.LastRunAt.IsZero() {
+					last = t.LastRunAt.UTC().Format(time.RFC3339)
+				}
+				errText := t.LastError
+				if len(errText) > 60 {
+					errText = errText[:57] + "..."
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%dB\t%d\t%s\n", t.ID, t.Project, t.Flow, t.Kind, last, len(t.Cursor), t.Delivered, firstLine(errText))
+			}
+			return tw.Flush()
+		},
+	}
+	listCmd.Flags().StringVar(&listState, "state", "", "state directory")
+	cmd.AddCommand(onCmd, offCmd, listCmd)
+	return cmd
+}
+
+func resolveTrigger(ctx context.Context, h *trigger.Host, arg string) (string, error) {
+	if _, err := h.Store.GetTrigger(ctx, arg); err == nil {
+		return arg, nil
+	}
+	ts, err := h.Store.FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
+	if err != nil {
+		return "", &exitError{code: exitFailed, msg: err.Error()}
+	}
+	switch len(ts) {
+	case 0:
+		return "", usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", arg)
+	case 1:
+		return ts[0].ID, nil
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return "", usageErr("%d triggers of flow %q are on (%s): name one by id", len(ts), arg, strings.Join(ids, ", "))
+}
+
+func hostFailure(e *env, h *trigger.Host, err error) error {
+	var conn *interpreter.Connection
+	if h != nil && h.Runner != nil {
+		conn = h.Runner.Connection
+	}
+	if errors.Is(err, trigger.ErrExists) {
+		return &exitError{code: exitFailed, msg: conn.Redact(err.Error())}
+	}
+	return runFailure(e, conn, err)
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	o := &hostOptions{}
+	var listen, sinkSpec, clock string
+	var drain time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve PROJECT",
+		Short: "Host every trigger that is on: receive webhooks, run polls, send events to a sink",
+		Long: `serve receives webhook deliveries at /hooks/<trigger id> (verified per the flow's verify:
+block; a failed check gets 401 and runs no step), runs poll flows on their schedule, and
+sends every event to the sink: stdout (JSON lines), file:PATH (JSON lines, fsync'd) or an
+http(s):// URL (POSTed as a JSON array, retried). SIGTERM or Ctrl-C drains in-flight work
+and exits 0.`,
+		Example: `  flowrun serve connectors/github --connection gh.yaml --state .flowrun --listen 127.0.0.1:8080 --sink file:events.jsonl`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sink, err := trigger.OpenSink(sinkSpec, e.stdout)
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer sink.Close()
+			h, closeFn, err := openHost(e, args[0], o, sink)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if clock != "" {
+				t, err := time.Parse(time.RFC3339, clock)
+				if err != nil {
+					return usageErr("--clock must be an RFC 3339 time: %v", err)
+				}
+				h.Now = func() time.Time { return t }
+			}
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return usageErr("--listen: %v", err)
+			}
+			fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (sink %s)\n", h.Runner.Project.Connector.Name, ln.Addr(), sinkName(sinkSpec))
+			if err := h.Serve(e.ctx, ln, drain); err != nil {
+				return &exitError{code: exitFailed, msg: err.Error()}
+			}
+			fmt.Fprintln(e.stderr, "flowrun: stopped")
+			return nil
+		},
+	}
+	o.flags(cmd, false)
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on for webhook deliveries")
+	f.StringVar(&sinkSpec, "sink", "stdout", "where events go: stdout, file:PATH, or http(s)://URL")
+	f.DurationVar(&drain, "drain", 30*time.Second, "how long to let in-flight work finish on shutdown")
+	f.StringVar(&clock, "clock", "", "pin the clock used to check signature timestamps (RFC 3339; for tests)")
+	_ = f.MarkHidden("clock")
+	return cmd
+}
+
+func sinkName(s string) string {
+	if s == "" {
+		return "stdout"
+	}
+	return s
+}
+
+func newPollCmd(e *env) *cobra.Command {
+	o := &hostOptions{}
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "poll PROJECT FLOW --once",
+		Short: "Run one poll now and print its new events as JSON lines",
+		Long: `poll runs a poll flow once with the trigger's saved cursor (the trigger is turned on,
+with an empty cursor, if it is not yet), prints the events not seen before as JSON lines
+on stdout, and then saves the new cursor.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !once {
+				return usageErr("poll runs one poll: pass --once (use `flowrun serve` to poll on a schedule)")
+			}
+			sink, _ := trigger.OpenSink("stdout", e.stdout)
+			h, closeFn, err := openHost(e, args[0], o, sink)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			f := h.Runner.Project.Flow(args[1])
+			if f == nil || f.Type != "poll" {
+				return usageErr("%q is not a poll flow of this project", args[1])
+			}
+			in, err := readInput(e, o.input)
+			if err != nil {
+				return err
+			}
+			t, err := findOrCreatePoll(e, h, f.Name, in)
+			if err != nil {
+				return err
+			}
+			n, err := h.PollOnce(e.ctx, t)
+			if err != nil {
+				return hostFailure(e, h, err)
+			}
+			fmt.Fprintf(e.stderr, "flowrun: %d new event(s)\n", n)
+			return nil
+		},
+	}
+	o.flags(cmd, true)
+	cmd.Flags().BoolVar(&once, "once", false, "run one poll now")
+	return cmd
+}
+
+func findOrCreatePoll(e *env, h *trigger.Host, flow string, in map[string]any) (*trigger.Trigger, error) {
+	ts, err := h.Store.FindTrigger(e.ctx, h.Runner.Project.Connector.Name, flow)
+	if err != nil {
+		return nil, &exitError{code: exitFailed, msg: err.Error()}
+	}
+	want, _ := interpreter.DecodeJSON(mustJSON(in))
+	for _, t := range ts {
+		got, _ := interpreter.DecodeJSON(t.Input)
+		if string(mustJSON(got)) == string(mustJSON(want)) {
+			return t, nil
+		}
+	}
+	t, err := h.On(e.ctx, flow, in)
+	if err != nil {
+		return nil, hostFailure(e, h, err)
+	}
+	fmt.Fprintf(e.stderr, "flowrun: trigger %s is on (first poll: no cursor yet)\n", t.ID)
+	return t, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	return b
+}

@@ -1,0 +1,513 @@
+package gen
+
+import "strings"
+
+// Type names of fields (SPEC §2).
+var typeNames = []string{"string", "number", "integer", "boolean", "datetime", "object", "list", "any"}
+
+var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+var authTypes = []string{"none", "basic", "bearer", "header", "oauth2"}
+
+var flowTypes = []string{"action", "helper", "authping", "revoke", "webhook", "poll"}
+
+const (
+	namePattern     = `^[a-z][a-z0-9_]*$`
+	identPattern    = `^[A-Za-z_][A-Za-z0-9_]*$`
+	durationPattern = `^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
+	exprPattern     = `\$\{`
+)
+
+// defs returns every $defs entry; a document carries the ones it reaches.
+func defs() map[string]*Node {
+	d := map[string]*Node{}
+
+	// ---- scalars ------------------------------------------------------
+
+	d["version"] = o(
+		"description", "The language version. Every flowrun file starts with `flowrun: 1`.",
+		"markdownDescription", "The language version. Every flowrun file starts with `flowrun: 1`.",
+		"const", 1,
+		"errorMessage", "must be 1 (the language version)")
+	d["name"] = o(
+		"description", "A lower-case name: a letter, then letters, digits and _.",
+		"type", "string",
+		"pattern", namePattern,
+		"errorMessage", "must start with a lower-case letter and hold only a-z, 0-9 and _")
+	d["ident"] = o(
+		"description", "A name usable in expressions: letters, digits and _, not starting with a digit.",
+		"type", "string",
+		"pattern", identPattern,
+		"errorMessage", "must hold only letters, digits and _, and not start with a digit")
+	d["bad_name"] = o(
+		"description", "Not a valid name: names hold only letters, digits and _, and do not start with a digit.",
+		"not", o(),
+		"errorMessage", "names hold only letters, digits and _, and do not start with a digit")
+	d["duration"] = o(
+		"description", "A Go duration such as `500ms`, `30s`, `5m` or `1h30m`.",
+		"markdownDescription", "A Go duration such as `500ms`, `30s`, `5m` or `1h30m`.",
+		"type", "string",
+		"pattern", durationPattern,
+		"errorMessage", "must be a duration such as 500ms, 30s, 5m or 1h30m")
+	d["duration_or_expr"] = o(
+		"description", "A Go duration such as `500ms`, `30s` or `5m`, or a `${ expression }` that gives one.",
+		"markdownDescription", "A Go duration such as `500ms`, `30s` or `5m`, or a `${ expression }` that gives one.",
+		"type", "string",
+		"pattern", `^(0|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$|\$\{`,
+		"errorMessage", "must be a duration such as 500ms, 30s or 5m, or a ${ expression }")
+	d["expr"] = o(
+		"description", "An expression, written `${ ... }` (expr-lang syntax).",
+		"markdownDescription", "An expression, written `${ ... }` ([expr-lang](https://expr-lang.org) syntax).",
+		"type", "string",
+		"pattern", exprPattern,
+		"errorMessage", "must hold an expression written ${ ... }")
+	d["condition"] = o(
+		"description", "A condition: an expression written `${ ... }` whose value is tested for truth, or a literal true/false.",
+		"markdownDescription", "A condition: an expression written `${ ... }` whose value is tested for truth, or a literal `true`/`false`.",
+		"type", []string{"string", "boolean"},
+		"pattern", exprPattern,
+		"errorMessage", "must hold an expression written ${ ... }, such as ${ vars.count > 0 }")
+	d["value"] = o(
+		"description", "Any YAML value. Strings in it may hold `${ expressions }`, evaluated recursively; a string that is exactly one `${ ... }` keeps the expression's type.")
+	d["template"] = o(
+		"description", "Text that may hold `${ expressions }`; the parts are turned into text and joined.",
+		"markdownDescription", "Text that may hold `${ expressions }`; the parts are turned into text and joined.",
+		"type", "string")
+
+	// ---- fields (SPEC §2) ---------------------------------------------
+
+	d["type_name"] = o(
+		"description", "A value type: string, number, integer, boolean, datetime (RFC 3339 text), object, list or any.",
+		"enum", typeNames)
+	d["field"] = o(
+		"description", "A field: a type name (shorthand, `email: string` means `{type: string}`) or a mapping `{type, required, default, ...}`.",
+		"markdownDescription", "A field: a type name (shorthand, `email: string` means `{type: string}`) or a mapping `{type, required, default, ...}`.",
+		"type", []string{"string", "object"},
+		"if", typ("string"),
+		"then", ref("type_name"),
+		"else", ref("field_object"))
+	notList := []string{}
+	notObject := []string{}
+	for _, t := range typeNames {
+		if t != "list" {
+			notList = append(notList, t)
+		}
+		if t != "object" {
+			notObject = append(notObject, t)
+		}
+	}
+	d["field_object"] = closed("field",
+		"A declared input, output or property.",
+		[]prop{
+			p("type", "The value's type; default `any`.", ref("type_name")),
+			p("required", "Whether a value must be given (inputs) or returned (outputs). Default false.", boolean()),
+			p("default", "The value used when none is given; filled in before the first step.", anyValue()),
+			p("title", "A short human label.", str()),
+			p("description", "What the field means, for people and generated docs.", str()),
+			p("enum", "The only values allowed.", listOf(anyValue()).with("minItems", 1)),
+			p("secret", "A secret value (a password, an API key): it never appears in traces, errors, logs or recordings.", boolean()),
+			p("items", "For `type: list`: the type of the items, a type name or a field.", ref("field")),
+			p("properties", "For `type: object`: the fields of the object.", ref("fields")),
+		}).with("allOf", allOf(
+		when(keyIn("type", notList...), o("properties", o("items", forbid("is only used with type: list")))),
+		when(keyIn("type", notObject...), o("properties", o("properties", forbid("is only used with type: object")))),
+	))
+	d["fields"] = describe(mapOf(ref("field")),
+		"Fields by name; each is a type name such as `string` or a mapping `{type, required, default, ...}`.")
+
+	// ---- HTTP defaults, retry, auth (SPEC §1, §4) ---------------------
+
+	d["retry"] = closed("retry",
+		"How failed requests are retried. Retries honour `Retry-After` and happen before `expect` is applied.",
+		[]prop{
+			p("attempts", "How many times a request is tried in all, the first try included; 1 disables retries.", integer(1)),
+			p("on", "The HTTP statuses that are retried (network errors always are).", listOf(status())),
+			p("backoff", "The wait before the first retry; it doubles for each further retry.", ref("duration")),
+			p("max_backoff", "The longest wait between two tries.", ref("duration")),
+		})
+	d["header_values"] = describe(freeMap(typ("string", "number", "boolean")),
+		"HTTP headers by name; values may hold `${ expressions }`.")
+	d["http_defaults"] = closed("http defaults",
+		"Defaults for every `http` step of the connector.",
+		[]prop{
+			p("timeout", "How long one request may take, e.g. `30s`.", ref("duration")),
+			p("headers", "Headers sent with every request, e.g. `Accept: application/json`.", ref("header_values")),
+			p("retry", "How failed requests are retried; a step's `retry` overrides it.", ref("retry")),
+		})
+	d["basic_auth"] = closed("basic auth",
+		"HTTP Basic authorisation.",
+		[]prop{
+			p("username", "The user name, e.g. `${ connection.username }`.", ref("template")),
+			p("password", "The password, e.g. `${ connection.password }`.", ref("template")),
+		}, "username")
+	d["bearer_auth"] = closed("bearer auth",
+		"A bearer token, sent as `Authorization: Bearer <token>`.",
+		[]prop{
+			p("token", "The token, e.g. `${ connection.api_token }`.", ref("template")),
+		}, "token")
+	d["header_auth"] = closed("header auth",
+		"A header carrying a credential, such as an API key.",
+		[]prop{
+			p("name", "The header name, e.g. `Authorization` or `X-Api-Key`.", str()),
+			p("value", "The header value, e.g. `SSWS ${ connection.api_key }`.", ref("template")),
+		}, "name", "value")
+	d["oauth2"] = closed("oauth2 auth",
+		"OAuth 2.0. The connection holds the `token` (`access_token`, `refresh_token`, `expiry`); an expired access token is refreshed.",
+		[]prop{
+			p("grant", "The grant type: `authorization_code` (a user consents in a browser) or `client_credentials` (machine to machine).",
+				enum("authorization_code", "client_credentials")),
+			p("authorize_url", "The authorisation endpoint a user is sent to (authorization_code grant).", ref("template")),
+			p("token_url", "The token endpoint.", ref("template")),
+			p("refresh_url", "The endpoint that refreshes tokens; default `token_url`.", ref("template")),
+			p("scopes", "The scopes requested.", listOf(str())),
+			p("client_auth", "How the client authenticates at the token endpoint: `basic` (HTTP Basic, the default) or `post` (client_id and client_secret in the form body).",
+				enum("basic", "post")),
+			p("client_id", "The OAuth client id, e.g. `${ connection.client_id }`.", ref("template")),
+			p("client_secret", "The OAuth client secret, e.g. `${ connection.client_secret }`.", ref("template")),
+		}, "grant", "token_url").with("allOf", allOf(
+		when(keyIn("grant", "authorization_code"), o("required", []string{"authorize_url"})),
+	))
+	authConds := []*Node{}
+	for _, t := range authTypes[1:] {
+		var others []string
+		for _, u := range authTypes {
+			if u != t {
+				others = append(others, u)
+			}
+		}
+		// type: t needs the key t, unless another scheme's key is there:
+		// then the one error is that key's, below.
+		var otherKeys []any
+		for _, u := range authTypes[1:] {
+			if u != t {
+				otherKeys = append(otherKeys, o("required", []string{u}))
+			}
+		}
+		authConds = append(authConds, whenElse(
+			keyIn("type", t),
+			when(o("not", o("anyOf", otherKeys)), o("required", []string{t})),
+			when(keyIn("type", others...), o("properties", o(t, forbid("is only used with type: "+t))))))
+	}
+	d["auth"] = closed("auth",
+		"How requests are authorised: `type` picks the scheme, and the key of the same name holds its settings.",
+		[]prop{
+			p("type", "The scheme: `none`, `basic`, `bearer`, `header` or `oauth2`.", enum(authTypes...)),
+			p("basic", "Settings of `type: basic`.", ref("basic_auth")),
+			p("bearer", "Settings of `type: bearer`.", ref("bearer_auth")),
+			p("header", "Settings of `type: header`.", ref("header_auth")),
+			p("oauth2", "Settings of `type: oauth2`.", ref("oauth2")),
+		}, "type").with("allOf", authConds)
+	d["connection"] = closed("connection",
+		"What a user supplies when creating a connection, and how requests are authorised with it.",
+		[]prop{
+			p("params", "The connection's parameters by name, read in expressions as `connection.<name>`.", ref("fields")),
+			p("auth", "How requests are authorised.", ref("auth")),
+		})
+
+	// ---- the http step -------------------------------------------------
+
+	d["paginate"] = closed("paginate",
+		"Follows pages: the step's result becomes `{items, pages}`, the items of all pages in order.",
+		[]prop{
+			p("items", "The items of one page, e.g. `${ response.body.data }`.", ref("expr")),
+			p("next", "The next page's URL, e.g. `${ linkNext(response.headers.link) }`; null or empty stops.", ref("template")),
+			p("next_query", "Query parameters for the next page, e.g. `{after: ${ response.body.next_cursor }}`; null or empty stops.", anyValue()),
+			p("max_pages", "The most pages fetched. Default 100.", integer(1)),
+		}, "items").with("allOf", allOf(atMostOne("next", "next_query"), needsOneOf("next", "next_query")))
+	d["expect"] = o(
+		"description", "The statuses that count as success: a status, a list of statuses, or `any`. Default: any 2xx. Any other status raises an error carrying `status` and `body`.",
+		"markdownDescription", "The statuses that count as success: a status, a list of statuses, or `any`. Default: any 2xx. Any other status raises an error carrying `status` and `body`.",
+		"type", []string{"integer", "array", "string"},
+		"minimum", 100, "maximum", 599,
+		"items", status(),
+		"if", typ("string"),
+		"then", o("const", "any", "errorMessage", "must be a status, a list of statuses, or any"))
+	d["http_request"] = closed("http step",
+		"An HTTP request. The result is `{status, headers, body}`; with `paginate`, `{items, pages}`.",
+		[]prop{
+			p("method", "The HTTP method. Default `GET`.", enum(httpMethods...)),
+			p("path", "A path joined to the connector's `base_url`, e.g. `/users/${ urlEncode(inputs.id) }`.", ref("template")),
+			p("url", "An absolute URL, used instead of `path`.", ref("template")),
+			p("query", "Query parameters; a key whose value is null is left out.", typ("object", "string")),
+			p("headers", "Request headers, added to the connector's default headers.", typ("object", "string")),
+			p("json", "A body sent as JSON; `json: null` sends no body.", anyValue()),
+			p("form", "A body sent as `application/x-www-form-urlencoded`.", typ("object", "string")),
+			p("body", "A raw text body.", ref("template")),
+			p("auth", "`false` skips the connection's authorisation; a mapping overrides it for this request.",
+				o("type", []string{"boolean", "object"},
+					"if", typ("boolean"),
+					"then", o("const", false, "errorMessage", "must be false or an auth mapping"),
+					"else", ref("auth"))),
+			p("timeout", "How long the request may take; default the connector's `http.timeout`.", ref("duration")),
+			p("retry", "Overrides the connector's `http.retry` for this request.", ref("retry")),
+			p("expect", "The statuses that count as success: a status, a list, or `any`. Default: any 2xx.", ref("expect")),
+			p("paginate", "Follows pages and collects their items.", ref("paginate")),
+		}).with("allOf", allOf(
+		atMostOne("path", "url"),
+		needsOneOf("path", "url"),
+		atMostOne("json", "form", "body"),
+	))
+
+	// ---- steps (SPEC §4) ----------------------------------------------
+
+	d["steps"] = describe(listOf(ref("step")), "Steps, run in order.")
+	stepDefs(d)
+
+	// ---- webhook and poll flows (SPEC §3) ------------------------------
+
+	d["verify"] = closed("verify",
+		"Checks a webhook request's signature before `event` runs; a request that fails gets 401 and runs no step.",
+		[]prop{
+			p("scheme", "`hmac_sha256`: an HMAC-SHA256 of the signed payload in `header`; `standard_webhooks`: the Standard Webhooks scheme (webhook-id, webhook-timestamp and webhook-signature headers).",
+				enum("hmac_sha256", "standard_webhooks")),
+			p("header", "The header that carries the signature, e.g. `X-Acme-Signature` (hmac_sha256).", str()),
+			p("secret", "The signing secret, e.g. `${ registration.secret }`.", ref("template")),
+			p("format", "How the header carries the digest: `{hex}` or `{base64}` marks the digest, e.g. `sha256={hex}`. Default `{hex}`.", str()),
+			p("timestamp_header", "Optional: a header carrying the request's Unix timestamp, for replay protection and for `{timestamp}` in `signed_payload`.", str()),
+			p("tolerance", "Optional: how far the timestamp may be from now; older or newer requests fail. Default `5m` when a timestamp is checked.", ref("duration")),
+			p("signed_payload", "Optional: what is signed, with `{body}` (the raw body), `{timestamp}` (the `timestamp_header` value) and `{id}`; e.g. `v0:{timestamp}:{body}`. Default `{body}`.", str()),
+		}, "scheme", "secret").with("allOf", allOf(
+		when(keyIn("scheme", "hmac_sha256"), o("required", []string{"header"})),
+	))
+	d["register"] = closed("register",
+		"Registers the webhook with the service. Sees `webhook.url` and `webhook.secret`; what it returns is stored as `registration`.",
+		[]prop{p("steps", "The steps that register the webhook.", ref("steps"))}, "steps")
+	d["deregister"] = closed("deregister",
+		"Removes the webhook from the service. Sees `registration`.",
+		[]prop{p("steps", "The steps that remove the webhook.", ref("steps"))}, "steps")
+	d["event"] = closed("event",
+		"Turns one webhook request into events. Sees `request` and `registration`; returns `{events: [...], response?}`.",
+		[]prop{p("steps", "The steps that handle a request.", ref("steps"))}, "steps")
+
+	// ---- test suites (SPEC §7) -----------------------------------------
+
+	d["token"] = closed("token",
+		"An OAuth 2.0 token.",
+		[]prop{
+			p("access_token", "The access token.", str()),
+			p("refresh_token", "The refresh token.", str()),
+			p("expiry", "When the access token expires (RFC 3339).", str()),
+		})
+	d["test_connection"] = closed("test connection",
+		"The connection the case runs with.",
+		[]prop{
+			p("params", "The connection's parameters by name.", freeMap(anyValue())),
+			p("token", "For OAuth 2.0: the token.", ref("token")),
+		})
+	d["mock_request"] = closed("mock request",
+		"What a request must look like to match this mock. Keys left out match anything.",
+		[]prop{
+			p("method", "The HTTP method.", enum(httpMethods...)),
+			p("path", "The URL path, without the query string, e.g. `/api/v2/users`.", str()),
+			p("query", "Query parameters the request must carry (others may be present).", freeMap(anyValue())),
+			p("headers", "Headers the request must carry (others may be present); names match case-insensitively.", freeMap(anyValue())),
+			p("json", "The JSON body: by default, the request's body must contain these keys with these values; with `json_exact`, equal it.", anyValue()),
+			p("json_exact", "Match `json` exactly rather than as a subset. Default false.", boolean()),
+			p("body", "The raw text body, matched exactly.", str()),
+		}).with("allOf", allOf(atMostOne("json", "body")))
+	d["mock_response"] = closed("mock response",
+		"The response the mock answers with.",
+		[]prop{
+			p("status", "The HTTP status. Default 200.", status()),
+			p("headers", "Response headers.", freeMap(typ("string", "number", "boolean"))),
+			p("json", "A JSON body (sets `Content-Type: application/json`).", anyValue()),
+			p("body", "A raw text body.", str()),
+		}).with("allOf", allOf(atMostOne("json", "body")))
+	d["mock"] = closed("mock",
+		"One mocked HTTP exchange: a request to match and the response to give.",
+		[]prop{
+			p("request", "What a request must look like to match.", ref("mock_request")),
+			p("response", "The response to give. Default `{status: 200}`.", ref("mock_response")),
+			p("times", "How many requests this mock answers; default: any number.", integer(1)),
+		}, "request")
+	d["webhook_request"] = closed("webhook request",
+		"The webhook request delivered to the flow (seen as `request`).",
+		[]prop{
+			p("method", "The HTTP method. Default `POST`.", enum(httpMethods...)),
+			p("path", "The request path.", str()),
+			p("headers", "Request headers; names are lower-cased as the flow sees them.", freeMap(typ("string", "number", "boolean"))),
+			p("query", "Query parameters.", freeMap(anyValue())),
+			p("body", "The body; a mapping or list is sent as JSON.", anyValue()),
+			p("raw", "The raw body text, sent as is (use it to test signatures byte for byte).", str()),
+		}).with("allOf", allOf(atMostOne("body", "raw")))
+	d["expected_response"] = closed("expected response",
+		"The response the webhook sender must get.",
+		[]prop{
+			p("status", "The expected status.", status()),
+			p("headers", "Headers the response must carry.", freeMap(anyValue())),
+			p("body", "The expected body.", anyValue()),
+		})
+	d["test_case"] = closed("test case",
+		"One test case: a flow run against mocked HTTP, and what it must produce.",
+		[]prop{
+			p("name", "The case's name, shown in reports.", str().with("minLength", 1)),
+			p("flow", "The name of the flow under test.", ref("name")),
+			p("skip", "Skips the case; the text says why.", str()),
+			p("connection", "The connection the case runs with.", ref("test_connection")),
+			p("inputs", "The flow's inputs.", freeMap(anyValue())),
+			p("http", "The mocked HTTP exchanges. A request no mock matches fails the case, naming the request and the nearest mock.", listOf(ref("mock"))),
+			p("ordered", "Requests must match the mocks in the order they are listed. Default false.", boolean()),
+			p("outputs", "The expected outputs (action and helper flows).", anyValue()),
+			p("partial", "Compare `outputs` and `events` as subsets: keys not listed are ignored. Default false.", boolean()),
+			p("error", "The case expects the flow to fail with an error containing this text.", str()),
+			p("events", "The expected events (webhook and poll flows).", listOf(anyValue())),
+			p("cursor", "Poll flows: the input cursor (default null, as on a first run).", anyValue()),
+			p("expect_cursor", "Poll flows: the expected new cursor.", anyValue()),
+			p("request", "Webhook flows: the request delivered to `event`.", ref("webhook_request")),
+			p("registration", "Webhook flows: the stored registration data the flow sees.", typ("object")),
+			p("secret", "Webhook flows: the secret the runner signs `request` with, per the flow's `verify`.", str()),
+			p("response", "Webhook flows: the response the sender must get.", ref("expected_response")),
+		}, "name", "flow").with("allOf", allOf(atMostOne("outputs", "error"), atMostOne("events", "error")))
+
+	return d
+}
+
+// stepKind describes one kind of step: the kind key and its companion keys.
+type stepKind struct {
+	kind       string
+	desc       string
+	s          *Node
+	companions []prop
+	required   []string
+}
+
+func stepKinds() []stepKind {
+	return []stepKind{
+		{kind: "set", desc: "Writes variables: `set: {name: value, ...}` writes `vars.<name>`.",
+			s: mapOf(anyValue())},
+		{kind: "http", desc: "Sends an HTTP request. Result: `{status, headers, body}`; with `paginate`, `{items, pages}`.",
+			s: ref("http_request")},
+		{kind: "if", desc: "Runs `then` when the condition holds, else `else`.",
+			s: ref("condition"),
+			companions: []prop{
+				p("then", "Steps run when the `if` condition holds.", ref("steps")),
+				p("else", "Steps run when the `if` condition does not hold.", ref("steps")),
+			}, required: []string{"then"}},
+		{kind: "switch", desc: "Runs the steps of the first case whose `when` holds, or the final `default`.",
+			s: listOf(ref("switch_item")).with("minItems", 1)},
+		{kind: "for_each", desc: "Runs `steps` once per item of a list. Result: the list of `collect` values, in input order.",
+			s: o("type", []string{"string", "array"}, "pattern", exprPattern,
+				"errorMessage", "must hold an expression written ${ ... }, such as ${ inputs.items }"),
+			companions: []prop{
+				p("as", "The loop variable holding the item. Default `item`.", ref("ident")),
+				p("index", "The loop variable holding the item's index. Default `index`.", ref("ident")),
+				p("steps", "The loop body.", ref("steps")),
+				p("collect", "A value computed after each iteration; the step's result is the list of them.", anyValue()),
+				p("concurrency", "How many iterations run at once. Default 1 (in order). With more, the body may not `set` variables that exist outside the loop.", integer(1)),
+				p("continue_on_error", "A failed iteration contributes nothing and the loop goes on. Default false.", boolean()),
+			}, required: []string{"steps"}},
+		{kind: "call", desc: "Calls another flow; the result is its outputs.",
+			s: ref("name"),
+			companions: []prop{
+				p("with", "The called flow's inputs.", typ("object", "string")),
+			}},
+		{kind: "return", desc: "Ends the flow with these outputs.",
+			s: typ("object", "string", "null")},
+		{kind: "fail", desc: "Raises an error: `fail: message` or `fail: {message, code, details}`.",
+			s: ref("fail")},
+		{kind: "try", desc: "Runs steps; if one fails, runs `catch`, which sees `error`.",
+			s: ref("steps"),
+			companions: []prop{
+				p("catch", "Steps run when a `try` step fails; they see `error` (`{message, code, status, body, step, flow}`).", ref("steps")),
+			}, required: []string{"catch"}},
+		{kind: "continue_if", desc: "When the condition is false: skips the rest of this loop iteration, or ends the flow quietly at top level.",
+			s: ref("condition"),
+			companions: []prop{
+				p("message", "Why the rest was skipped, for traces.", ref("template")),
+			}},
+		{kind: "log", desc: "Writes a trace line.", s: ref("template")},
+		{kind: "wait", desc: "Pauses, e.g. `wait: 2s`.", s: ref("duration_or_expr")},
+	}
+}
+
+func stepDefs(d map[string]*Node) {
+	common := []prop{
+		p("id", "Names the step, so later steps read its result as `steps.<id>`.", ref("ident")),
+		p("name", "A label for traces.", str()),
+	}
+	kinds := stepKinds()
+	var names []string
+	for _, k := range kinds {
+		names = append(names, k.kind)
+	}
+
+	// One closed schema per kind; `step` picks the first whose key is present.
+	for _, k := range kinds {
+		ps := append([]prop{}, common...)
+		ps = append(ps, p(k.kind, k.desc, k.s))
+		ps = append(ps, k.companions...)
+		d[k.kind+"_step"] = closed(k.kind+" step", k.desc, ps, append([]string{k.kind}, k.required...)...)
+	}
+	d["step_without_kind"] = o(
+		"description", "A step needs one kind key: "+strings.Join(names, ", ")+".",
+		"not", o(),
+		"errorMessage", "needs one kind key: "+strings.Join(names, ", "))
+
+	var chain *Node = ref("step_without_kind")
+	for i := len(kinds) - 1; i >= 0; i-- {
+		k := kinds[i]
+		chain = whenElse(o("required", []string{k.kind}), ref(k.kind+"_step"), chain)
+	}
+
+	// Every key, documented, for completion; the kind schemas check them.
+	var all []prop
+	for _, c := range common {
+		all = append(all, p(c.name, c.desc, o()))
+	}
+	seen := map[string]bool{"id": true, "name": true}
+	for _, k := range kinds {
+		all = append(all, p(k.kind, k.desc, o()))
+		seen[k.kind] = true
+	}
+	for _, k := range kinds {
+		for _, c := range k.companions {
+			if !seen[c.name] {
+				seen[c.name] = true
+				all = append(all, p(c.name, c.desc, o()))
+			}
+		}
+	}
+	step := o("title", "step")
+	step = describe(step, "A step: a mapping with one kind key ("+strings.Join(names, ", ")+"), plus optional `id` and `name`.")
+	step = step.with("type", "object").with("properties", props(all))
+	for _, e := range chain.kvs {
+		step = step.with(e.k, e.v)
+	}
+	d["step"] = step
+
+	d["fail"] = o("title", "fail",
+		"description", "An error message, or `{message, code, details}`.",
+		"markdownDescription", "An error message, or `{message, code, details}`.",
+		"type", []string{"string", "object"},
+		"properties", props([]prop{
+			p("message", "The error message.", ref("template")),
+			p("code", "A machine-readable error code, e.g. `not_found`.", ref("template")),
+			p("details", "Any further data carried by the error.", anyValue()),
+		}),
+		"required", []string{"message"},
+		"additionalProperties", false)
+
+	d["switch_case"] = closed("switch case",
+		"A case: its steps run when `when` holds and no earlier case's did.",
+		[]prop{
+			p("when", "The case's condition, e.g. `${ inputs.kind == \"user\" }`.", ref("condition")),
+			p("steps", "The steps run for this case.", ref("steps")),
+		}, "when", "steps")
+	d["switch_default"] = closed("switch default",
+		"The final item: steps run when no case matched.",
+		[]prop{
+			p("default", "The steps run when no case matched.", ref("steps")),
+		}, "default")
+	d["switch_item"] = o(
+		"description", "A case `{when, steps}`, or the final `{default: [...]}`.",
+		"markdownDescription", "A case `{when, steps}`, or the final `{default: [...]}`.",
+		"type", "object",
+		"properties", props([]prop{
+			p("when", "The case's condition.", o()),
+			p("steps", "The steps run for this case.", o()),
+			p("default", "The steps run when no case matched (final item only).", o()),
+		}),
+		"if", o("required", []string{"default"}),
+		"then", ref("switch_default"),
+		"else", ref("switch_case"))
+}

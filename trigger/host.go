@@ -1,0 +1,577 @@
+package trigger
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flowrun/flowrun/interpreter"
+)
+
+// DefaultMaxBody bounds a webhook request body.
+const DefaultMaxBody = 1 << 20
+
+// Host turns webhook and poll flows of one project into running triggers:
+// it registers and deregisters webhooks, verifies and handles deliveries,
+// runs polls on their schedule, and hands events to a sink, keeping all
+// state in a Store.
+type Host struct {
+	Runner    *interpreter.Runner
+	Store     *Store
+	Sink      Sink
+	PublicURL string // where the service reaches this host, e.g. https://hooks.example.com
+	MaxBody   int64  // webhook body limit; 0 means DefaultMaxBody
+	Logf      func(format string, args ...any)
+	Now       func() time.Time // the clock used to verify timestamps; default time.Now
+
+	wg       sync.WaitGroup
+	pollMu   sync.Mutex
+	pollBusy map[string]bool
+}
+
+func (h *Host) project() *interpreter.Project { return h.Runner.Project }
+
+func (h *Host) logf(format string, args ...any) {
+	if h.Logf != nil {
+		h.Logf("%s", h.Runner.Connection.Redact(fmt.Sprintf(format, args...)))
+	}
+}
+
+func (h *Host) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// HookPath is the URL path at which a webhook trigger receives deliveries.
+func HookPath(id string) string { return "/hooks/" + id }
+
+func (h *Host) hookURL(id string) string {
+	return strings.TrimRight(h.PublicURL, "/") + HookPath(id)
+}
+
+func newSecret(scheme string) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	if scheme == "standard_webhooks" {
+		return "whsec_" + base64.StdEncoding.EncodeToString(b)
+	}
+	return hex.EncodeToString(b)
+}
+
+// On turns a trigger on. A webhook runs its register steps with
+// webhook.url and a new webhook.secret and stores what they return; a poll is
+// recorded with an empty cursor. Nothing is stored when registering fails,
+// and a registration whose storing fails is undone.
+func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*Trigger, error) {
+	f := h.project().Flow(flowName)
+	if f == nil {
+		return nil, &interpreter.UsageError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: interpreter.Suggest(flowName, h.project().Order)}
+	}
+	if f.Type != "webhook" && f.Type != "poll" {
+		return nil, &interpreter.UsageError{Msg: fmt.Sprintf("flow %q is a %s flow; only webhook and poll flows are triggers", flowName, f.Type)}
+	}
+	if input == nil {
+		input = map[string]any{}
+	}
+	inJSON, err := json.Marshal(input)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Flow: f.Name, Kind: f.Type, Input: inJSON}
+	if f.Type == "poll" {
+		if err := h.Store.CreateTrigger(ctx, t); err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	if h.PublicURL == "" {
+		return nil, &interpreter.UsageError{Msg: "a webhook trigger needs --public-url: the address at which the service reaches `flowrun serve`"}
+	}
+	scheme := ""
+	if f.Verify != nil {
+		scheme = f.Verify.Scheme
+	}
+	t.Secret = newSecret(scheme)
+	h.Runner.Connection.AddSecret(t.Secret)
+	hook := map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}
+	reg, err := h.Runner.Register(ctx, f.Name, input, hook)
+	if err != nil {
+		return nil, err
+	}
+	if t.Registration, err = json.Marshal(reg); err != nil {
+		return nil, err
+	}
+	if err := h.Store.CreateTrigger(ctx, t); err != nil {
+		if derr := h.Runner.Deregister(ctx, f.Name, input, reg, hook); derr != nil {
+			return nil, errors.Join(err, fmt.Errorf("undoing the registration failed too: %w", derr))
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// Off turns a trigger off: a webhook's deregister steps run with the stored
+// registration (the trigger is kept if they fail), then the trigger is forgotten.
+func (h *Host) Off(ctx context.Context, id string) error {
+	t, err := h.Store.GetTrigger(ctx, id)
+	if err != nil {
+		return err
+	}
+	if t.Kind == "webhook" {
+		var reg any
+		if len(t.Registration) > 0 {
+			if reg, err = interpreter.DecodeJSON(t.Registration); err != nil {
+				return err
+			}
+		}
+		in, err := decodeInput(t.Input)
+		if err != nil {
+			return err
+		}
+		if err := h.Runner.Deregister(ctx, t.Flow, in, reg, map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}); err != nil {
+			return fmt.Errorf("deregister failed; the trigger stays on (fix the cause and run `trigger off` again): %w", err)
+		}
+	}
+	return h.Store.DeleteTrigger(ctx, id)
+}
+
+func decodeInput(raw json.RawMessage) (map[string]any, error) {
+	if len(raw) == 0 {
+		return map[string]any{}, nil
+	}
+	v, err := interpreter.DecodeJSON(raw)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := v.(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+// PollOnce runs one poll of a trigger: the flow runs with the saved cursor,
+// events already seen (by the flow's dedupe key) are dropped, the rest go to
+// the sink, and only then are the new cursor and the keys committed.
+func (h *Host) PollOnce(ctx context.Context, t *Trigger) (int, error) {
+	start := time.Now()
+	f := h.project().Flow(t.Flow)
+	n, err := h.pollOnce(ctx, t, f)
+	if err != nil {
+		msg := h.Runner.Connection.Redact(err.Error())
+		if cerr := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
+			h.logf("trigger %s: recording the failed run: %v", t.ID, cerr)
+		}
+		return 0, err
+	}
+	return n, nil
+}
+
+func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *interpreter.Flow) (int, error) {
+	start := time.Now()
+	if f == nil || f.Type != "poll" {
+		return 0, fmt.Errorf("trigger %s: flow %q is not a poll flow of this project", t.ID, t.Flow)
+	}
+	in, err := decodeInput(t.Input)
+	if err != nil {
+		return 0, err
+	}
+	var cursor any
+	if len(t.Cursor) > 0 {
+		if cursor, err = interpreter.DecodeJSON(t.Cursor); err != nil {
+			return 0, fmt.Errorf("trigger %s: stored cursor: %w", t.ID, err)
+		}
+	}
+	events, next, err := h.Runner.Poll(ctx, f.Name, in, cursor)
+	if err != nil {
+		return 0, err
+	}
+	nextJSON, err := json.Marshal(next)
+	if err != nil {
+		return 0, fmt.Errorf("flow %q: cursor cannot be stored as JSON: %w", f.Name, err)
+	}
+	if len(nextJSON) > MaxCursorBytes {
+		return 0, fmt.Errorf("flow %q: cursor is %d bytes, over the 10 KiB limit; keep only what the next poll needs", f.Name, len(nextJSON))
+	}
+	ds, keys, err := h.dedupe(ctx, t, f, events, in, nil)
+	if err != nil {
+		return 0, err
+	}
+	if err := h.Sink.Deliver(ctx, ds); err != nil {
+		return 0, err
+	}
+	err = h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Cursor: nextJSON, Keys: keys, Events: len(ds),
+		Started: start, Duration: time.Since(start), Status: "ok"})
+	if err != nil {
+		return len(ds), fmt.Errorf("events were delivered but the cursor was not saved (they will repeat, and dedupe drops repeats): %w", err)
+	}
+	return len(ds), nil
+}
+
+// dedupe drops events whose key was seen before (or earlier in the batch)
+// and builds the deliveries.
+func (h *Host) dedupe(ctx context.Context, t *Trigger, f *interpreter.Flow, events []any, in map[string]any, request map[string]any) ([]Delivery, []string, error) {
+	now := time.Now().UTC()
+	ds := make([]Delivery, 0, len(events))
+	keys := make([]string, len(events))
+	if f.Dedupe != nil {
+		for i, e := range events {
+			var k string
+			var err error
+			if f.Type == "webhook" {
+				k, err = h.Runner.EvalWebhookDedupe(f, e, in, request)
+			} else {
+				k, err = h.Runner.EvalDedupe(f, e, in)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("flow %q: dedupe: %w", f.Name, err)
+			}
+			keys[i] = k
+		}
+	}
+	seen := map[string]bool{}
+	if f.Dedupe != nil {
+		var err error
+		if seen, err = h.Store.SeenKeys(ctx, t.ID, keys); err != nil {
+			return nil, nil, err
+		}
+	}
+	var kept []string
+	batch := map[string]bool{}
+	for i, e := range events {
+		k := keys[i]
+		if k != "" && (seen[k] || batch[k]) {
+			continue
+		}
+		if k != "" {
+			batch[k] = true
+			kept = append(kept, k)
+		}
+		ds = append(ds, Delivery{Trigger: t.ID, Project: t.Project, Flow: t.Flow, Key: k, Time: now, Event: e})
+	}
+	return ds, kept, nil
+}
+
+// ServeHTTP receives webhook deliveries at /hooks/{id}.
+func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/healthz" {
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "ok\n")
+		return
+	}
+	id, ok := strings.CutPrefix(r.URL.Path, "/hooks/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	t, err := h.Store.GetTrigger(ctx, id)
+	if err != nil || t.Kind != "webhook" {
+		http.NotFound(w, r)
+		return
+	}
+	f := h.project().Flow(t.Flow)
+	if f == nil || f.Type != "webhook" {
+		http.NotFound(w, r)
+		return
+	}
+	h.wg.Add(1)
+	defer h.wg.Done()
+	status, hdr, body, _, err := h.deliver(ctx, t, f, r)
+	if err != nil {
+		h.logf("trigger %s: %v", t.ID, err)
+	}
+	for k, v := range hdr {
+		w.Header().Set(k, v)
+	}
+	if w.Header().Get("Content-Type") == "" && len(body) > 0 {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// deliver handles one webhook request and returns the response to send.
+func (h *Host) deliver(ctx context.Context, t *Trigger, f *interpreter.Flow, r *http.Request) (int, map[string]string, []byte, int, error) {
+	start := time.Now()
+	limit := h.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return http.StatusBadRequest, nil, jsonMsg("cannot read body"), 0, err
+	}
+	if int64(len(raw)) > limit {
+		return http.StatusRequestEntityTooLarge, nil, jsonMsg("body too large"), 0, fmt.Errorf("body over %d bytes refused", limit)
+	}
+	in, err := decodeInput(t.Input)
+	if err != nil {
+		return http.StatusInternalServerError, nil, jsonMsg("bad trigger input"), 0, err
+	}
+	var reg any
+	if len(t.Registration) > 0 {
+		if reg, err = interpreter.DecodeJSON(t.Registration); err != nil {
+			return http.StatusInternalServerError, nil, jsonMsg("bad registration"), 0, err
+		}
+	}
+	hook := map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}
+	if f.Verify != nil {
+		secret, err := h.Runner.EvalVerifySecret(f, reg, hook, in)
+		if err != nil {
+			return http.StatusInternalServerError, nil, jsonMsg("cannot evaluate verify.secret"), 0, err
+		}
+		cfg := VerifyConfig{Scheme: f.Verify.Scheme, Header: f.Verify.Header, Secret: secret, Format: f.Verify.Format,
+			SignedPayload: f.Verify.SignedPayload, TimestampHeader: f.Verify.TimestampHeader, Tolerance: f.Verify.Tolerance}
+		if err := Verify(cfg, r.Header, raw, h.now()); err != nil {
+			return http.StatusUnauthorized, nil, jsonMsg("signature verification failed"), 0, fmt.Errorf("delivery rejected: %w", err)
+		}
+	}
+	request := RequestObject(r, raw)
+	events, resp, err := h.Runner.Event(ctx, f.Name, in, reg, hook, request)
+	if err != nil {
+		msg := h.Runner.Connection.Redact(err.Error())
+		_ = h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg})
+		return http.StatusInternalServerError, nil, jsonMsg("event flow failed"), 0, err
+	}
+	ds, keys, err := h.dedupe(ctx, t, f, events, in, request)
+	if err != nil {
+		return http.StatusInternalServerError, nil, jsonMsg("dedupe failed"), 0, err
+	}
+	if err := h.Sink.Deliver(ctx, ds); err != nil {
+		// the sender retries: at-least-once
+		return http.StatusServiceUnavailable, nil, jsonMsg("sink unavailable, retry later"), 0, err
+	}
+	if err := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Keys: keys, Events: len(ds), Started: start, Duration: time.Since(start), Status: "ok"}); err != nil {
+		h.logf("trigger %s: events delivered but not recorded: %v", t.ID, err)
+	}
+	status, hdr, body := 200, map[string]string{}, []byte(`{"ok":true}`)
+	if resp != nil {
+		status, hdr, body, err = responseParts(resp)
+		if err != nil {
+			return http.StatusInternalServerError, nil, jsonMsg("bad response"), len(ds), fmt.Errorf("flow %q: %w", f.Name, err)
+		}
+	}
+	return status, hdr, body, len(ds), nil
+}
+
+func jsonMsg(m string) []byte {
+	b, _ := json.Marshal(map[string]string{"error": m})
+	return b
+}
+
+// RequestObject is the `request` a webhook's event steps see:
+// {method, path, headers (lower-case names), query, body, raw}.
+func RequestObject(r *http.Request, raw []byte) map[string]any {
+	headers := make(map[string]any, len(r.Header))
+	for k, vs := range r.Header {
+		headers[strings.ToLower(k)] = strings.Join(vs, ", ")
+	}
+	query := map[string]any{}
+	for k, vs := range r.URL.Query() {
+		if len(vs) == 1 {
+			query[k] = vs[0]
+		} else {
+			l := make([]any, len(vs))
+			for i, v := range vs {
+				l[i] = v
+			}
+			query[k] = l
+		}
+	}
+	var body any = string(raw)
+	ct := strings.ToLower(r.Header.Get("Content-Type"))
+	if strings.Contains(ct, "json") && len(raw) > 0 {
+		if v, err := interpreter.DecodeJSON(raw); err == nil {
+			body = v
+		}
+	} else if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		body = formBody(string(raw))
+	}
+	if len(raw) == 0 {
+		body = nil
+	}
+	return map[string]any{"method": r.Method, "path": r.URL.Path, "headers": headers, "query": query, "body": body, "raw": string(raw)}
+}
+
+func formBody(raw string) any {
+	req := &http.Request{Method: "POST", Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, Body: io.NopCloser(strings.NewReader(raw))}
+	if err := req.ParseForm(); err != nil {
+		return raw
+	}
+	m := map[string]any{}
+	for k, vs := range req.PostForm {
+		m[k] = vs[0]
+	}
+	return m
+}
+
+// responseParts turns a flow's response object into status, headers and body.
+func responseParts(resp map[string]any) (int, map[string]string, []byte, error) {
+	status := 200
+	switch s := resp["status"].(type) {
+	case nil:
+	case int:
+		status = s
+	case float64:
+		status = int(s)
+	default:
+		return 0, nil, nil, fmt.Errorf("response.status must be a number")
+	}
+	if status < 100 || status > 599 {
+		return 0, nil, nil, fmt.Errorf("response.status %d is not an HTTP status", status)
+	}
+	hdr := map[string]string{}
+	if hm, ok := resp["headers"].(map[string]any); ok {
+		for k, v := range hm {
+			hdr[k] = fmt.Sprint(v)
+		}
+	}
+	var body []byte
+	switch b := resp["body"].(type) {
+	case nil:
+	case string:
+		body = []byte(b)
+		if _, ok := hdr["Content-Type"]; !ok {
+			hdr["Content-Type"] = "text/plain; charset=utf-8"
+		}
+	default:
+		var err error
+		if body, err = json.Marshal(b); err != nil {
+			return 0, nil, nil, err
+		}
+	}
+	return status, hdr, body, nil
+}
+
+// Serve hosts every trigger that is on: webhooks over HTTP on ln, polls on
+// their schedule. When ctx is canceled it stops taking work, lets in-flight
+// requests and polls finish (up to drain), and returns.
+func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	pollCtx, stopPolls := context.WithCancel(context.WithoutCancel(ctx))
+	var pollWG sync.WaitGroup
+	pollWG.Add(1)
+	go func() {
+		defer pollWG.Done()
+		h.schedule(ctx, pollCtx, &pollWG)
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
+	done := make(chan struct{})
+	go func() { pollWG.Wait(); h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		stopPolls()
+		<-done
+	}
+	stopPolls()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// schedule starts each poll trigger on its flow's schedule. New triggers are
+// picked up every 10 seconds. stop ends the scheduling; runCtx is what
+// in-flight polls run with (canceled only when draining times out).
+func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
+	next := map[string]time.Time{}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var lastList time.Time
+	var triggers []*Trigger
+	for {
+		now := time.Now()
+		if now.Sub(lastList) >= 10*time.Second || lastList.IsZero() {
+			ts, err := h.Store.ListTriggers(runCtx)
+			if err != nil {
+				h.logf("listing triggers: %v", err)
+			} else {
+				triggers = ts
+			}
+			lastList = now
+		}
+		for _, t := range triggers {
+			if t.Kind != "poll" || t.Project != h.project().Connector.Name {
+				continue
+			}
+			f := h.project().Flow(t.Flow)
+			if f == nil {
+				continue
+			}
+			due, ok := next[t.ID]
+			if !ok {
+				due = t.LastRunAt.Add(f.Schedule)
+			}
+			if now.Before(due) || !h.claim(t.ID) {
+				continue
+			}
+			next[t.ID] = now.Add(f.Schedule)
+			wg.Add(1)
+			go func(id string) {
+				defer wg.Done()
+				defer h.release(id)
+				cur, err := h.Store.GetTrigger(runCtx, id)
+				if err != nil {
+					return // turned off meanwhile
+				}
+				n, err := h.PollOnce(runCtx, cur)
+				if err != nil {
+					h.logf("poll %s (%s): %v", id, cur.Flow, err)
+					return
+				}
+				if n > 0 {
+					h.logf("poll %s (%s): %d event(s)", id, cur.Flow, n)
+				}
+			}(t.ID)
+		}
+		select {
+		case <-stop.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (h *Host) claim(id string) bool {
+	h.pollMu.Lock()
+	defer h.pollMu.Unlock()
+	if h.pollBusy == nil {
+		h.pollBusy = map[string]bool{}
+	}
+	if h.pollBusy[id] {
+		return false
+	}
+	h.pollBusy[id] = true
+	return true
+}
+
+func (h *Host) release(id string) {
+	h.pollMu.Lock()
+	defer h.pollMu.Unlock()
+	delete(h.pollBusy, id)
+}
