@@ -726,11 +726,13 @@ func canonicalJSON(raw json.RawMessage) (string, error) {
 	if v == nil {
 		return "{}", nil
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // keep "<", ">", "&" as they were
+	if err := enc.Encode(v); err != nil {
 		return "", err
 	}
-	return string(out), nil
+	return strings.TrimSuffix(out.String(), "\n"), nil
 }
 
 func isNull(raw json.RawMessage) bool {

@@ -76,7 +76,7 @@ func TestTriggerCRUD(t *testing.T) {
 
 	wh := &Trigger{
 		Project: "acme", Flow: "user_created", Kind: "webhook",
-		Input:        json.RawMessage(`{ "b": 2, "a": [1, 2.50] }`),
+		Input:        json.RawMessage(`{ "b": 2, "a": [1, 2.50], "q": "<x&y>" }`),
 		Registration: json.RawMessage(`{"hook_id":42}`),
 		Secret:       "s3cr3t-value",
 	}
@@ -86,7 +86,7 @@ func TestTriggerCRUD(t *testing.T) {
 	if !strings.HasPrefix(wh.ID, "user_created-") || len(wh.ID) != len("user_created-")+8 || !validID(wh.ID) {
 		t.Errorf("generated id %q", wh.ID)
 	}
-	if string(wh.Input) != `{"a":[1,2.50],"b":2}` {
+	if string(wh.Input) != `{"a":[1,2.50],"b":2,"q":"<x&y>"}` {
 		t.Errorf("canonical input = %s", wh.Input)
 	}
 	if wh.CreatedAt.IsZero() {
@@ -104,7 +104,7 @@ func TestTriggerCRUD(t *testing.T) {
 	}
 
 	// Same project, flow and input (keys in another order): refused.
-	dup := &Trigger{Project: "acme", Flow: "user_created", Kind: "webhook", Input: json.RawMessage(`{"a":[1,2.50],"b":2}`)}
+	dup := &Trigger{Project: "acme", Flow: "user_created", Kind: "webhook", Input: json.RawMessage(`{"q":"<x&y>","a":[1,2.50],"b":2}`)}
 	if err := s.CreateTrigger(ctx, dup); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), wh.ID) {
 		t.Errorf("duplicate input: err = %v, want ErrExists naming %s", err, wh.ID)
 	}
