@@ -1,15 +1,22 @@
 package interpreter
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
+
+	"github.com/flowrun/flowrun/builtins"
 )
 
 // scope is where an expression is compiled: the names in scope and their
@@ -22,7 +29,8 @@ type scope struct {
 	allIDs   map[string]bool
 	stepType map[string]types.Type
 	definite map[string]bool
-	vars     map[string]int // how often each variable is set in this section
+	ran      map[string]bool // step ids met so far, on any path (shared by a section's scopes)
+	vars     map[string]int  // how often each variable is set in this section
 	inLoop   int
 	// for_each bodies with concurrency > 1: variables set inside them
 	parallel []map[string]int
@@ -180,7 +188,7 @@ func (s *scope) compile(n *Node, sp rawSpan) *Expr {
 	src := n.Str[sp.start:sp.end]
 	e := &Expr{Src: src, Pos: n.At(sp.start + leadingSpace(src))}
 	if strings.TrimSpace(src) == "" {
-		s.l.d.list = append(s.l.d.list, Diagnostic{Pos: n.At(sp.start), Message: "empty expression `${ }`"})
+		s.l.d.list = append(s.l.d.list, Diagnostic{Pos: n.At(sp.start - 2), Message: "empty expression `${ }`"})
 		return e
 	}
 	coll := &nameCollector{}
@@ -192,14 +200,17 @@ func (s *scope) compile(n *Node, sp rawSpan) *Expr {
 		case !s.allIDs[ref.id]:
 			ids := slices.Sorted(maps.Keys(s.allIDs))
 			s.l.d.list = append(s.l.d.list, Diagnostic{Pos: pos, Message: fmt.Sprintf("no step with id %q in flow %q", ref.id, s.flowName()), Hint: suggest(ref.id, ids)})
+		case !s.definite[ref.id] && !s.ran[ref.id]:
+			s.l.d.list = append(s.l.d.list, Diagnostic{Pos: pos, Message: fmt.Sprintf("step %q runs after this point", ref.id),
+				Hint: "steps.<id> exists only after that step ran: move this after it"})
 		case !s.definite[ref.id]:
 			s.l.d.list = append(s.l.d.list, Diagnostic{Pos: pos, Message: fmt.Sprintf("step %q is not defined on every path before this point", ref.id),
-				Hint: "steps.<id> exists only after that step ran: move this after it, or out of the branch or loop"})
+				Hint: "it runs only in some branches, or inside a loop: read it there, or set a variable on every path"})
 		}
 	}
 	if err != nil {
 		if len(s.l.d.list) == before {
-			s.l.d.list = append(s.l.d.list, exprError(n, src, sp.start, err))
+			s.l.d.list = append(s.l.d.list, s.nameHint(exprError(n, src, sp.start, err), src, err))
 		}
 		return e
 	}
@@ -347,13 +358,13 @@ func (l *loader) flowBody(fs *flowSrc) {
 	switch f.Type {
 	case "authping", "revoke":
 		if in := n.KeyNode("inputs"); in != nil && len(f.Inputs) > 0 {
-			l.d.add(in.Pos, "an "+f.Type+" flow runs with the connection alone", "a %s flow takes no inputs", f.Type)
+			l.d.add(in.Pos, aFlow(f.Type)+" runs with the connection alone", "%s takes no inputs", aFlow(f.Type))
 		}
 	}
 	section := func(key string, list *Node, extra types.Map) []Step {
 		env := maps.Clone(base)
 		maps.Copy(env, extra)
-		s := &scope{l: l, flow: f, env: env, definite: map[string]bool{}, vars: map[string]int{}}
+		s := &scope{l: l, flow: f, env: env, definite: map[string]bool{}, ran: map[string]bool{}, vars: map[string]int{}}
 		var rets []*returnSite
 		s.returns = &rets
 		s.collect(list)
@@ -418,7 +429,7 @@ func (l *loader) flowBody(fs *flowSrc) {
 	if f.Type != "webhook" {
 		for _, k := range []string{"verify", "register", "deregister", "event"} {
 			if kn := n.KeyNode(k); kn != nil {
-				l.d.add(kn.Pos, "only webhook flows have "+k, "%s is not allowed in a %s flow", k, f.Type)
+				l.d.add(kn.Pos, "only webhook flows have "+k, "%s is not allowed in %s", k, aFlow(f.Type))
 			}
 		}
 	}
@@ -439,7 +450,7 @@ func (l *loader) flowBody(fs *flowSrc) {
 				continue
 			}
 			if kn := n.KeyNode(k); kn != nil {
-				l.d.add(kn.Pos, "only poll flows have "+k, "%s is not allowed in a %s flow", k, f.Type)
+				l.d.add(kn.Pos, "only poll flows have "+k, "%s is not allowed in %s", k, aFlow(f.Type))
 			}
 		}
 	}
@@ -620,6 +631,9 @@ func (s *scope) steps(list *Node) []Step {
 		}
 		if id := st.Base().ID; id != "" {
 			s.definite[id] = true
+			if s.ran != nil {
+				s.ran[id] = true
+			}
 		}
 		out = append(out, st)
 	}
@@ -724,9 +738,10 @@ func (s *scope) step(n *Node) Step {
 		if ix := s.l.str(n, "index"); ix != "" {
 			st.Index = ix
 		}
-		for _, nm := range []string{st.As, st.Index} {
+		for _, key := range []string{"as", "index"} {
+			nm := map[string]string{"as": st.As, "index": st.Index}[key]
 			if _, clash := s.env[nm]; clash && nm != "item" && nm != "index" {
-				s.l.d.add(n.Pos, "pick another name with as:/index:", "loop variable %q hides the name %q already in scope", nm, nm)
+				s.l.d.add(n.Get(key).Pos, "pick another name with as:/index:", "loop variable %q hides the name %q already in scope", nm, nm)
 			}
 		}
 		if c := n.Get("concurrency"); c != nil && c.Kind == IntNode {
@@ -815,12 +830,15 @@ func countSets(list *Node, into map[string]int) {
 func (s *scope) callStep(b StepBase, n, kv *Node) Step {
 	st := &CallStep{StepBase: b, Flow: kv.Str, With: s.namedValues(n.Get("with"))}
 	target := s.l.proj.Flows[st.Flow]
+	if target == nil && s.l.broken[st.Flow] {
+		return st // its file's own error is reported
+	}
 	if target == nil {
 		s.l.d.add(kv.Pos, suggest(st.Flow, s.l.proj.Order0()), "call: no flow named %q", st.Flow)
 		return st
 	}
 	if target.Type == "authping" || target.Type == "revoke" {
-		s.l.d.add(kv.Pos, "move the shared steps into a helper flow and call that", "call: flow %q is a %s flow, which cannot be called", st.Flow, target.Type)
+		s.l.d.add(kv.Pos, "move the shared steps into a helper flow and call that", "call: flow %q is %s, which cannot be called", st.Flow, aFlow(target.Type))
 		return st
 	}
 	given := map[string]bool{}
@@ -851,6 +869,14 @@ func (s *scope) callStep(b StepBase, n, kv *Node) Step {
 }
 
 func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
+
+// aFlow names a flow type with its article: "an action flow", "a poll flow".
+func aFlow(typ string) string {
+	if typ != "" && strings.ContainsRune("aeiou", rune(typ[0])) {
+		return "an " + typ + " flow"
+	}
+	return "a " + typ + " flow"
+}
 
 func (s *scope) httpStep(b StepBase, n *Node) Step {
 	st := &HTTPStep{StepBase: b, Method: strings.ToUpper(s.l.str(n, "method"))}
@@ -938,3 +964,77 @@ func (s *scope) httpStep(b StepBase, n *Node) Step {
 	}
 	return st
 }
+
+var identChainRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*(?:\??\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+
+// nameHint improves expr's "unknown name" and "unknown field" errors: a name
+// that is called is an unknown function, and either gets a "did you mean"
+// among the names that would fit there.
+func (s *scope) nameHint(d Diagnostic, src string, err error) Diagnostic {
+	var fe *file.Error
+	if d.Hint != "" || !errors.As(err, &fe) {
+		return d
+	}
+	at := runeToByte(src, fe.From)
+	switch {
+	case strings.HasPrefix(fe.Message, "unknown name "):
+		name := strings.TrimPrefix(fe.Message, "unknown name ")
+		if after := src[min(at+len(name), len(src)):]; strings.HasPrefix(strings.TrimLeft(after, " \t\r\n"), "(") {
+			d.Message = "expression: unknown function " + name
+			d.Hint = suggest(name, functionNames())
+			if d.Hint == "" {
+				d.Hint = "`flowrun builtins` lists the functions"
+			}
+			return d
+		}
+		d.Hint = suggest(name, slices.Sorted(maps.Keys(s.env)))
+		for _, scope := range []string{"inputs", "vars", "steps"} {
+			if m, ok := s.env[scope].(types.Map); ok && d.Hint == "" {
+				if _, ok := m[name]; ok {
+					d.Hint = fmt.Sprintf("did you mean %q?", scope+"."+name)
+				}
+			}
+		}
+	case strings.HasPrefix(fe.Message, "unknown field "):
+		name := strings.TrimPrefix(fe.Message, "unknown field ")
+		before := strings.TrimSuffix(strings.TrimSuffix(strings.TrimRight(src[:at], " \t\r\n"), "."), "?")
+		chain := identChainRe.FindString(before)
+		if chain == "" {
+			return d
+		}
+		var t types.Type = s.env
+		for _, part := range strings.Split(chain, ".") {
+			m, ok := t.(types.Map)
+			if !ok {
+				return d
+			}
+			if t, ok = m[strings.TrimSuffix(part, "?")]; !ok {
+				return d
+			}
+		}
+		if m, ok := t.(types.Map); ok {
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				if k != types.Extra {
+					keys = append(keys, k)
+				}
+			}
+			slices.Sort(keys)
+			d.Hint = suggest(name, keys)
+			if d.Hint == "" && len(keys) > 0 && len(keys) <= 12 {
+				d.Hint = "known fields: " + strings.Join(keys, ", ")
+			}
+		}
+	}
+	return d
+}
+
+// functionNames lists expr's own functions and the builtins library.
+var functionNames = sync.OnceValue(func() []string {
+	names := slices.Clone(builtin.Names)
+	for _, sp := range builtins.All() {
+		names = append(names, sp.Name)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+})

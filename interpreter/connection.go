@@ -1,11 +1,14 @@
 package interpreter
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -21,8 +24,10 @@ type Connection struct {
 	Revoked bool
 
 	mu      sync.Mutex
-	secrets []string
-	raw     map[string]any // the file's decoded content, for writing back
+	secrets []string            // every form of every secret, longest first
+	known   map[string]struct{} // the secrets given to AddSecret
+	raw     map[string]any      // the file's decoded content, for writing back
+	envMap  map[string]any      // env(), built once (again after SaveToken)
 }
 
 // Token is an OAuth 2.0 token.
@@ -174,21 +179,53 @@ func (c *Connection) AddSecret(vals ...string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	added := false
 	for _, v := range vals {
 		if len(v) < 4 {
 			continue // too short to redact without mangling ordinary text
 		}
-		dup := false
-		for _, s := range c.secrets {
-			if s == v {
-				dup = true
+		if _, ok := c.known[v]; ok {
+			continue
+		}
+		if c.known == nil {
+			c.known = map[string]struct{}{}
+		}
+		c.known[v] = struct{}{}
+		for _, f := range secretForms(v) {
+			if !slices.Contains(c.secrets, f) {
+				c.secrets = append(c.secrets, f)
+				added = true
 			}
 		}
-		if !dup {
-			c.secrets = append(c.secrets, v)
+	}
+	if added {
+		sort.SliceStable(c.secrets, func(i, j int) bool { return len(c.secrets[i]) > len(c.secrets[j]) })
+	}
+}
+
+// secretForms is a secret as it may appear in output: as is, and encoded
+// for a URL or inside a JSON string.
+func secretForms(v string) []string {
+	forms := []string{v}
+	add := func(f string) {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
 		}
 	}
-	sort.Slice(c.secrets, func(i, j int) bool { return len(c.secrets[i]) > len(c.secrets[j]) })
+	add(url.QueryEscape(v))
+	add(strings.ReplaceAll(url.QueryEscape(v), "+", "%20"))
+	add(url.PathEscape(v))
+	if b, err := json.Marshal(v); err == nil {
+		add(string(b[1 : len(b)-1]))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) == nil {
+		b := bytes.TrimSpace(buf.Bytes())
+		add(string(b[1 : len(b)-1]))
+	}
+	return forms
 }
 
 // Redact replaces every known secret in s with "***".
@@ -206,21 +243,74 @@ func (c *Connection) Redact(s string) string {
 	return s
 }
 
+// RedactValue returns v with every known secret in its strings (and object
+// keys) replaced by "***"; v itself is not changed.
+func (c *Connection) RedactValue(v any) any {
+	if c == nil {
+		return v
+	}
+	switch t := v.(type) {
+	case string:
+		return c.Redact(t)
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[c.Redact(k)] = c.RedactValue(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = c.RedactValue(x)
+		}
+		return out
+	case nil, bool, int, int64, float64:
+		return v
+	}
+	switch n := normalize(v).(type) {
+	case map[string]any, []any, string:
+		return c.RedactValue(n)
+	default:
+		return n
+	}
+}
+
+// RedactEvent returns a trace event with every known secret removed from its
+// text fields, inputs and outputs.
+func (c *Connection) RedactEvent(ev TraceEvent) TraceEvent {
+	ev.URL = c.Redact(ev.URL)
+	ev.Message = c.Redact(ev.Message)
+	ev.Error = c.Redact(ev.Error)
+	ev.Input = c.RedactValue(ev.Input)
+	ev.Output = c.RedactValue(ev.Output)
+	return ev
+}
+
 // env is the `connection` object expressions see: the params, and the token.
+// It is built once and shared by runs, which only read it; change Params
+// before the first run.
 func (c *Connection) env() map[string]any {
 	if c == nil {
 		return map[string]any{}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.envMap != nil {
+		return c.envMap
+	}
 	m := make(map[string]any, len(c.Params)+1)
 	for k, v := range c.Params {
 		m[k] = v
 	}
 	if c.Token != nil {
+		var expiry any
+		if !c.Token.Expiry.IsZero() {
+			expiry = c.Token.Expiry.UTC().Format(time.RFC3339)
+		}
 		m["token"] = map[string]any{"access_token": c.Token.AccessToken, "refresh_token": c.Token.RefreshToken,
-			"token_type": c.Token.TokenType, "expiry": c.Token.Expiry.Format(time.RFC3339)}
+			"token_type": c.Token.TokenType, "expiry": expiry}
 	}
+	c.envMap = m
 	return m
 }
 
@@ -229,6 +319,7 @@ func (c *Connection) env() map[string]any {
 func (c *Connection) SaveToken(t *Token) error {
 	c.mu.Lock()
 	c.Token = t
+	c.envMap = nil
 	c.mu.Unlock()
 	c.AddSecret(t.AccessToken, t.RefreshToken)
 	if c.File == "" {

@@ -90,12 +90,18 @@ func suggest(name string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
+	if best == "" || name == "" {
 		return ""
 	}
-	limit := 2
-	if len(name) > 6 {
-		limit = 3
+	// a short name is close only to a near-identical one: "foo" is not "floor"
+	limit := 3
+	switch n := len(name); {
+	case n <= 2:
+		limit = 0
+	case n <= 5:
+		limit = 1
+	case n <= 8:
+		limit = 2
 	}
 	if bestD <= limit || strings.HasPrefix(best, name) || strings.HasPrefix(name, best) {
 		return fmt.Sprintf("did you mean %q?", best)
@@ -103,6 +109,8 @@ func suggest(name string, candidates []string) string {
 	return ""
 }
 
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of adjacent characters.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	if len(ra) > 64 || len(rb) > 64 {
@@ -111,6 +119,7 @@ func editDistance(a, b string) int {
 		}
 		return 1 << 20
 	}
+	pprev := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -124,8 +133,11 @@ func editDistance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], pprev[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		pprev, prev, cur = prev, cur, pprev
 	}
 	return prev[len(rb)]
 }

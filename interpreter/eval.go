@@ -3,6 +3,7 @@ package interpreter
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -11,8 +12,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/flowrun/flowrun/builtins"
@@ -35,16 +38,49 @@ func exprOptions() []expr.Option {
 // evaluator runs compiled programs against one environment, reusing a VM.
 type evaluator struct {
 	env map[string]any
-	vm  vm.VM
+	vm  *vm.VM // nil: one is made on first use
+}
+
+// vmPool holds VMs between frames, so a run does not build a VM (and grow
+// its stack) for every flow it calls.
+var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
+
+// acquire gives the evaluator a pooled VM with the given memory budget.
+func (ev *evaluator) acquire(budget uint) {
+	ev.vm = vmPool.Get().(*vm.VM)
+	ev.vm.MemoryBudget = budget
+}
+
+// release returns the evaluator's VM to the pool, dropping the references
+// it holds to values of the run.
+func (ev *evaluator) release() {
+	v := ev.vm
+	if v == nil {
+		return
+	}
+	ev.vm = nil
+	clear(v.Stack[:cap(v.Stack)])
+	v.Stack = v.Stack[:0]
+	clear(v.Variables)
+	clear(v.Scopes[:cap(v.Scopes)])
+	v.Scopes = v.Scopes[:0]
+	vmPool.Put(v)
 }
 
 func (ev *evaluator) run(e *Expr) (any, error) {
 	if e.Program == nil {
 		return nil, fmt.Errorf("expression %q was not compiled", e.Src)
 	}
+	if ev.vm == nil {
+		ev.vm = new(vm.VM)
+	}
 	out, err := ev.vm.Run(e.Program, ev.env)
 	if err != nil {
-		return nil, &exprRunError{expr: e, err: err}
+		ee := &exprRunError{expr: e, err: err}
+		if ee.isMemoryBudget() {
+			return nil, &limitError{fmt.Sprintf("%s (the expression memory limit)", ee.Error()), ee}
+		}
+		return nil, ee
 	}
 	return out, nil
 }
@@ -57,10 +93,36 @@ type exprRunError struct {
 
 func (e *exprRunError) Error() string {
 	msg := e.err.Error()
+	var fe *file.Error
+	if errors.As(e.err, &fe) {
+		msg = fe.Message
+	}
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
 	return fmt.Sprintf("expression `%s`: %s", strings.TrimSpace(e.expr.Src), msg)
+}
+
+func (e *exprRunError) Unwrap() error { return e.err }
+
+// pos is where in the file the expression failed: the failing part of a
+// one-line expression, else the expression's start.
+func (e *exprRunError) pos() Pos {
+	p := e.expr.Pos
+	var fe *file.Error
+	src := e.expr.Src
+	if errors.As(e.err, &fe) && p.Line > 0 && !strings.ContainsAny(src, "\r\n") {
+		lead := utf8.RuneCountInString(src[:leadingSpace(src)])
+		if off := fe.From - lead; off > 0 && off < utf8.RuneCountInString(src) {
+			p.Col += off
+		}
+	}
+	return p
+}
+
+// isMemoryBudget reports an expression stopped by expr's memory budget.
+func (e *exprRunError) isMemoryBudget() bool {
+	return strings.Contains(e.err.Error(), "memory budget exceeded")
 }
 
 // eval evaluates a compiled value.
@@ -70,11 +132,22 @@ func (ev *evaluator) eval(v *Value) (any, error) {
 	}
 	switch v.kind {
 	case valConst:
-		return v.c, nil
+		switch c := v.c.(type) {
+		case string, bool, nil, float64, int:
+			return c, nil
+		}
+		// YAML integers are int64 and constant objects are shared by every
+		// run: hand out plain values
+		return normalize(v.c), nil
 	case valExpr:
 		return ev.run(v.expr)
 	case valTemplate:
 		var b strings.Builder
+		n := 16
+		for _, p := range v.parts {
+			n += len(p.text)
+		}
+		b.Grow(n)
 		for _, p := range v.parts {
 			if p.expr == nil {
 				b.WriteString(p.text)
@@ -158,101 +231,75 @@ func marshalJSON(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// DecodeJSON parses JSON into plain values, keeping integers as int (when
-// they fit) and other numbers as float64.
-func DecodeJSON(data []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("invalid JSON: data after the top-level value")
-	}
-	return fixNumbers(v), nil
-}
-
-func fixNumbers(v any) any {
-	switch t := v.(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(t), 10, 64); err == nil && i >= math.MinInt && i <= math.MaxInt {
-			return int(i)
-		}
-		f, _ := t.Float64()
-		return f
-	case map[string]any:
-		for k, x := range t {
-			t[k] = fixNumbers(x)
-		}
-	case []any:
-		for i, x := range t {
-			t[i] = fixNumbers(x)
-		}
-	}
-	return v
-}
-
 // normalize converts values produced by expressions (typed slices and maps,
 // int64, times) into the plain JSON-like values flows exchange.
 func normalize(v any) any {
+	n, _ := normalized(v)
+	return n
+}
+
+// normalized is normalize that also reports whether anything changed, so
+// that plain values (the common case) are walked without copying.
+func normalized(v any) (any, bool) {
 	switch t := v.(type) {
 	case nil, string, bool, int, float64:
-		return v
+		return v, false
 	case int64:
 		if t >= math.MinInt && t <= math.MaxInt {
-			return int(t)
+			return int(t), true
 		}
-		return float64(t)
+		return float64(t), true
 	case int32:
-		return int(t)
+		return int(t), true
 	case float32:
-		return float64(t)
+		return float64(t), true
 	case uint64:
 		if t <= math.MaxInt64 {
-			return int(t)
+			return int(t), true
 		}
-		return float64(t)
+		return float64(t), true
 	case time.Time:
-		return t.Format(time.RFC3339Nano)
+		return t.Format(time.RFC3339Nano), true
 	case time.Duration:
-		return t.String()
+		return t.String(), true
 	case map[string]any:
 		var out map[string]any
 		for k, x := range t {
-			n := normalize(x)
-			if !sameValue(n, x) {
-				if out == nil {
-					out = make(map[string]any, len(t))
-					for k2, x2 := range t {
-						out[k2] = x2
-					}
-				}
-				out[k] = n
+			n, changed := normalized(x)
+			if !changed {
+				continue
 			}
+			if out == nil {
+				out = make(map[string]any, len(t))
+				for k2, x2 := range t {
+					out[k2] = x2
+				}
+			}
+			out[k] = n
 		}
 		if out != nil {
-			return out
+			return out, true
 		}
-		return t
+		return t, false
 	case []any:
 		var out []any
 		for i, x := range t {
-			n := normalize(x)
-			if !sameValue(n, x) {
-				if out == nil {
-					out = make([]any, len(t))
-					copy(out, t)
-				}
-				out[i] = n
+			n, changed := normalized(x)
+			if !changed {
+				continue
 			}
+			if out == nil {
+				out = make([]any, len(t))
+				copy(out, t)
+			}
+			out[i] = n
 		}
 		if out != nil {
-			return out
+			return out, true
 		}
-		return t
+		return t, false
 	case json.Number:
-		return fixNumbers(t)
+		return fixNumbers(t), true
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
@@ -261,43 +308,32 @@ func normalize(v any) any {
 		for i := range out {
 			out[i] = normalize(rv.Index(i).Interface())
 		}
-		return out
+		return out, true
 	case reflect.Map:
 		out := make(map[string]any, rv.Len())
 		it := rv.MapRange()
 		for it.Next() {
 			out[fmt.Sprint(it.Key().Interface())] = normalize(it.Value().Interface())
 		}
-		return out
+		return out, true
 	case reflect.Int, reflect.Int8, reflect.Int16:
-		return int(rv.Int())
+		return int(rv.Int()), true
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32:
-		return int(rv.Uint())
+		return int(rv.Uint()), true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), true
+	case reflect.String:
+		return rv.String(), true
+	case reflect.Bool:
+		return rv.Bool(), true
 	case reflect.Pointer:
 		if rv.IsNil() {
-			return nil
+			return nil, true
 		}
-		return normalize(rv.Elem().Interface())
+		n, _ := normalized(rv.Elem().Interface())
+		return n, true
 	}
-	return v
-}
-
-// sameValue reports whether normalize left x unchanged (cheaply, by identity
-// for the composite kinds).
-func sameValue(n, x any) bool {
-	switch nx := n.(type) {
-	case map[string]any:
-		xm, ok := x.(map[string]any)
-		return ok && reflect.ValueOf(nx).UnsafePointer() == reflect.ValueOf(xm).UnsafePointer()
-	case []any:
-		xl, ok := x.([]any)
-		return ok && len(nx) == len(xl) && (len(nx) == 0 || &nx[0] == &xl[0])
-	}
-	switch x.(type) {
-	case map[string]any, []any:
-		return false
-	}
-	return n == x
+	return v, false
 }
 
 // coerceField checks a value against a declared field and converts it to the

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -24,10 +26,14 @@ type HTTPError struct {
 	URL    string
 	Status int
 	Body   any
+	Note   string // why it was not retried, when that is not obvious
 }
 
 func (e *HTTPError) Error() string {
 	msg := fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
+	if e.Note != "" {
+		msg += " (" + e.Note + ")"
+	}
 	if s := bodySnippet(e.Body); s != "" {
 		msg += ": " + s
 	}
@@ -60,6 +66,10 @@ type request struct {
 	url     *url.URL
 	headers http.Header
 	body    []byte
+	// authHeaders are the headers the connection's authorisation set; they
+	// are not sent to another host (a next page elsewhere).
+	authHeaders []string
+	oauth       *oauthSource // set when authorised with OAuth 2.0: a 401 refreshes once
 }
 
 func (fr *frame) execHTTP(s *HTTPStep, ev *TraceEvent) (any, error) {
@@ -67,14 +77,78 @@ func (fr *frame) execHTTP(s *HTTPStep, ev *TraceEvent) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Paginate == nil {
-		resp, err := fr.send(s, req, ev)
-		if err != nil {
-			return nil, err
-		}
-		return resp, nil
+	if ev != nil {
+		ev.Method, ev.URL = req.method, redactURL(req.url)
+		ev.Input = req.traceInput()
 	}
-	return fr.paginate(s, req, ev)
+	var res any
+	if s.Paginate == nil {
+		res, err = fr.send(s, req, ev)
+	} else {
+		res, err = fr.paginate(s, req, ev)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ev != nil {
+		ev.Output = traceOutput(res)
+	}
+	return res, nil
+}
+
+// traceOutput is a response as traces show it: headers that carry
+// credentials (a session cookie) masked.
+func traceOutput(res any) any {
+	m, ok := res.(map[string]any)
+	if !ok {
+		return res
+	}
+	h, ok := m["headers"].(map[string]any)
+	if !ok {
+		return res
+	}
+	masked := make(map[string]any, len(h))
+	for k, v := range h {
+		if k == "set-cookie" || sensitiveHeader(k) {
+			v = "***"
+		}
+		masked[k] = v
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	out["headers"] = masked
+	return out
+}
+
+// traceInput describes a request for --trace-json, with credentials masked.
+func (r *request) traceInput() map[string]any {
+	h := make(map[string]any, len(r.headers))
+	for k, vs := range r.headers {
+		v := strings.Join(vs, ", ")
+		if slices.Contains(r.authHeaders, k) || sensitiveHeader(k) {
+			v = "***"
+		}
+		h[strings.ToLower(k)] = v
+	}
+	in := map[string]any{"method": r.method, "url": redactURL(r.url), "headers": h}
+	if r.body != nil {
+		if v, err := DecodeJSON(r.body); err == nil {
+			in["body"] = v
+		} else {
+			in["body"] = string(r.body)
+		}
+	}
+	return in
+}
+
+func sensitiveHeader(k string) bool {
+	switch strings.ToLower(k) {
+	case "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token":
+		return true
+	}
+	return false
 }
 
 func (fr *frame) baseURL() (string, error) {
@@ -84,8 +158,8 @@ func (fr *frame) baseURL() (string, error) {
 		if c.BaseURL == nil {
 			return
 		}
-		ev := evaluator{env: map[string]any{"connection": ru.conn, "connector": ru.conEnv}}
-		v, err := ev.eval(c.BaseURL)
+		// the frame's env holds connection and connector, all base_url sees
+		v, err := fr.ev.eval(c.BaseURL)
 		if err != nil {
 			ru.baseErr = fmt.Errorf("base_url: %w", err)
 			return
@@ -112,13 +186,17 @@ func (fr *frame) buildRequest(s *HTTPStep) (*request, error) {
 		if err != nil {
 			return nil, err
 		}
-		raw = joinURL(base, toText(v))
+		p := toText(v)
+		if base == "" && !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
+			return nil, fmt.Errorf("%s %s: the connector has no base_url to join the path to (use url: for an absolute URL)", s.Method, p)
+		}
+		raw = joinURL(base, p)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%s %q is not an absolute http(s) URL", s.Method, raw)
 	}
-	req := &request{method: s.Method, url: u, headers: http.Header{}}
+	req := &request{method: s.Method, url: u, headers: make(http.Header, 4)}
 	if len(s.Query) > 0 {
 		q := u.Query()
 		for _, nv := range s.Query {
@@ -126,6 +204,7 @@ func (fr *frame) buildRequest(s *HTTPStep) (*request, error) {
 			if err != nil {
 				return nil, err
 			}
+			q.Del(nv.Name)
 			addQuery(q, nv.Name, v)
 		}
 		u.RawQuery = encodeQuery(q)
@@ -281,7 +360,15 @@ func encodeQuery(q url.Values) string {
 	return b.String()
 }
 
-// send performs a request with the step's retry policy and expectations.
+// response is one attempt's answer, before its body is parsed.
+type response struct {
+	status int
+	header http.Header
+	data   []byte
+}
+
+// send performs a request with the step's retry policy, then applies expect.
+// Retries come first: a status in retry.on is retried even under expect: any.
 func (fr *frame) send(s *HTTPStep, req *request, ev *TraceEvent) (map[string]any, error) {
 	ru := fr.run
 	c := ru.r.Project.Connector
@@ -294,55 +381,106 @@ func (fr *frame) send(s *HTTPStep, req *request, ev *TraceEvent) (map[string]any
 	if s.Timeout > 0 {
 		timeout = s.Timeout
 	}
-	if ev != nil {
-		ev.Method, ev.URL = req.method, redactURL(req.url)
+	if timeout <= 0 {
+		timeout = 30 * time.Second
 	}
 	var (
-		status  int
-		headers map[string]any
-		body    any
-		lastErr error
+		resp     response
+		note     string
+		reauthed bool
 	)
-	for attempt := 1; attempt <= attempts; attempt++ {
+	for attempt := 1; ; attempt++ {
 		if ev != nil {
 			ev.Attempts = attempt
 		}
-		var retryAfter time.Duration
-		status, headers, body, retryAfter, lastErr = fr.roundTrip(req, timeout)
-		if lastErr != nil {
-			if errors.Is(lastErr, ErrCanceled) || !retryableErr(lastErr) || attempt == attempts {
+		var err error
+		resp, err = fr.roundTrip(req, timeout)
+		if err == nil && resp.status == http.StatusUnauthorized && req.oauth != nil && !reauthed {
+			// the token may have been revoked or expired early: refresh it once
+			reauthed = true
+			ok, rerr := fr.reauthorize(req)
+			if rerr != nil {
+				return nil, rerr
+			}
+			if ok {
+				resp, err = fr.roundTrip(req, timeout)
+			}
+		}
+		var wait time.Duration
+		if err != nil {
+			if errors.Is(err, ErrCanceled) || attempt >= attempts || !retryableErr(err, req.method) {
+				return nil, err
+			}
+			wait = backoff(policy, attempt)
+		} else {
+			if attempt >= attempts || !slices.Contains(policy.On, resp.status) {
 				break
 			}
-		} else if !slices.Contains(policy.On, status) || attempt == attempts {
-			break
+			wait = backoff(policy, attempt)
+			if ra := retryAfter(resp.header.Get("Retry-After"), ru.r.now()); ra > 0 {
+				if policy.MaxBackoff > 0 && ra > policy.MaxBackoff {
+					note = fmt.Sprintf("not retried: Retry-After asks for %s, longer than retry.max_backoff %s", ra, policy.MaxBackoff)
+					break
+				}
+				wait = ra
+			}
+			if dl, ok := fr.ctx.Deadline(); ok && time.Until(dl) < wait {
+				note = fmt.Sprintf("not retried: waiting %s would pass the run's deadline", wait.Round(time.Millisecond))
+				break
+			}
 		}
-		wait := backoff(policy, attempt)
-		if retryAfter > 0 {
-			wait = min(retryAfter, 5*time.Minute)
-		}
-		if err := ru.r.sleep(ru.ctx, wait); err != nil {
+		if err := ru.r.sleep(fr.ctx, wait); err != nil {
 			return nil, err
 		}
 	}
 	if ev != nil {
-		ev.Status = status
+		ev.Status = resp.status
 	}
-	if lastErr != nil {
-		return nil, lastErr
-	}
-	resp := map[string]any{"status": status, "headers": headers, "body": body}
-	if !s.ExpectAll {
-		ok := false
+	expected := s.ExpectAll
+	if !expected {
 		if len(s.Expect) == 0 {
-			ok = status >= 200 && status < 300
+			expected = resp.status >= 200 && resp.status < 300
 		} else {
-			ok = slices.Contains(s.Expect, status)
-		}
-		if !ok {
-			return nil, &HTTPError{Method: req.method, URL: redactURL(req.url), Status: status, Body: body}
+			expected = slices.Contains(s.Expect, resp.status)
 		}
 	}
-	return resp, nil
+	body, err := parseBody(&resp, expected && resp.status >= 200 && resp.status < 300)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %d response: %v", req.method, redactURL(req.url), resp.status, err)
+	}
+	if !expected {
+		return nil, &HTTPError{Method: req.method, URL: redactURL(req.url), Status: resp.status, Body: body, Note: note}
+	}
+	// build only what can be read: a step without id keeps no result, and
+	// the headers go only where an expression (or a trace) may look at them
+	if s.ID == "" && s.Paginate == nil && ev == nil {
+		return nil, nil
+	}
+	var headers map[string]any
+	if s.Paginate != nil || ev != nil || fr.run.r.stepUses(fr.flow).readsField(s.ID, "headers") {
+		headers = headerMap(resp.header)
+	}
+	return map[string]any{"status": resp.status, "headers": headers, "body": body}, nil
+}
+
+// parseBody returns a response body as flows see it: parsed JSON when the
+// content type says JSON, else text; nil when empty. JSON that does not parse
+// is an error for a 2xx response the step accepts, and text otherwise (an
+// error page sent as JSON should not hide the status).
+func parseBody(resp *response, strict bool) (any, error) {
+	if len(resp.data) == 0 {
+		return nil, nil
+	}
+	if isJSON(resp.header.Get("Content-Type")) {
+		v, err := DecodeJSON(resp.data)
+		if err == nil {
+			return v, nil
+		}
+		if strict {
+			return nil, fmt.Errorf("body is not valid JSON: %v", err)
+		}
+	}
+	return string(resp.data), nil
 }
 
 func backoff(p Retry, attempt int) time.Duration {
@@ -353,76 +491,170 @@ func backoff(p Retry, attempt int) time.Duration {
 	d := b << (attempt - 1)
 	if d <= 0 || (p.MaxBackoff > 0 && d > p.MaxBackoff) {
 		d = p.MaxBackoff
+		if d <= 0 {
+			d = b
+		}
 	}
-	// full jitter in [d/2, d]
+	// jitter in [d/2, d]
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-func retryableErr(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) {
+// retryableErr reports whether a failed attempt may be repeated: a
+// connection that was never made (refused, DNS) for any method; a timeout or
+// a connection dropped mid-way only for idempotent methods, since the server
+// may have acted on it.
+func retryableErr(err error, method string) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
 		return true
 	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return !dns.IsNotFound
+	}
 	var oe *net.OpError
-	return errors.As(err, &oe) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE":
+	default:
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// reqDeadline is a context that a timer cancels: the per-attempt timeout.
+// Most attempts end before their timeout, so the context, its timer and the
+// bookkeeping the transport adds to it are pooled and reused rather than
+// built per request (as context.WithTimeout would).
+type reqDeadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	timer  *time.Timer
+}
+
+var deadlinePool sync.Pool
+
+// startDeadline returns a deadline whose ctx is canceled after d or when
+// parent is; call its finish with the returned stop once the attempt is over.
+func startDeadline(parent context.Context, d time.Duration) (*reqDeadline, func() bool) {
+	rd, _ := deadlinePool.Get().(*reqDeadline)
+	if rd == nil {
+		rd = &reqDeadline{}
+		rd.ctx, rd.cancel = context.WithCancel(context.Background())
+		rd.timer = time.AfterFunc(d, rd.cancel)
+	} else {
+		rd.timer.Reset(d)
+	}
+	if parent.Done() != nil {
+		return rd, context.AfterFunc(parent, rd.cancel)
+	}
+	return rd, nil
+}
+
+// finish stops the deadline and pools it if it never fired.
+func (rd *reqDeadline) finish(stopParent func() bool) {
+	timerStopped := rd.timer.Stop()
+	parentStopped := stopParent == nil || stopParent()
+	if timerStopped && parentStopped && rd.ctx.Err() == nil {
+		deadlinePool.Put(rd)
+		return
+	}
+	rd.cancel()
 }
 
 // roundTrip sends one attempt and reads the response.
-func (fr *frame) roundTrip(r *request, timeout time.Duration) (int, map[string]any, any, time.Duration, error) {
+func (fr *frame) roundTrip(r *request, timeout time.Duration) (response, error) {
 	ru := fr.run
-	ctx, cancel := context.WithTimeout(ru.ctx, timeout)
-	defer cancel()
+	rd, stopParent := startDeadline(fr.ctx, timeout)
+	defer rd.finish(stopParent)
+	ctx := rd.ctx
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	// an empty URL parses for free; the request gets the parsed one
+	hreq, err := http.NewRequestWithContext(ctx, r.method, "", body)
 	if err != nil {
-		return 0, nil, nil, 0, err
+		return response{}, err
 	}
-	hreq.Header = r.headers.Clone()
+	hreq.URL, hreq.Host, hreq.Header = r.url, r.url.Host, r.headers
+	if h := r.headers.Get("Host"); h != "" {
+		hreq.Host = h
+	}
 	resp, err := ru.r.client().Do(hreq)
 	if err != nil {
-		if ru.ctx.Err() != nil {
-			return 0, nil, nil, 0, fmt.Errorf("%w: %s %s", ErrCanceled, r.method, redactURL(r.url))
+		if fr.ctx.Err() != nil {
+			return response{}, fmt.Errorf("%w: %s %s", cancelError(fr.ctx), r.method, redactURL(r.url))
 		}
 		if ctx.Err() != nil {
-			return 0, nil, nil, 0, &timeoutError{fmt.Sprintf("%s %s: no response within %s", r.method, redactURL(r.url), timeout)}
+			return response{}, &timeoutError{fmt.Sprintf("%s %s: no response within %s", r.method, redactURL(r.url), timeout)}
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return 0, nil, nil, 0, fmt.Errorf("%s %s: %w", r.method, redactURL(r.url), err)
+		return response{}, fmt.Errorf("%s %s: %w", r.method, redactURL(r.url), err)
 	}
 	defer resp.Body.Close()
 	limit := ru.limits.MaxResponseBody
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if resp.ContentLength > limit {
+		return response{}, limitf("%s %s: response body of %s is over the %s limit", r.method, redactURL(r.url), humanBytes(int(resp.ContentLength)), humanBytes(int(limit)))
+	}
+	var data []byte
+	if resp.ContentLength >= 0 {
+		data = make([]byte, resp.ContentLength)
+		_, err = io.ReadFull(resp.Body, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return 0, nil, nil, 0, &timeoutError{fmt.Sprintf("%s %s: response not read within %s", r.method, redactURL(r.url), timeout)}
+		if fr.ctx.Err() != nil {
+			return response{}, fmt.Errorf("%w: %s %s", cancelError(fr.ctx), r.method, redactURL(r.url))
 		}
-		return 0, nil, nil, 0, fmt.Errorf("%s %s: reading response: %w", r.method, redactURL(r.url), err)
+		if ctx.Err() != nil {
+			return response{}, &timeoutError{fmt.Sprintf("%s %s: response not read within %s", r.method, redactURL(r.url), timeout)}
+		}
+		return response{}, fmt.Errorf("%s %s: reading response: %w", r.method, redactURL(r.url), err)
 	}
 	if int64(len(data)) > limit {
-		return 0, nil, nil, 0, fmt.Errorf("%s %s: response body is over the %s limit", r.method, redactURL(r.url), humanBytes(int(limit)))
+		return response{}, limitf("%s %s: response body is over the %s limit", r.method, redactURL(r.url), humanBytes(int(limit)))
 	}
-	headers := make(map[string]any, len(resp.Header))
-	for k, vs := range resp.Header {
-		headers[strings.ToLower(k)] = strings.Join(vs, ", ")
-	}
-	var b any
-	if len(data) > 0 {
-		b = string(data)
-		if isJSON(resp.Header.Get("Content-Type")) {
-			v, err := DecodeJSON(data)
-			if err != nil {
-				return 0, nil, nil, 0, fmt.Errorf("%s %s: %d response is not valid JSON: %v", r.method, redactURL(r.url), resp.StatusCode, err)
-			}
-			b = v
+	return response{status: resp.StatusCode, header: resp.Header, data: data}, nil
+}
+
+// headerMap is a response's headers as flows see them: lower-case names,
+// several values joined with ", ".
+func headerMap(h http.Header) map[string]any {
+	m := make(map[string]any, len(h))
+	for k, vs := range h {
+		v := vs[0]
+		if len(vs) > 1 {
+			v = strings.Join(vs, ", ")
 		}
+		m[lowerHeader(k)] = v
 	}
-	return resp.StatusCode, headers, b, retryAfter(resp.Header.Get("Retry-After"), fr.run.r.now()), nil
+	return m
+}
+
+// commonHeaders maps the canonical form of frequent response headers to
+// lower case without allocating.
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{"Content-Type", "Content-Length", "Date", "Link", "Retry-After", "Server", "Etag",
+		"Cache-Control", "Connection", "Vary", "Location", "Set-Cookie", "X-Ratelimit-Limit", "X-Ratelimit-Remaining",
+		"X-Ratelimit-Reset", "X-Request-Id", "Content-Encoding", "Transfer-Encoding", "Expires", "Last-Modified", "Strict-Transport-Security"} {
+		m[h] = strings.ToLower(h)
+	}
+	return m
+}()
+
+func lowerHeader(k string) string {
+	if l, ok := commonHeaders[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
 }
 
 type timeoutError struct{ msg string }
@@ -441,6 +673,12 @@ func (r *Runner) now() time.Time {
 }
 
 func isJSON(ct string) bool {
+	if ct == "" {
+		return false
+	}
+	if strings.HasPrefix(ct, "application/json") && (len(ct) == 16 || ct[16] == ';') {
+		return true
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
 		return false
@@ -454,9 +692,12 @@ func retryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(h); err == nil {
-		if n < 0 {
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if n <= 0 {
 			return 0
+		}
+		if n > 1<<31 {
+			n = 1 << 31
 		}
 		return time.Duration(n) * time.Second
 	}
@@ -471,6 +712,9 @@ func retryAfter(h string, now time.Time) time.Duration {
 // redactURL hides userinfo and the values of query parameters that look like
 // credentials.
 func redactURL(u *url.URL) string {
+	if u.User == nil && u.RawQuery == "" {
+		return u.String()
+	}
 	c := *u
 	c.User = nil
 	q := c.Query()
@@ -488,6 +732,11 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
+// sameOrigin reports whether two URLs share scheme and host (with port).
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
+}
+
 // paginate follows next links or next queries, collecting the items of every page.
 func (fr *frame) paginate(s *HTTPStep, first *request, ev *TraceEvent) (any, error) {
 	p := s.Paginate
@@ -497,13 +746,16 @@ func (fr *frame) paginate(s *HTTPStep, first *request, ev *TraceEvent) (any, err
 	env := fr.ev.env
 	old, had := env["response"]
 	defer restore(env, "response", old, had)
-	seen := map[string]bool{}
+	seen := map[string]bool{first.url.String(): true}
 	for {
 		resp, err := fr.send(s, req, ev)
 		if err != nil {
 			return nil, err
 		}
 		pages++
+		if ev != nil {
+			ev.Pages = pages
+		}
 		env["response"] = resp
 		v, err := fr.ev.eval(p.Items)
 		if err != nil {
@@ -514,22 +766,25 @@ func (fr *frame) paginate(s *HTTPStep, first *request, ev *TraceEvent) (any, err
 			return nil, fmt.Errorf("paginate: items must be a list, got %s", typeName(v))
 		}
 		items = append(items, page...)
-		if pages >= p.MaxPages || len(items) > fr.run.limits.MaxLoopItems {
+		if len(items) > fr.run.limits.MaxLoopItems {
+			return nil, limitf("paginate: more than %d items (limit)", fr.run.limits.MaxLoopItems)
+		}
+		if p.MaxPages > 0 && pages >= p.MaxPages {
 			break
 		}
-		next := &request{method: req.method, headers: req.headers, body: req.body}
+		next := &request{method: req.method, headers: req.headers, body: req.body, authHeaders: req.authHeaders, oauth: req.oauth}
 		if p.Next != nil {
 			nv, err := fr.ev.eval(p.Next)
 			if err != nil {
 				return nil, err
 			}
-			ns := toText(nv)
+			ns := strings.TrimSpace(toText(nv))
 			if ns == "" {
 				break
 			}
 			u, err := req.url.Parse(ns)
-			if err != nil {
-				return nil, fmt.Errorf("paginate: next %q is not a URL", ns)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+				return nil, fmt.Errorf("paginate: next %q is not an http(s) URL", ns)
 			}
 			next.url = u
 		} else {
@@ -540,8 +795,8 @@ func (fr *frame) paginate(s *HTTPStep, first *request, ev *TraceEvent) (any, err
 				if err != nil {
 					return nil, err
 				}
+				q.Del(nq.Name)
 				if x == nil || x == "" || x == false {
-					q.Del(nq.Name)
 					continue
 				}
 				more = true
@@ -553,6 +808,17 @@ func (fr *frame) paginate(s *HTTPStep, first *request, ev *TraceEvent) (any, err
 			u := *req.url
 			u.RawQuery = encodeQuery(q)
 			next.url = &u
+		}
+		if sameOrigin(next.url, first.url) {
+			next.headers, next.authHeaders = first.headers, first.authHeaders
+		} else if len(first.authHeaders) > 0 {
+			// credentials are for the host the request was made to, not
+			// for wherever a next link points
+			next.headers = first.headers.Clone()
+			for _, h := range first.authHeaders {
+				next.headers.Del(h)
+			}
+			next.authHeaders, next.oauth = nil, nil
 		}
 		key := next.url.String()
 		if seen[key] {

@@ -18,6 +18,9 @@ import (
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
+// topNameRe finds a flow's name in a file that does not parse.
+var topNameRe = regexp.MustCompile(`(?m)^name:[ \t]*["']?([a-z][a-z0-9_]*)["']?[ \t]*(?:#.*)?\r?$`)
+
 // Load reads, validates and compiles the connector project in dir. Problems
 // with the project are returned as Diagnostics, all of them, sorted.
 func Load(dir string) (*Project, error) {
@@ -35,7 +38,13 @@ type loader struct {
 	proj  *Project
 	flows []*flowSrc
 
-	fileInvalid bool // set by parseFile: the schema found problems in the last file
+	fileInvalid bool   // set by parseFile: the schema found problems in the last file
+	lastData    []byte // set by parseFile: the last file's bytes, when it could read them
+
+	// broken holds the names of flows whose files did not parse: calls and
+	// tests that name them are not reported as unknown on top of the
+	// file's own error.
+	broken map[string]bool
 }
 
 type flowSrc struct {
@@ -100,6 +109,12 @@ func (l *loader) load() *Project {
 	for _, f := range files {
 		n := l.parseFile(f, "flow", false)
 		if n == nil {
+			if m := topNameRe.FindSubmatch(l.lastData); m != nil {
+				if l.broken == nil {
+					l.broken = map[string]bool{}
+				}
+				l.broken[string(m[1])] = true
+			}
 			continue
 		}
 		fs := &flowSrc{file: f, node: n, invalid: l.fileInvalid}
@@ -149,6 +164,7 @@ func errText(err error) string {
 // It sets l.fileInvalid when the schema found problems.
 func (l *loader) parseFile(path, kind string, required bool) *Node {
 	l.fileInvalid = true
+	l.lastData = nil
 	st, err := os.Stat(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -173,6 +189,7 @@ func (l *loader) parseFile(path, kind string, required bool) *Node {
 		l.d.add(Pos{File: path}, "", "cannot read: %s", errText(err))
 		return nil
 	}
+	l.lastData = data
 	n, err := ParseYAML(path, data)
 	if err != nil {
 		var ds Diagnostics
@@ -263,7 +280,7 @@ func (l *loader) fields(n *Node, what string) []*Field {
 	}
 	var out []*Field
 	for i, k := range n.Keys {
-		if !identRe.MatchString(k.Str) {
+		if !identRe.MatchString(k.Str) && !l.fileInvalid { // else the schema said so
 			l.d.add(k.Pos, "use letters, digits and _ and start with a letter", "%s name %q is not an identifier", what, k.Str)
 		}
 		f := l.field(k.Str, n.Vals[i], what)
@@ -441,6 +458,9 @@ func (l *loader) checkTests(file string, n *Node) {
 			continue
 		}
 		f := l.proj.Flows[fn.Str]
+		if f == nil && l.broken[fn.Str] {
+			continue // its file's own error is reported
+		}
 		if f == nil {
 			l.d.add(fn.Pos, suggest(fn.Str, l.proj.Order0()), "test names unknown flow %q", fn.Str)
 			continue

@@ -2,11 +2,12 @@ package interpreter
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,12 +15,16 @@ import (
 )
 
 // Limits bound what one run may do, so a hostile or buggy flow fails cleanly.
+// A limit that is hit raises an error that wraps ErrLimit; try/catch and
+// continue_on_error do not swallow it.
 type Limits struct {
-	MaxDepth        int   // nested calls (default 32)
-	MaxSteps        int64 // steps executed in one run (default 50,000,000)
-	MaxLoopItems    int   // items of one for_each (default 10,000,000)
-	MaxResponseBody int64 // bytes of one HTTP response body (default 10 MiB)
-	MaxConcurrency  int   // upper bound on for_each concurrency (default 64)
+	MaxDepth        int           // nested calls (default 32)
+	MaxSteps        int64         // steps executed in one run (default 50,000,000)
+	MaxLoopItems    int           // items of one for_each, or collected by one paginate (default 10,000,000)
+	MaxResponseBody int64         // bytes of one HTTP response body (default 10 MiB)
+	MaxConcurrency  int           // upper bound on for_each concurrency (default 64)
+	ExprMemory      uint          // expr's memory budget for one evaluation (default 1,000,000, expr's own)
+	Timeout         time.Duration // the whole run (default: none; the context and the flow's timeout still apply)
 }
 
 func (l Limits) withDefaults() Limits {
@@ -38,22 +43,35 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxConcurrency <= 0 {
 		l.MaxConcurrency = 64
 	}
+	if l.ExprMemory == 0 {
+		l.ExprMemory = 1_000_000
+	}
 	return l
 }
 
 // Runner runs the flows of one loaded project for one connection. A Runner is
-// safe for concurrent runs.
+// safe for concurrent runs; set its fields before the first run.
 type Runner struct {
 	Project    *Project
 	Connection *Connection
 	Client     *http.Client // default: a client with the standard transport
 	Limits     Limits
-	Trace      func(TraceEvent) // optional; called for every step (and log line)
-	Sleep      func(ctx context.Context, d time.Duration) error
-	Now        func() time.Time
+	// Trace, when set, is called after every step (and for every log line).
+	// Steps of a for_each with concurrency > 1 call it from several
+	// goroutines. Events are not redacted: use Connection.Redact on what
+	// leaves the process.
+	Trace func(TraceEvent)
+	// Sleep waits for retries and wait steps; default: a timer that the
+	// run's context interrupts. Tests set it to record waits.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Now   func() time.Time // the clock for Retry-After dates; default time.Now
 
+	connOnce sync.Once
 	authOnce sync.Once
 	auth     *authState
+	connEnv  atomic.Pointer[map[string]any] // connector env, built once
+	flowUse  sync.Map                       // *Flow -> bool: see usesFlow
+	stepUse  sync.Map                       // *Flow -> *stepUse: see stepUses
 }
 
 // TraceEvent describes one executed step.
@@ -63,17 +81,19 @@ type TraceEvent struct {
 	Step     string        `json:"step"`
 	Kind     string        `json:"kind"`
 	Pos      string        `json:"pos"`
-	Depth    int           `json:"depth"`
+	Depth    int           `json:"depth"` // call depth: 0 in the flow that was run
+	Nest     int           `json:"nest"`  // how deep in if/switch/for_each/try blocks of its flow
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration_ns"`
 	Method   string        `json:"method,omitempty"`
 	URL      string        `json:"url,omitempty"`
 	Status   int           `json:"status,omitempty"`
-	Attempts int           `json:"attempts,omitempty"`
-	Message  string        `json:"message,omitempty"` // log lines, skips
+	Attempts int           `json:"attempts,omitempty"` // HTTP attempts of the last request (retries + 1)
+	Pages    int           `json:"pages,omitempty"`    // pages fetched by a paginated http step
+	Message  string        `json:"message,omitempty"`  // log lines, continue_if messages
 	Error    string        `json:"error,omitempty"`
-	Input    any           `json:"input,omitempty"`
-	Output   any           `json:"output,omitempty"`
+	Input    any           `json:"input,omitempty"`  // call: the inputs; http: the request
+	Output   any           `json:"output,omitempty"` // the step's result
 }
 
 // RunError is a flow that failed: where, why, and through which calls.
@@ -86,14 +106,24 @@ type RunError struct {
 	Status  int
 	Body    any
 	Details any
-	Calls   []string // the call chain, innermost last: "flows/a.yaml:12:5: flow \"a\" calls \"b\""
+	Calls   []string // the call chain, innermost last: `flows/a.yaml:12:5: flow "a", step "b"`
 	cause   error
 }
+
+// maxChainShown is how many calls of a long chain Error prints.
+const maxChainShown = 10
 
 func (e *RunError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: flow %q, step %q: %s", e.Pos, e.Flow, e.Step, e.Message)
-	for i := len(e.Calls) - 1; i >= 0; i-- {
+	n := len(e.Calls)
+	for i := n - 1; i >= 0; i-- {
+		if n > maxChainShown && i == n-maxChainShown/2-1 {
+			skip := n - maxChainShown
+			fmt.Fprintf(&b, "\n\t... %d more calls", skip)
+			i -= skip - 1
+			continue
+		}
 		b.WriteString("\n\tcalled from " + e.Calls[i])
 	}
 	return b.String()
@@ -101,42 +131,72 @@ func (e *RunError) Error() string {
 
 func (e *RunError) Unwrap() error { return e.cause }
 
-// Object is the error as flows see it in catch: {message, code, status, body, step, flow}.
+// Object is the error as flows see it in catch: {message, code, status, body,
+// step, flow, details}. step and flow name where it was raised, which is
+// inside the called flow when a call failed.
 func (e *RunError) Object() map[string]any {
-	return map[string]any{"message": e.Message, "code": e.Code, "status": e.Status, "body": e.Body,
-		"step": e.Step, "flow": e.Flow, "details": e.Details}
+	var status any
+	if e.Status != 0 {
+		status = e.Status
+	}
+	return map[string]any{"message": e.Message, "code": normalize(e.Code), "status": status, "body": e.Body,
+		"step": e.Step, "flow": e.Flow, "details": normalize(e.Details)}
 }
 
-// ErrCanceled reports a run stopped by its context (Ctrl-C or --timeout).
+// ErrCanceled reports a run stopped by its context (Ctrl-C, --timeout or
+// the flow's timeout).
 var ErrCanceled = errors.New("run canceled")
+
+// ErrLimit reports a run stopped by one of its Limits.
+var ErrLimit = errors.New("limit exceeded")
+
+// limitError is an error that hit a limit: it wraps ErrLimit.
+type limitError struct {
+	msg   string
+	cause error
+}
+
+func (e *limitError) Error() string        { return e.msg }
+func (e *limitError) Is(target error) bool { return target == ErrLimit }
+func (e *limitError) Unwrap() error        { return e.cause }
+
+func limitf(format string, args ...any) error { return &limitError{msg: fmt.Sprintf(format, args...)} }
+
+// uncatchable reports errors that try/catch and continue_on_error let through.
+func uncatchable(err error) bool {
+	return errors.Is(err, ErrCanceled) || errors.Is(err, ErrLimit)
+}
 
 type control uint8
 
 const (
-	ctlNext control = iota
-	ctlReturn
-	ctlContinue // continue_if was false
+	ctlNext     control = iota
+	ctlReturn           // return ran: the frame's ret holds the outputs
+	ctlContinue         // continue_if was false
 )
 
 // run is the state shared by every frame of one run.
 type run struct {
 	r       *Runner
-	ctx     context.Context
-	id      string
+	conn    *Connection
+	idOnce  sync.Once
+	id      string // see runID
 	steps   atomic.Int64
 	limits  Limits
 	baseURL string
 	baseErr error
 	once    sync.Once
-	conn    map[string]any // the connection as expressions see it
-	conEnv  map[string]any
+	connEnv map[string]any // the connection as expressions see it
+	conEnv  map[string]any // the connector as expressions see it
 }
 
-// frame is one flow invocation.
+// frame is one flow invocation (or one worker of a parallel loop).
 type frame struct {
 	run   *run
+	ctx   context.Context
 	flow  *Flow
 	depth int
+	nest  int // block nesting, for traces
 	calls []string
 	ev    evaluator
 	vars  map[string]any
@@ -144,15 +204,21 @@ type frame struct {
 	ret   any
 }
 
-func newRunID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+// runID identifies the run in traces and as flow.run_id; it is made on
+// first use.
+func (ru *run) runID() string {
+	ru.idOnce.Do(func() { ru.id = newRunID() })
+	return ru.id
 }
 
-func (r *Runner) newRun(ctx context.Context) *run {
-	return &run{r: r, ctx: ctx, id: newRunID(), limits: r.Limits.withDefaults(),
-		conn: r.Connection.env(), conEnv: r.connectorEnv()}
+func newRunID() string {
+	var b [16]byte
+	return string(strconv.AppendUint(b[:0], rand.Uint64(), 36))
+}
+
+func (r *Runner) newRun(conn *Connection) *run {
+	return &run{r: r, conn: conn, limits: r.Limits.withDefaults(),
+		connEnv: conn.env(), conEnv: r.connectorEnv()}
 }
 
 // Run runs an action or helper flow (or any flow's main steps) with inputs
@@ -167,7 +233,16 @@ func (r *Runner) RunCLI(ctx context.Context, flowName string, inputs map[string]
 	return r.run(ctx, flowName, inputs, true)
 }
 
-func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any, fromCLI bool) (map[string]any, error) {
+// recoverRun turns a panic of the interpreter (a bug) into an error, so that
+// no input crashes the process that runs flows.
+func recoverRun(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("internal error (please report it): %v\n%s", p, debug.Stack())
+	}
+}
+
+func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any, fromCLI bool) (out map[string]any, err error) {
+	defer recoverRun(&err)
 	f := r.Project.Flow(flowName)
 	if f == nil {
 		return nil, &UsageError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: suggest(flowName, r.Project.Order)}
@@ -175,38 +250,46 @@ func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any
 	if f.Type == "webhook" {
 		return nil, &UsageError{Msg: fmt.Sprintf("flow %q is a webhook flow: it runs on deliveries (flowrun trigger on / flowrun serve)", flowName)}
 	}
-	if err := r.checkConnection(); err != nil {
+	conn, err := r.connection()
+	if err != nil {
 		return nil, err
 	}
 	in, err := coerceFields(f.Inputs, inputs, "input", fromCLI)
 	if err != nil {
 		return nil, &UsageError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
-	ctx, cancel := r.flowTimeout(ctx, f)
+	ru := r.newRun(conn)
+	ctx, cancel := r.runContext(ctx, f, ru.limits)
 	defer cancel()
-	ru := r.newRun(ctx)
-	extra := map[string]any{}
+	var extra map[string]any
 	if f.Type == "poll" {
-		extra["cursor"] = nil
+		extra = map[string]any{"cursor": nil}
 	}
-	return ru.runFlow(f, f.Steps, in, extra, 0, nil)
+	return ru.runFlow(ctx, f, f.Steps, in, extra, 0, nil)
 }
 
-func (r *Runner) flowTimeout(ctx context.Context, f *Flow) (context.Context, context.CancelFunc) {
-	if f.Timeout > 0 {
-		return context.WithTimeout(ctx, f.Timeout)
+// runContext applies the flow's timeout and the run timeout limit.
+func (r *Runner) runContext(ctx context.Context, f *Flow, l Limits) (context.Context, context.CancelFunc) {
+	d := f.Timeout
+	if l.Timeout > 0 && (d == 0 || l.Timeout < d) {
+		d = l.Timeout
 	}
-	return context.WithCancel(ctx)
+	if d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return ctx, func() {}
 }
 
 // Section runs one section of a flow (a webhook's register, deregister or
 // event; a poll's steps) with extra names in scope, and returns what it returned.
-func (r *Runner) Section(ctx context.Context, flowName, section string, inputs map[string]any, extra map[string]any) (map[string]any, error) {
+func (r *Runner) Section(ctx context.Context, flowName, section string, inputs map[string]any, extra map[string]any) (out map[string]any, err error) {
+	defer recoverRun(&err)
 	f := r.Project.Flow(flowName)
 	if f == nil {
 		return nil, &UsageError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: suggest(flowName, r.Project.Order)}
 	}
-	if err := r.checkConnection(); err != nil {
+	conn, err := r.connection()
+	if err != nil {
 		return nil, err
 	}
 	var steps []Step
@@ -224,10 +307,10 @@ func (r *Runner) Section(ctx context.Context, flowName, section string, inputs m
 	if err != nil {
 		return nil, &UsageError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
-	ctx, cancel := r.flowTimeout(ctx, f)
+	ru := r.newRun(conn)
+	ctx, cancel := r.runContext(ctx, f, ru.limits)
 	defer cancel()
-	ru := r.newRun(ctx)
-	return ru.runFlow(f, steps, in, extra, 0, nil)
+	return ru.runFlow(ctx, f, steps, in, extra, 0, nil)
 }
 
 // EvalDedupe evaluates a poll flow's dedupe key for one event.
@@ -248,8 +331,12 @@ func (r *Runner) EvalVerifySecret(f *Flow, registration any, webhook map[string]
 	if f.Verify == nil || f.Verify.Secret == nil {
 		return "", nil
 	}
+	conn, err := r.connection()
+	if err != nil {
+		return "", err
+	}
 	ev := evaluator{env: map[string]any{"registration": registration, "webhook": webhook, "inputs": inputs,
-		"connection": r.Connection.env()}}
+		"connection": conn.env()}}
 	v, err := ev.eval(f.Verify.Secret)
 	if err != nil {
 		return "", err
@@ -270,46 +357,117 @@ func (e *UsageError) Error() string {
 	return e.Msg
 }
 
+// checkConnection reports a revoked connection (and gives a runner without
+// one an empty connection).
 func (r *Runner) checkConnection() error {
-	if r.Connection == nil {
-		r.Connection = &Connection{Params: map[string]any{}}
-	}
-	if r.Connection.Revoked {
-		return &UsageError{Msg: fmt.Sprintf("connection %s was revoked", r.Connection.File), Hint: "create a new connection (flowrun connection login) or remove `revoked` from the file"}
-	}
-	return nil
+	_, err := r.connection()
+	return err
 }
 
-func (ru *run) runFlow(f *Flow, steps []Step, inputs map[string]any, extra map[string]any, depth int, calls []string) (map[string]any, error) {
-	fr := &frame{run: ru, flow: f, depth: depth, calls: calls, vars: map[string]any{}, steps: map[string]any{}}
-	env := make(map[string]any, 8+len(extra))
+// connection returns the runner's connection (an empty one when none was
+// given) unless it was revoked.
+func (r *Runner) connection() (*Connection, error) {
+	r.connOnce.Do(func() {
+		if r.Connection == nil {
+			r.Connection = &Connection{Params: map[string]any{}}
+		}
+	})
+	c := r.Connection
+	if c.Revoked {
+		return nil, &UsageError{Msg: fmt.Sprintf("connection %s was revoked", c.File), Hint: "create a new connection (flowrun connection login) or remove `revoked` from the file"}
+	}
+	return c, nil
+}
+
+func (ru *run) runFlow(ctx context.Context, f *Flow, steps []Step, inputs map[string]any, extra map[string]any, depth int, calls []string) (map[string]any, error) {
+	fr := &frame{run: ru, ctx: ctx, flow: f, depth: depth, calls: calls, vars: map[string]any{}, steps: map[string]any{}}
+	env := make(map[string]any, 8) // one map group: the 6 names, loop variables
 	env["inputs"] = inputs
 	env["vars"] = fr.vars
 	env["steps"] = fr.steps
-	env["connection"] = ru.conn
+	env["connection"] = ru.connEnv
 	env["connector"] = ru.conEnv
-	env["flow"] = map[string]any{"name": f.Name, "run_id": ru.id, "type": f.Type}
+	if ru.r.usesFlow(f) {
+		env["flow"] = map[string]any{"name": f.Name, "run_id": ru.runID(), "type": f.Type}
+	}
 	for k, v := range extra {
 		env[k] = v
 	}
 	fr.ev.env = env
+	fr.ev.acquire(ru.limits.ExprMemory)
+	defer fr.ev.release()
 	ctl, err := fr.execSteps(steps)
 	if err != nil {
 		return nil, err
 	}
-	if ctl != ctlReturn || fr.ret == nil {
+	if ctl == ctlReturn {
+		out, ok := fr.ret.(map[string]any)
+		if !ok {
+			if fr.ret == nil {
+				return map[string]any{}, nil
+			}
+			return nil, fr.errorf(f.Pos, "", "return: expected an object of outputs, got %s", typeName(fr.ret))
+		}
+		return out, nil
+	}
+	// The flow ended without return: fill the outputs' defaults. Falling off
+	// the end with a required output unset is an error; continue_if ending
+	// the flow at top level is quiet.
+	if f.Type != "action" && f.Type != "helper" {
 		return map[string]any{}, nil
 	}
-	out, ok := fr.ret.(map[string]any)
-	if !ok {
-		return nil, fr.errorf(f.Pos, "", "return: expected an object of outputs, got %s", typeName(fr.ret))
+	out := make(map[string]any, len(f.Outputs))
+	for _, o := range f.Outputs {
+		if o.HasDefault {
+			out[o.Name] = normalize(o.Default)
+		} else if o.Required && ctl != ctlContinue {
+			return nil, fr.errorf(f.Pos, "", "flow ended without return, but output %q is required", o.Name)
+		}
 	}
 	return out, nil
 }
 
+// usesFlow reports whether any expression of a flow may read `flow`, so
+// that runs of the others skip building it. It looks at the flow's YAML once.
+func (r *Runner) usesFlow(f *Flow) bool {
+	if v, ok := r.flowUse.Load(f); ok {
+		return v.(bool)
+	}
+	uses := f.Node == nil || nodeMentions(f.Node, "flow")
+	r.flowUse.Store(f, uses)
+	return uses
+}
+
+// nodeMentions reports whether a string scalar of n holding an expression
+// contains word.
+func nodeMentions(n *Node, word string) bool {
+	switch n.Kind {
+	case StringNode:
+		return strings.Contains(n.Str, "${") && strings.Contains(n.Str, word)
+	case MapNode:
+		for _, v := range n.Vals {
+			if nodeMentions(v, word) {
+				return true
+			}
+		}
+	case ListNode:
+		for _, v := range n.Items {
+			if nodeMentions(v, word) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (r *Runner) connectorEnv() map[string]any {
+	if p := r.connEnv.Load(); p != nil {
+		return *p
+	}
 	c := r.Project.Connector
-	return map[string]any{"name": c.Name, "title": c.Title, "version": c.Version}
+	m := map[string]any{"name": c.Name, "title": c.Title, "version": c.Version}
+	r.connEnv.Store(&m)
+	return m
 }
 
 func (fr *frame) errorf(p Pos, step string, format string, args ...any) *RunError {
@@ -322,9 +480,6 @@ func (fr *frame) wrap(st Step, err error) error {
 	if errors.As(err, &re) {
 		return err
 	}
-	if errors.Is(err, ErrCanceled) {
-		return err
-	}
 	b := st.Base()
 	e := &RunError{Pos: b.Pos, Flow: fr.flow.Name, Step: b.Label(), Message: err.Error(), Calls: fr.calls, cause: err}
 	var he *HTTPError
@@ -333,9 +488,17 @@ func (fr *frame) wrap(st Step, err error) error {
 	}
 	var ee *exprRunError
 	if errors.As(err, &ee) {
-		e.Pos = ee.expr.Pos
+		e.Pos = ee.pos()
 	}
 	return e
+}
+
+// execBlock runs a nested step list (a branch or loop body).
+func (fr *frame) execBlock(steps []Step) (control, error) {
+	fr.nest++
+	ctl, err := fr.execSteps(steps)
+	fr.nest--
+	return ctl, err
 }
 
 func (fr *frame) execSteps(steps []Step) (control, error) {
@@ -348,45 +511,56 @@ func (fr *frame) execSteps(steps []Step) (control, error) {
 	return ctlNext, nil
 }
 
+// canceled returns ErrCanceled (wrapped with the reason) once the run's
+// context is done.
 func (fr *frame) canceled() error {
-	if err := fr.run.ctx.Err(); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("%w: timed out", ErrCanceled)
-		}
-		return ErrCanceled
+	if err := fr.ctx.Err(); err != nil {
+		return cancelError(fr.ctx)
 	}
 	return nil
+}
+
+func cancelError(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: timed out", ErrCanceled)
+	}
+	return ErrCanceled
 }
 
 func (fr *frame) exec(st Step) (control, error) {
 	ru := fr.run
 	if n := ru.steps.Add(1); n > ru.limits.MaxSteps {
-		return ctlNext, fr.wrap(st, fmt.Errorf("run exceeded %d steps (limit)", ru.limits.MaxSteps))
+		return ctlNext, fr.wrap(st, limitf("run exceeded %d steps (limit)", ru.limits.MaxSteps))
 	}
 	if err := fr.canceled(); err != nil {
-		return ctlNext, err
+		return ctlNext, fr.wrap(st, err)
 	}
-	var ev *TraceEvent
-	if ru.r.Trace != nil {
-		b := st.Base()
-		ev = &TraceEvent{RunID: ru.id, Flow: fr.flow.Name, Step: b.Label(), Kind: b.Kind, Pos: b.Pos.String(), Depth: fr.depth, Start: time.Now()}
+	if ru.r.Trace == nil {
+		ctl, result, err := fr.execKind(st, nil)
+		if err != nil {
+			return ctl, fr.wrap(st, err)
+		}
+		if id := st.Base().ID; id != "" {
+			fr.steps[id] = result
+		}
+		return ctl, nil
 	}
+	b := st.Base()
+	ev := &TraceEvent{RunID: ru.runID(), Flow: fr.flow.Name, Step: b.Label(), Kind: b.Kind, Pos: b.Pos.String(), Depth: fr.depth, Nest: fr.nest, Start: time.Now()}
 	ctl, result, err := fr.execKind(st, ev)
 	if err != nil {
 		err = fr.wrap(st, err)
-	} else if id := st.Base().ID; id != "" {
-		fr.steps[id] = result
+	} else if b.ID != "" {
+		fr.steps[b.ID] = result
 	}
-	if ev != nil {
-		ev.Duration = time.Since(ev.Start)
-		if err != nil {
-			ev.Error = err.Error()
-		}
-		if ev.Output == nil && result != nil {
-			ev.Output = result
-		}
-		ru.r.Trace(*ev)
+	ev.Duration = time.Since(ev.Start)
+	if err != nil {
+		ev.Error = err.Error()
 	}
+	if ev.Output == nil && result != nil {
+		ev.Output = result
+	}
+	ru.r.Trace(*ev)
 	return ctl, err
 }
 
@@ -407,20 +581,26 @@ func (fr *frame) execKind(st Step, ev *TraceEvent) (control, any, error) {
 				out[nv.Name] = v
 			}
 		}
+		if out == nil {
+			return ctlNext, nil, nil
+		}
 		return ctlNext, out, nil
 	case *HTTPStep:
 		res, err := fr.execHTTP(s, ev)
-		return ctlNext, res, err
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		return ctlNext, res, nil
 	case *IfStep:
 		ok, err := fr.cond(s.Cond)
 		if err != nil {
 			return ctlNext, nil, err
 		}
 		if ok {
-			ctl, err := fr.execSteps(s.Then)
+			ctl, err := fr.execBlock(s.Then)
 			return ctl, nil, err
 		}
-		ctl, err := fr.execSteps(s.Else)
+		ctl, err := fr.execBlock(s.Else)
 		return ctl, nil, err
 	case *SwitchStep:
 		for _, c := range s.Cases {
@@ -429,24 +609,29 @@ func (fr *frame) execKind(st Step, ev *TraceEvent) (control, any, error) {
 				return ctlNext, nil, err
 			}
 			if ok {
-				ctl, err := fr.execSteps(c.Steps)
+				ctl, err := fr.execBlock(c.Steps)
 				return ctl, nil, err
 			}
 		}
-		ctl, err := fr.execSteps(s.Default)
+		ctl, err := fr.execBlock(s.Default)
 		return ctl, nil, err
 	case *ForEachStep:
 		return fr.execForEach(s)
 	case *CallStep:
 		out, err := fr.execCall(s, ev)
-		return ctlNext, out, err
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		return ctlNext, out, nil
 	case *ReturnStep:
 		v, err := fr.ev.eval(s.Value)
 		if err != nil {
 			return ctlNext, nil, err
 		}
-		v = normalize(v)
-		if err := fr.checkReturn(s, v); err != nil {
+		// a mapping written in the return step is a new object each time;
+		// anything else may be shared (a constant, a variable) and is copied
+		v, err = fr.checkReturn(normalize(v), s.Value != nil && s.Value.kind == valMap)
+		if err != nil {
 			return ctlNext, nil, err
 		}
 		fr.ret = v
@@ -489,7 +674,13 @@ func (fr *frame) execKind(st Step, ev *TraceEvent) (control, any, error) {
 				return ctlNext, nil, err
 			}
 		}
-		return ctlNext, nil, fr.run.r.sleep(fr.run.ctx, d)
+		if ev != nil {
+			ev.Message = d.String()
+		}
+		if err := fr.run.r.sleep(fr.ctx, d); err != nil {
+			return ctlNext, nil, err
+		}
+		return ctlNext, nil, nil
 	}
 	panic(fmt.Sprintf("interpreter: unknown step type %T", st))
 }
@@ -497,20 +688,29 @@ func (fr *frame) execKind(st Step, ev *TraceEvent) (control, any, error) {
 func toDuration(v any) (time.Duration, error) {
 	switch t := v.(type) {
 	case string:
-		d, err := time.ParseDuration(t)
+		d, err := time.ParseDuration(strings.TrimSpace(t))
 		if err != nil || d < 0 {
-			return 0, fmt.Errorf("wait: %q is not a duration", t)
+			return 0, fmt.Errorf("wait: %q is not a duration (write e.g. 500ms, 30s, 5m)", t)
 		}
 		return d, nil
 	case time.Duration:
+		if t < 0 {
+			return 0, fmt.Errorf("wait: negative duration %s", t)
+		}
 		return t, nil
 	}
-	return 0, fmt.Errorf("wait: expected a duration, got %s", typeName(v))
+	return 0, fmt.Errorf("wait: expected a duration such as \"30s\", got %s", typeName(v))
 }
 
 func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
 	if r.Sleep != nil {
-		return r.Sleep(ctx, d)
+		if err := r.Sleep(ctx, d); err != nil {
+			if ctx.Err() != nil {
+				return cancelError(ctx)
+			}
+			return err
+		}
+		return nil
 	}
 	if d <= 0 {
 		return nil
@@ -521,7 +721,7 @@ func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		return ErrCanceled
+		return cancelError(ctx)
 	}
 }
 
@@ -539,32 +739,41 @@ func (fr *frame) cond(v *Value) (bool, error) {
 	return false, fmt.Errorf("condition must be true or false, got %s", typeName(x))
 }
 
-func (fr *frame) checkReturn(s *ReturnStep, v any) error {
+// checkReturn checks the outputs of an action or helper flow against its
+// declaration and returns them with defaults filled: in v itself when it is
+// fresh (made for this return), else in a new object.
+func (fr *frame) checkReturn(v any, fresh bool) (any, error) {
 	f := fr.flow
-	switch f.Type {
-	case "action", "helper":
-	default:
-		return nil
+	if f.Type != "action" && f.Type != "helper" {
+		return v, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return fmt.Errorf("return: expected an object of outputs, got %s", typeName(v))
+		if v == nil && len(f.Outputs) == 0 {
+			return map[string]any{}, nil
+		}
+		return nil, fmt.Errorf("return: expected an object of outputs, got %s", typeName(v))
 	}
 	for k := range m {
 		if f.Output(k) == nil {
-			return fmt.Errorf("return: %q is not a declared output", k)
+			return nil, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
 		}
+	}
+	out := m
+	if !fresh {
+		out = make(map[string]any, len(f.Outputs))
 	}
 	for _, o := range f.Outputs {
-		x, msg := coerceField(o, m[o.Name], false)
+		x, given := m[o.Name]
+		x, msg := coerceField(o, x, false)
 		if msg != "" {
-			return fmt.Errorf("output %q: %s", o.Name, msg)
+			return nil, fmt.Errorf("output %q: %s", o.Name, msg)
 		}
-		if x != nil || o.HasDefault {
-			m[o.Name] = x
+		if given || x != nil {
+			out[o.Name] = x
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func (fr *frame) execFail(s *FailStep) error {
@@ -572,7 +781,11 @@ func (fr *frame) execFail(s *FailStep) error {
 	if err != nil {
 		return err
 	}
-	e := fr.errorf(s.Pos, s.Label(), "%s", toText(msg))
+	text := toText(msg)
+	if text == "" {
+		text = "failed"
+	}
+	e := fr.errorf(s.Pos, s.Label(), "%s", text)
 	if s.Code != nil {
 		if e.Code, err = fr.ev.eval(s.Code); err != nil {
 			return err
@@ -587,28 +800,22 @@ func (fr *frame) execFail(s *FailStep) error {
 }
 
 func (fr *frame) execTry(s *TryStep) (control, any, error) {
-	ctl, err := fr.execSteps(s.Try)
+	ctl, err := fr.execBlock(s.Try)
 	if err == nil {
 		return ctl, nil, nil
 	}
-	if errors.Is(err, ErrCanceled) {
+	if uncatchable(err) {
 		return ctlNext, nil, err
 	}
 	var re *RunError
 	if !errors.As(err, &re) {
-		re = &RunError{Message: err.Error(), Flow: fr.flow.Name}
+		re = &RunError{Message: err.Error(), Flow: fr.flow.Name, Step: s.Label(), Pos: s.Pos}
 	}
-	if re.Calls != nil && len(re.Calls) > len(fr.calls) {
-		// raised inside a called flow: keep the innermost step and flow
-	}
-	old, had := fr.ev.env["error"]
-	fr.ev.env["error"] = re.Object()
-	ctl, err = fr.execSteps(s.Catch)
-	if had {
-		fr.ev.env["error"] = old
-	} else {
-		delete(fr.ev.env, "error")
-	}
+	env := fr.ev.env
+	old, had := env["error"]
+	env["error"] = re.Object()
+	ctl, err = fr.execBlock(s.Catch)
+	restore(env, "error", old, had)
 	return ctl, nil, err
 }
 
@@ -619,7 +826,7 @@ func (fr *frame) execCall(s *CallStep, ev *TraceEvent) (any, error) {
 		return nil, fmt.Errorf("call: no flow named %q", s.Flow)
 	}
 	if fr.depth+1 > ru.limits.MaxDepth {
-		return nil, fmt.Errorf("call %s: call depth exceeds %d (recursion?)", s.Flow, ru.limits.MaxDepth)
+		return nil, limitf("call %s: calls nest deeper than %d (limit; unbounded recursion?)", s.Flow, ru.limits.MaxDepth)
 	}
 	in := make(map[string]any, len(s.With))
 	for _, nv := range s.With {
@@ -637,11 +844,11 @@ func (fr *frame) execCall(s *CallStep, ev *TraceEvent) (any, error) {
 		return nil, fmt.Errorf("call %s: %v", s.Flow, err)
 	}
 	calls := append(fr.calls[:len(fr.calls):len(fr.calls)], fmt.Sprintf("%s: flow %q, step %q", s.Pos, fr.flow.Name, s.Label()))
-	extra := map[string]any{}
+	var extra map[string]any
 	if target.Type == "poll" {
-		extra["cursor"] = nil
+		extra = map[string]any{"cursor": nil}
 	}
-	return ru.runFlow(target, target.Steps, args, extra, fr.depth+1, calls)
+	return ru.runFlow(fr.ctx, target, target.Steps, args, extra, fr.depth+1, calls)
 }
 
 func (fr *frame) execForEach(s *ForEachStep) (control, any, error) {
@@ -654,7 +861,7 @@ func (fr *frame) execForEach(s *ForEachStep) (control, any, error) {
 		return ctlNext, nil, fmt.Errorf("for_each: expected a list, got %s", typeName(x))
 	}
 	if len(items) > fr.run.limits.MaxLoopItems {
-		return ctlNext, nil, fmt.Errorf("for_each: %d items exceed the limit of %d", len(items), fr.run.limits.MaxLoopItems)
+		return ctlNext, nil, limitf("for_each: %d items exceed the limit of %d", len(items), fr.run.limits.MaxLoopItems)
 	}
 	if s.Concurrency > 1 && len(items) > 1 {
 		return fr.forEachParallel(s, items)
@@ -673,9 +880,9 @@ func (fr *frame) execForEach(s *ForEachStep) (control, any, error) {
 	for i, it := range items {
 		env[s.As] = it
 		env[s.Index] = i
-		ctl, err := fr.execSteps(s.Steps)
+		ctl, err := fr.execBlock(s.Steps)
 		if err != nil {
-			if s.ContinueOnError && !errors.Is(err, ErrCanceled) {
+			if s.ContinueOnError && !uncatchable(err) {
 				continue
 			}
 			return ctlNext, nil, err
@@ -689,10 +896,10 @@ func (fr *frame) execForEach(s *ForEachStep) (control, any, error) {
 		if s.Collect != nil {
 			v, err := fr.ev.eval(s.Collect)
 			if err != nil {
-				if s.ContinueOnError {
+				if s.ContinueOnError && !uncatchable(err) {
 					continue
 				}
-				return ctlNext, nil, err
+				return ctlNext, nil, fr.wrap(s, err)
 			}
 			results = append(results, v)
 		}
@@ -723,7 +930,9 @@ func toList(x any) ([]any, bool) {
 	return l, ok
 }
 
-// forEachParallel runs a loop body with several workers; results keep input order.
+// forEachParallel runs a loop body with several workers, each with its own
+// frame (variables, step results, VM); results keep input order. The first
+// error (by input order) cancels the other iterations.
 func (fr *frame) forEachParallel(s *ForEachStep, items []any) (control, any, error) {
 	workers := min(s.Concurrency, fr.run.limits.MaxConcurrency, len(items))
 	type slot struct {
@@ -740,20 +949,31 @@ func (fr *frame) forEachParallel(s *ForEachStep, items []any) (control, any, err
 		retVal   any
 		wg       sync.WaitGroup
 	)
-	ctx, cancel := context.WithCancel(fr.run.ctx)
+	ctx, cancel := context.WithCancel(fr.ctx)
 	defer cancel()
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// each worker has its own frame: its own variables, step results and VM
-			sub := &frame{run: fr.run, flow: fr.flow, depth: fr.depth, calls: fr.calls}
+			defer func() {
+				var err error
+				recoverRun(&err)
+				if err != nil {
+					mu.Lock()
+					firstErr, errIdx = err, -1 // a bug outranks any flow error
+					mu.Unlock()
+					cancel()
+				}
+			}()
+			sub := &frame{run: fr.run, ctx: ctx, flow: fr.flow, depth: fr.depth, nest: fr.nest + 1, calls: fr.calls}
 			sub.vars = cloneMap(fr.vars)
 			sub.steps = cloneMap(fr.steps)
 			env := cloneMap(fr.ev.env)
 			env["vars"] = sub.vars
 			env["steps"] = sub.steps
 			sub.ev.env = env
+			sub.ev.acquire(fr.run.limits.ExprMemory)
+			defer sub.ev.release()
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(items) || ctx.Err() != nil {
@@ -767,11 +987,18 @@ func (fr *frame) forEachParallel(s *ForEachStep, items []any) (control, any, err
 					v, err = sub.ev.eval(s.Collect)
 					if err == nil {
 						results[i] = slot{v, true}
+					} else {
+						err = sub.wrap(s, err)
 					}
 				}
 				if err != nil {
-					if s.ContinueOnError && !errors.Is(err, ErrCanceled) {
+					if s.ContinueOnError && !uncatchable(err) {
 						continue
+					}
+					// an iteration canceled because another one failed is
+					// not the error to report
+					if errors.Is(err, ErrCanceled) && fr.ctx.Err() == nil {
+						return
 					}
 					mu.Lock()
 					if i < errIdx {

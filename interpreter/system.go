@@ -18,7 +18,7 @@ func (r *Runner) AuthPing(ctx context.Context) (working bool, label, message str
 	}
 	out, err := r.Section(ctx, f.Name, "steps", nil, nil)
 	if err != nil {
-		if _, ok := err.(*UsageError); ok {
+		if _, ok := err.(*UsageError); ok || uncatchable(err) {
 			return false, "", "", 0, err
 		}
 		if re, ok := err.(*RunError); ok {
@@ -155,16 +155,20 @@ func (r *Runner) events(f *Flow, v any) ([]any, error) {
 			out[i] = e
 			continue
 		}
+		ev := make(map[string]any, len(m))
+		for k, x := range m {
+			ev[k] = x
+		}
 		for _, o := range f.Outputs {
 			x, msg := coerceField(o, m[o.Name], false)
 			if msg != "" {
 				return nil, fmt.Errorf("flow %q: event %d: %q %s", f.Name, i, o.Name, msg)
 			}
 			if x != nil {
-				m[o.Name] = x
+				ev[o.Name] = x
 			}
 		}
-		out[i] = m
+		out[i] = ev
 	}
 	return out, nil
 }

@@ -136,6 +136,10 @@ func exprError(n *Node, src string, start int, err error) Diagnostic {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
+	msg = strings.TrimSpace(msg)
+	if msg == "unexpected token EOF" {
+		msg = "unexpected end of the expression"
+	}
 	return Diagnostic{Pos: n.At(off), Message: "expression: " + msg, Hint: exprHint(msg, src)}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -302,7 +303,16 @@ func yamlError(file string, err error) error {
 	if errors.As(err, &te) && te.GetToken() != nil {
 		msg := te.GetMessage()
 		hint := yamlHint(msg)
-		return Diagnostics{{Pos: tokPos(file, te.GetToken()), Message: "YAML: " + msg, Hint: hint}}
+		tk := te.GetToken()
+		// goccy/go-yaml blames the scalar before a stray `: `; the offending
+		// character is the colon that follows it.
+		if strings.HasPrefix(msg, "mapping value is not allowed") && tk.Next != nil && tk.Next.Type == token.MappingValueType {
+			tk = tk.Next
+		}
+		if m := dupKeyRe.FindStringSubmatch(msg); m != nil {
+			msg = fmt.Sprintf("key %q is already defined at %s:%s:%s", m[1], file, m[2], m[3])
+		}
+		return Diagnostics{{Pos: tokPos(file, tk), Message: "YAML: " + msg, Hint: hint}}
 	}
 	msg := err.Error()
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
@@ -311,16 +321,26 @@ func yamlError(file string, err error) error {
 	return Diagnostics{{Pos: Pos{File: file, Line: 1, Col: 1}, Message: "YAML: " + msg}}
 }
 
+var dupKeyRe = regexp.MustCompile(`^mapping key "(.*)" already defined at \[(\d+):(\d+)\]$`)
+
 func yamlHint(msg string) string {
 	switch {
 	case strings.Contains(msg, "already defined"):
 		return "each key may appear once in a mapping"
 	case strings.Contains(msg, "cannot start any token") && strings.Contains(msg, "\t"):
 		return "YAML indents with spaces, not tabs"
+	case strings.HasPrefix(msg, "mapping value is not allowed"):
+		return "quote a value that holds `: `, such as '${ a ? b : c }'"
 	case strings.Contains(msg, "not allowed in this context"):
-		return "check the indentation; a value holding `: ` must be quoted"
+		return "check this line's indentation against the lines above it"
+	case strings.Contains(msg, "could not find flow mapping end token"):
+		return "close the `{` with `}`, or write the mapping in block style"
+	case strings.Contains(msg, "sequence end token ']' not found"):
+		return "close the `[` with `]`, or write the list in block style"
 	case strings.Contains(msg, "flow mapping"), strings.Contains(msg, "'}'"):
 		return "an expression with `{`, `}` or `: ` inside a flow mapping must be quoted, or use block style"
+	case strings.Contains(msg, "could not find end character of"):
+		return "close the quoted text with the same quote it starts with"
 	}
 	return ""
 }

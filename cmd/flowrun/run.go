@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -118,36 +119,61 @@ type tracer struct {
 }
 
 func (t *tracer) event(ev interpreter.TraceEvent) {
+	ev = t.conn.RedactEvent(ev)
+	ev.Pos = relPos(ev.Pos)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.text != nil {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s%s %s (%s) %s", strings.Repeat("  ", ev.Depth), ev.Flow, ev.Step, ev.Kind, ev.Duration.Round(time.Microsecond))
-		if ev.Method != "" {
-			fmt.Fprintf(&b, " %s %s", ev.Method, ev.URL)
-			if ev.Status != 0 {
-				fmt.Fprintf(&b, " -> %d", ev.Status)
-			}
-			if ev.Attempts > 1 {
-				fmt.Fprintf(&b, " (%d attempts)", ev.Attempts)
-			}
-		}
-		if ev.Message != "" {
-			fmt.Fprintf(&b, ": %s", ev.Message)
-		}
-		if ev.Error != "" {
-			fmt.Fprintf(&b, " ERROR %s", firstLine(ev.Error))
-		}
-		fmt.Fprintln(t.text, t.conn.Redact(b.String()))
+		fmt.Fprintln(t.text, t.conn.Redact(traceText(ev)))
 	}
 	if t.json != nil {
-		b, err := json.Marshal(ev)
-		if err != nil {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ev); err != nil {
 			ev.Input, ev.Output = nil, nil
-			b, _ = json.Marshal(ev)
+			buf.Reset()
+			_ = enc.Encode(ev)
 		}
-		fmt.Fprintln(t.json, t.conn.Redact(string(b)))
+		_, _ = io.WriteString(t.json, t.conn.Redact(buf.String()))
 	}
+}
+
+// traceText is one --trace line, written when the step ends (so a block's
+// steps come before the block's own line): indentation by call depth and
+// block nesting, flow, step, kind, duration, then what the step did.
+func traceText(ev interpreter.TraceEvent) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s%s %s (%s) %s", strings.Repeat("  ", ev.Depth+ev.Nest), ev.Flow, ev.Step, ev.Kind, ev.Duration.Round(time.Microsecond))
+	if ev.Method != "" {
+		fmt.Fprintf(&b, " %s %s", ev.Method, ev.URL)
+		if ev.Status != 0 {
+			fmt.Fprintf(&b, " -> %d", ev.Status)
+		}
+		if ev.Attempts > 1 {
+			fmt.Fprintf(&b, " (%d attempts)", ev.Attempts)
+		}
+		if ev.Pages > 1 {
+			fmt.Fprintf(&b, " (%d pages)", ev.Pages)
+		}
+	}
+	if ev.Message != "" {
+		fmt.Fprintf(&b, ": %s", ev.Message)
+	}
+	if ev.Error != "" {
+		fmt.Fprintf(&b, " ERROR %s", firstLine(ev.Error))
+	}
+	return b.String()
+}
+
+// relPos shows a "path:line:col" position relative to the working directory.
+func relPos(pos string) string {
+	if i := strings.LastIndex(pos, ":"); i > 0 {
+		if j := strings.LastIndex(pos[:i], ":"); j > 0 {
+			return relPath(pos[:j]) + pos[j:]
+		}
+	}
+	return relPath(pos)
 }
 
 func firstLine(s string) string {
@@ -199,26 +225,21 @@ func runRun(e *env, o *runOptions) error {
 	if err != nil {
 		return runFailure(e, conn, err)
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
 		return &exitError{code: exitFailed, msg: "outputs cannot be written as JSON: " + err.Error()}
 	}
-	fmt.Fprintln(e.stdout, string(b))
 	return nil
 }
 
-// runFailure prints a run error (redacted) and picks the exit code.
+// runFailure prints a run error (redacted, paths relative) and picks the
+// exit code: 2 for usage problems, 130 when interrupted, else 1.
 func runFailure(e *env, conn *interpreter.Connection, err error) error {
 	var ue *interpreter.UsageError
 	if errors.As(err, &ue) {
 		return &exitError{code: exitUsage, msg: conn.Redact(ue.Error())}
-	}
-	if errors.Is(err, interpreter.ErrCanceled) {
-		fmt.Fprintln(e.stderr, "flowrun: "+conn.Redact(err.Error()))
-		if e.ctx.Err() != nil {
-			return &exitError{code: exitCanceled}
-		}
-		return &exitError{code: exitFailed}
 	}
 	var re *interpreter.RunError
 	if errors.As(err, &re) {
@@ -228,6 +249,9 @@ func runFailure(e *env, conn *interpreter.Connection, err error) error {
 		}
 	}
 	fmt.Fprintln(e.stderr, conn.Redact(err.Error()))
+	if errors.Is(err, interpreter.ErrCanceled) && e.ctx.Err() != nil {
+		return &exitError{code: exitCanceled}
+	}
 	return &exitError{code: exitFailed}
 }
 

@@ -1,0 +1,181 @@
+package flowtest
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/flowrun/flowrun/interpreter"
+)
+
+// testCase is one decoded case of a test file. The loader has checked the
+// file against schema/test.schema.json, so the shapes are known; decode
+// still refuses what it cannot use rather than trusting that blindly.
+type testCase struct {
+	file  *interpreter.TestFile
+	node  *interpreter.Node
+	index int // 0-based, in the file
+
+	name, flow string
+	skip       *string
+
+	params map[string]any
+	token  *interpreter.Token
+
+	inputs  map[string]any
+	mocks   []*mock
+	ordered bool
+	partial bool
+
+	outputs, events, expectCursor, response *interpreter.Node
+	errWant                                 *interpreter.Node
+
+	cursor       any
+	request      *interpreter.Node
+	registration *interpreter.Node
+	secret       string
+}
+
+// pos is where the case starts (its first key).
+func (c *testCase) pos() interpreter.Pos { return c.node.Pos }
+
+// at returns the position of a case key's value, or of the case.
+func (c *testCase) at(key string) interpreter.Pos {
+	if n := c.node.Get(key); n != nil {
+		return n.Pos
+	}
+	return c.node.Pos
+}
+
+func str(n *interpreter.Node) string {
+	if n != nil && n.Kind == interpreter.StringNode {
+		return n.Str
+	}
+	return ""
+}
+
+func boolean(n *interpreter.Node) bool {
+	return n != nil && n.Kind == interpreter.BoolNode && n.Bool
+}
+
+// decodeCase reads a case node. A problem is returned as a failure at its position.
+func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*testCase, *Failure) {
+	c := &testCase{file: tf, node: n, index: index}
+	if n.Kind != interpreter.MapNode {
+		return c, &Failure{Pos: n.Pos, Summary: "a test case must be a mapping"}
+	}
+	c.name = str(n.Get("name"))
+	if c.name == "" {
+		c.name = fmt.Sprintf("#%d", index+1)
+	}
+	c.flow = str(n.Get("flow"))
+	if s := n.Get("skip"); s != nil {
+		r := str(s)
+		c.skip = &r
+	}
+	c.ordered = boolean(n.Get("ordered"))
+	c.partial = boolean(n.Get("partial"))
+	c.outputs, c.events = n.Get("outputs"), n.Get("events")
+	c.expectCursor, c.response = n.Get("expect_cursor"), n.Get("response")
+	c.errWant = n.Get("error")
+	c.request, c.registration = n.Get("request"), n.Get("registration")
+	c.secret = str(n.Get("secret"))
+	if cur := n.Get("cursor"); cur != nil {
+		c.cursor = plain(cur.Value())
+	}
+	c.inputs = map[string]any{}
+	if in := n.Get("inputs"); in != nil {
+		if m, ok := plain(in.Value()).(map[string]any); ok {
+			c.inputs = m
+		}
+	}
+	c.params = map[string]any{}
+	if conn := n.Get("connection"); conn != nil {
+		if ps := conn.Get("params"); ps != nil && ps.Kind == interpreter.MapNode {
+			for i, k := range ps.Keys {
+				v, err := resolveEnv(ps.Vals[i])
+				if err != nil {
+					return c, &Failure{Pos: ps.Vals[i].Pos, Summary: err.Error()}
+				}
+				c.params[k.Str] = v
+			}
+		}
+		if tn := conn.Get("token"); tn != nil && tn.Kind == interpreter.MapNode {
+			t := &interpreter.Token{}
+			for i, k := range tn.Keys {
+				v, err := resolveEnv(tn.Vals[i])
+				if err != nil {
+					return c, &Failure{Pos: tn.Vals[i].Pos, Summary: err.Error()}
+				}
+				s := text(v)
+				switch k.Str {
+				case "access_token":
+					t.AccessToken = s
+				case "refresh_token":
+					t.RefreshToken = s
+				case "expiry":
+					if s != "" {
+						if t.Expiry, err = time.Parse(time.RFC3339, s); err != nil {
+							return c, &Failure{Pos: tn.Vals[i].Pos, Summary: fmt.Sprintf("token expiry %q is not an RFC 3339 time", s)}
+						}
+					}
+				}
+			}
+			c.token = t
+		}
+	}
+	if h := n.Get("http"); h != nil && h.Kind == interpreter.ListNode {
+		for i, mn := range h.Items {
+			m, f := decodeMock(mn, i)
+			if f != nil {
+				return c, f
+			}
+			c.mocks = append(c.mocks, m)
+		}
+	}
+	return c, nil
+}
+
+// resolveEnv reads a connection value, which may be written {env: NAME}.
+func resolveEnv(n *interpreter.Node) (any, error) {
+	if n.Kind == interpreter.MapNode && len(n.Keys) == 1 && n.Keys[0].Str == "env" {
+		name := str(n.Vals[0])
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return nil, fmt.Errorf("environment variable %s is not set (the case's connection reads it)", name)
+		}
+		return v, nil
+	}
+	return plain(n.Value()), nil
+}
+
+// connection builds the case's connection: its params over the connector's
+// defaults, and its token.
+func (c *testCase) connection(conn *interpreter.Connector) *interpreter.Connection {
+	params := make(map[string]any, len(c.params))
+	for k, v := range c.params {
+		params[k] = v
+	}
+	if conn != nil {
+		for _, p := range conn.Params {
+			if _, ok := params[p.Name]; !ok && p.HasDefault {
+				params[p.Name] = plain(p.Default)
+			}
+		}
+	}
+	return &interpreter.Connection{Params: params, Token: c.token}
+}
+
+// expectsFailure reports whether the case is about a failing run: it
+// expects an error, or (webhook cases) a response status of 400 or more.
+func (c *testCase) expectsFailure() bool {
+	if c.errWant != nil {
+		return true
+	}
+	if c.response != nil {
+		if s := c.response.Get("status"); s != nil && s.Kind == interpreter.IntNode && s.Int >= 400 {
+			return true
+		}
+	}
+	return false
+}

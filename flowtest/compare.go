@@ -1,0 +1,265 @@
+package flowtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/flowrun/flowrun/interpreter"
+)
+
+// Values compared here are plain JSON-like values: map[string]any, []any,
+// string, bool, nil and numbers (int, int64 or float64, compared by value).
+
+// plain converts a value from the interpreter or a YAML node into plain
+// JSON-like values, going through JSON for anything unusual.
+func plain(v any) any {
+	switch t := v.(type) {
+	case nil, string, bool, int, int64, float64:
+		return v
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = plain(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = plain(x)
+		}
+		return out
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	x, err := interpreter.DecodeJSON(b)
+	if err != nil {
+		return string(b)
+	}
+	return x
+}
+
+// number reports v as a number: its integer value when it is an integer.
+func number(v any) (f float64, i int64, isInt, ok bool) {
+	switch t := v.(type) {
+	case int:
+		return float64(t), int64(t), true, true
+	case int64:
+		return float64(t), t, true, true
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1<<53 {
+			return t, int64(t), true, true
+		}
+		return t, 0, false, true
+	}
+	return 0, 0, false, false
+}
+
+// equal reports whether two values are the same JSON value.
+func equal(a, b any) bool {
+	if fa, ia, inta, ok := number(a); ok {
+		fb, ib, intb, ok := number(b)
+		if !ok {
+			return false
+		}
+		if inta && intb {
+			return ia == ib
+		}
+		return fa == fb
+	}
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !equal(xv, yv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// subset reports whether got contains want: every key of a wanted mapping is
+// in got's mapping with a value that contains the wanted one (a wanted null
+// also accepts a missing key); lists have the same length and contain each
+// other element by element; other values are equal.
+func subset(want, got any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			gv, ok := g[k]
+			if !ok {
+				if wv == nil {
+					continue
+				}
+				return false
+			}
+			if !subset(wv, gv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(w) != len(g) {
+			return false
+		}
+		for i := range w {
+			if !subset(w[i], g[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return equal(want, got)
+}
+
+// match compares with subset or equal.
+func match(want, got any, partial bool) bool {
+	if partial {
+		return subset(want, got)
+	}
+	return equal(want, got)
+}
+
+// project keeps of got what want talks about, so that a diff of a subset
+// comparison shows only what matters: the keys of want's mappings.
+func project(want, got any) any {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return got
+		}
+		out := make(map[string]any, len(w))
+		for k, wv := range w {
+			if gv, ok := g[k]; ok {
+				out[k] = project(wv, gv)
+			}
+		}
+		return out
+	case []any:
+		g, ok := got.([]any)
+		if !ok {
+			return got
+		}
+		out := make([]any, len(g))
+		for i := range g {
+			if i < len(w) {
+				out[i] = project(w[i], g[i])
+			} else {
+				out[i] = g[i]
+			}
+		}
+		return out
+	}
+	return got
+}
+
+// jsonText renders a value as indented JSON with sorted keys.
+func jsonText(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprintf("%#v\n", v)
+	}
+	return buf.String()
+}
+
+// compactJSON renders a value as one line of JSON.
+func compactJSON(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprintf("%#v", v)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// diff is a line-based unified diff of two values as indented JSON.
+func diff(fromName, toName string, from, to any) string {
+	a, b := jsonText(from), jsonText(to)
+	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A:        lines(a),
+		B:        lines(b),
+		FromFile: fromName,
+		ToFile:   toName,
+		Context:  3,
+	})
+	if err != nil || d == "" {
+		return fromName + ": " + compactJSON(from) + "\n" + toName + ": " + compactJSON(to) + "\n"
+	}
+	return d
+}
+
+// lines splits text into lines that keep their newline.
+func lines(s string) []string {
+	l := strings.SplitAfter(s, "\n")
+	if l[len(l)-1] == "" {
+		l = l[:len(l)-1]
+	}
+	return l
+}
+
+// text turns a scalar into the text an HTTP header or query carries.
+func text(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return t
+	case bool:
+		return strconv.FormatBool(t)
+	case int:
+		return strconv.Itoa(t)
+	case int64:
+		return strconv.FormatInt(t, 10)
+	case float64:
+		if t == math.Trunc(t) && math.Abs(t) < 1e15 {
+			return strconv.FormatInt(int64(t), 10)
+		}
+		return strconv.FormatFloat(t, 'g', -1, 64)
+	}
+	return compactJSON(v)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
