@@ -87,3 +87,16 @@ func num(v any) any {
 	}
 	return v
 }
+
+func BenchmarkCallsFlowrun(b *testing.B) {
+	e, err := CallsFlowrun()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

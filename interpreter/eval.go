@@ -414,7 +414,12 @@ func coerceField(f *Field, v any, fromCLI bool) (any, string) {
 // coerceFields applies coerceField to every declared field of an object and
 // rejects undeclared keys.
 func coerceFields(fs []*Field, in map[string]any, what string, fromCLI bool) (map[string]any, error) {
-	out := make(map[string]any, len(fs))
+	return coerceFieldsInto(make(map[string]any, len(fs)), fs, in, what, fromCLI)
+}
+
+// coerceFieldsInto is coerceFields writing into out, which may be in itself
+// when the caller owns in (a call's freshly evaluated arguments).
+func coerceFieldsInto(out map[string]any, fs []*Field, in map[string]any, what string, fromCLI bool) (map[string]any, error) {
 	for k := range in {
 		if findField(fs, k) == nil {
 			names := fieldNames(fs)

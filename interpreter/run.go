@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
@@ -66,12 +67,13 @@ type Runner struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	Now   func() time.Time // the clock for Retry-After dates; default time.Now
 
-	connOnce sync.Once
-	authOnce sync.Once
-	auth     *authState
-	connEnv  atomic.Pointer[map[string]any] // connector env, built once
-	flowUse  sync.Map                       // *Flow -> bool: see usesFlow
-	stepUse  sync.Map                       // *Flow -> *stepUse: see stepUses
+	connOnce  sync.Once
+	authOnce  sync.Once
+	auth      *authState
+	connEnv   atomic.Pointer[map[string]any] // connector env, built once
+	flowUse   sync.Map                       // *Flow -> bool: see usesFlow
+	writeInfo sync.Map                       // *Step (a list's first) -> stepWrites: see writes
+	stepUse   sync.Map                       // *Flow -> *stepUse: see stepUses
 }
 
 // TraceEvent describes one executed step.
@@ -196,8 +198,8 @@ type frame struct {
 	ctx   context.Context
 	flow  *Flow
 	depth int
-	nest  int // block nesting, for traces
-	calls []string
+	nest  int       // block nesting, for traces
+	calls *callSite // the call that started this frame; nil at the top
 	ev    evaluator
 	vars  map[string]any
 	steps map[string]any
@@ -379,8 +381,21 @@ func (r *Runner) connection() (*Connection, error) {
 	return c, nil
 }
 
-func (ru *run) runFlow(ctx context.Context, f *Flow, steps []Step, inputs map[string]any, extra map[string]any, depth int, calls []string) (map[string]any, error) {
-	fr := &frame{run: ru, ctx: ctx, flow: f, depth: depth, calls: calls, vars: map[string]any{}, steps: map[string]any{}}
+func (ru *run) runFlow(ctx context.Context, f *Flow, steps []Step, inputs map[string]any, extra map[string]any, depth int, calls *callSite) (map[string]any, error) {
+	fr := &frame{run: ru, ctx: ctx, flow: f, depth: depth, calls: calls}
+	// A flow whose steps never set a variable or keep a step result shares
+	// one empty map (no step writes it): helper calls stay cheap.
+	w := ru.r.writes(steps)
+	if w.vars {
+		fr.vars = map[string]any{}
+	} else {
+		fr.vars = emptyMap
+	}
+	if w.steps {
+		fr.steps = map[string]any{}
+	} else {
+		fr.steps = emptyMap
+	}
 	env := make(map[string]any, 8) // one map group: the 6 names, loop variables
 	env["inputs"] = inputs
 	env["vars"] = fr.vars
@@ -471,7 +486,7 @@ func (r *Runner) connectorEnv() map[string]any {
 }
 
 func (fr *frame) errorf(p Pos, step string, format string, args ...any) *RunError {
-	return &RunError{Pos: p, Flow: fr.flow.Name, Step: step, Message: fmt.Sprintf(format, args...), Calls: fr.calls}
+	return &RunError{Pos: p, Flow: fr.flow.Name, Step: step, Message: fmt.Sprintf(format, args...), Calls: fr.calls.chain()}
 }
 
 // wrap turns any error raised by a step into a *RunError positioned at it.
@@ -481,7 +496,7 @@ func (fr *frame) wrap(st Step, err error) error {
 		return err
 	}
 	b := st.Base()
-	e := &RunError{Pos: b.Pos, Flow: fr.flow.Name, Step: b.Label(), Message: err.Error(), Calls: fr.calls, cause: err}
+	e := &RunError{Pos: b.Pos, Flow: fr.flow.Name, Step: b.Label(), Message: err.Error(), Calls: fr.calls.chain(), cause: err}
 	var he *HTTPError
 	if errors.As(err, &he) {
 		e.Status, e.Body, e.Code = he.Status, he.Body, he.Status
@@ -837,13 +852,13 @@ func (fr *frame) execCall(s *CallStep, ev *TraceEvent) (any, error) {
 		in[nv.Name] = v
 	}
 	if ev != nil {
-		ev.Input = in
+		ev.Input = maps.Clone(in) // the trace keeps what was passed, before defaults
 	}
-	args, err := coerceFields(target.Inputs, in, "input", false)
+	args, err := coerceFieldsInto(in, target.Inputs, in, "input", false)
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %v", s.Flow, err)
 	}
-	calls := append(fr.calls[:len(fr.calls):len(fr.calls)], fmt.Sprintf("%s: flow %q, step %q", s.Pos, fr.flow.Name, s.Label()))
+	calls := &callSite{step: s, flow: fr.flow.Name, parent: fr.calls}
 	var extra map[string]any
 	if target.Type == "poll" {
 		extra = map[string]any{"cursor": nil}
@@ -1046,4 +1061,72 @@ func cloneMap(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// callSite is one link of a call chain: a call step and the flow it is in.
+// The chain is formatted only when an error needs it.
+type callSite struct {
+	step   *CallStep
+	flow   string
+	parent *callSite
+}
+
+// chain lists the calls outermost first, as RunError.Calls has them.
+func (c *callSite) chain() []string {
+	var out []string
+	for ; c != nil; c = c.parent {
+		out = append(out, fmt.Sprintf("%s: flow %q, step %q", c.step.Pos, c.flow, c.step.Label()))
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// emptyMap stands for the vars or steps of a flow that never writes them; it
+// is never written to.
+var emptyMap = map[string]any{}
+
+// stepWrites says what a step list (and everything nested in it) writes.
+type stepWrites struct{ vars, steps bool }
+
+// writes reports whether a step list sets variables or keeps step results,
+// computed once per list.
+func (r *Runner) writes(steps []Step) stepWrites {
+	if len(steps) == 0 {
+		return stepWrites{}
+	}
+	key := &steps[0]
+	if v, ok := r.writeInfo.Load(key); ok {
+		return v.(stepWrites)
+	}
+	var w stepWrites
+	var walk func([]Step)
+	walk = func(list []Step) {
+		for _, st := range list {
+			if st.Base().ID != "" {
+				w.steps = true
+			}
+			switch s := st.(type) {
+			case *SetStep:
+				w.vars = true
+			case *IfStep:
+				walk(s.Then)
+				walk(s.Else)
+			case *SwitchStep:
+				for _, c := range s.Cases {
+					walk(c.Steps)
+				}
+				walk(s.Default)
+			case *ForEachStep:
+				walk(s.Steps)
+			case *TryStep:
+				walk(s.Try)
+				walk(s.Catch)
+			}
+		}
+	}
+	walk(steps)
+	r.writeInfo.Store(key, w)
+	return w
 }
