@@ -33,6 +33,10 @@ type Host struct {
 	MaxBody   int64  // webhook body limit; 0 means DefaultMaxBody
 	Logf      func(format string, args ...any)
 	Now       func() time.Time // the clock used to verify timestamps; default time.Now
+	// Every, when set, replaces every poll flow's schedule. It exists for
+	// tests (flowrun serve reads it from FLOWRUN_POLL_EVERY); schedules in
+	// flows are at least 1m.
+	Every time.Duration
 
 	wg       sync.WaitGroup
 	pollMu   sync.Mutex
@@ -500,7 +504,11 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 // in-flight polls run with (canceled only when draining times out).
 func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 	next := map[string]time.Time{}
-	tick := time.NewTicker(time.Second)
+	period := time.Second
+	if h.Every > 0 && h.Every < period {
+		period = h.Every
+	}
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	var lastList time.Time
 	var triggers []*Trigger
@@ -523,14 +531,18 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			if f == nil {
 				continue
 			}
+			every := f.Schedule
+			if h.Every > 0 {
+				every = h.Every
+			}
 			due, ok := next[t.ID]
 			if !ok {
-				due = t.LastRunAt.Add(f.Schedule)
+				due = t.LastRunAt.Add(every)
 			}
 			if now.Before(due) || !h.claim(t.ID) {
 				continue
 			}
-			next[t.ID] = now.Add(f.Schedule)
+			next[t.ID] = now.Add(every)
 			wg.Add(1)
 			go func(id string) {
 				defer wg.Done()

@@ -234,6 +234,12 @@ and exits 0.`,
 				}
 				h.Now = func() time.Time { return t }
 			}
+			if v := os.Getenv("FLOWRUN_POLL_EVERY"); v != "" {
+				// test-only: poll more often than the 1m minimum of schedules
+				if h.Every, err = time.ParseDuration(v); err != nil {
+					return usageErr("FLOWRUN_POLL_EVERY: %v", err)
+				}
+			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return usageErr("--listen: %v", err)

@@ -1,0 +1,452 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flowrun/flowrun/trigger"
+)
+
+// These tests drive a real `flowrun` binary over loopback: trigger on,
+// serve (webhooks, polls, SIGTERM, SIGKILL), trigger off, connection test
+// and revoke, against httptest services.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+func flowrunBin(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "flowrun-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "flowrun")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// fakeService is the SaaS API the acme fixture talks to.
+type fakeService struct {
+	mu     sync.Mutex
+	calls  []string
+	events int
+	status int // for /me: 0 means 200
+	srv    *httptest.Server
+}
+
+func newFakeService(t *testing.T) *fakeService {
+	s := &fakeService{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.calls = append(s.calls, r.Method+" "+r.URL.Path+" "+string(body))
+		n, status := s.events, s.status
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/me":
+			if status != 0 {
+				w.WriteHeader(status)
+				io.WriteString(w, `{"message": "Bad credentials"}`)
+				return
+			}
+			io.WriteString(w, `{"login": "octocat"}`)
+		case r.URL.Path == "/revoke":
+			io.WriteString(w, `{}`)
+		case r.Method == "POST" && r.URL.Path == "/hooks":
+			w.WriteHeader(201)
+			io.WriteString(w, `{"id": 42}`)
+		case r.Method == "DELETE":
+			w.WriteHeader(204)
+		case r.URL.Path == "/events":
+			// inclusive of the cursor: the last event comes again every poll,
+			// so dedupe has something to drop
+			since, _ := strconv.Atoi(r.URL.Query().Get("since"))
+			evs := []map[string]any{}
+			for i := max(since, 1); i <= n; i++ {
+				evs = append(evs, map[string]any{"id": i, "title": fmt.Sprintf("event %d", i)})
+			}
+			json.NewEncoder(w).Encode(map[string]any{"events": evs})
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *fakeService) count(prefix string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if strings.HasPrefix(c, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func writeConn(t *testing.T, dir, baseURL string) string {
+	p := filepath.Join(dir, "conn.yaml")
+	body := fmt.Sprintf("params:\n  base_url: %s\n  token: {env: ACME_TOKEN}\n", baseURL)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const acmeToken = "acme-secret-token-1234"
+
+func runBin(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(flowrunBin(t), args...)
+	cmd.Env = append(os.Environ(), "ACME_TOKEN="+acmeToken)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String()+errb.String(), acmeToken) {
+		t.Errorf("flowrun %v printed the secret token", args)
+	}
+	return out.String(), errb.String(), code
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serveProc is a running `flowrun serve`.
+type serveProc struct {
+	cmd    *exec.Cmd
+	addr   string
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+func startServe(t *testing.T, project, conn, state, addr, sink string, env ...string) *serveProc {
+	t.Helper()
+	cmd := exec.Command(flowrunBin(t), "serve", project, "--connection", conn, "--state", state,
+		"--listen", addr, "--sink", sink, "--public-url", "http://"+addr, "--clock", "2026-01-01T00:00:00Z")
+	cmd.Env = append(append(os.Environ(), "ACME_TOKEN="+acmeToken), env...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serveProc{cmd: cmd, addr: addr, stderr: &errb, done: make(chan error, 1)}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up: %s", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func hubSign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func post(t *testing.T, url string, h map[string]string, body []byte) int {
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func readLines(t *testing.T, p string) []string {
+	b, err := os.ReadFile(p)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func TestServeWebhookEndToEnd(t *testing.T) {
+	svc := newFakeService(t)
+	dir := t.TempDir()
+	conn := writeConn(t, dir, svc.srv.URL)
+	state := filepath.Join(dir, "state")
+	project := "../../testdata/trigger/acme"
+	addr := freeAddr(t)
+
+	out, errs, code := runBin(t, "trigger", "on", project, "issue_events", "--connection", conn, "--state", state, "--public-url", "http://"+addr)
+	if code != 0 {
+		t.Fatalf("trigger on: exit %d\n%s%s", code, out, errs)
+	}
+	m := regexp.MustCompile(`trigger (\S+) is on`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("trigger on printed %q", out)
+	}
+	id := m[1]
+	if svc.count("POST /hooks") != 1 {
+		t.Fatalf("register not called: %v", svc.calls)
+	}
+	st, err := trigger.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := st.GetTrigger(context.Background(), id)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	events := filepath.Join(dir, "events.jsonl")
+	p := startServe(t, project, conn, state, addr, "file:"+events)
+	url := "http://" + addr + trigger.HookPath(id)
+	body, err := os.ReadFile("../../../shared/realdata/github-webhook-issues-opened.json")
+	if err != nil {
+		t.Skipf("realdata not available: %v", err)
+	}
+	hdr := map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": hubSign(tr.Secret, body)}
+	if c := post(t, url, hdr, body); c != 200 {
+		t.Fatalf("signed delivery: %d\n%s", c, p.stderr)
+	}
+	if c := post(t, url, hdr, body); c != 200 { // the sender retries the same delivery
+		t.Fatalf("repeated delivery: %d", c)
+	}
+	tampered := bytes.Replace(body, []byte(`"opened"`), []byte(`"deleted"`), 1)
+	if c := post(t, url, map[string]string{"X-GitHub-Delivery": "d-2", "X-Hub-Signature-256": hubSign(tr.Secret, body)}, tampered); c != 401 {
+		t.Fatalf("tampered delivery: %d, want 401", c)
+	}
+	lines := readLines(t, events)
+	if len(lines) != 1 || !strings.Contains(lines[0], `"action":"opened"`) {
+		t.Fatalf("events file: %q", lines)
+	}
+
+	// SIGTERM while a slow delivery is in flight: it completes, serve exits 0
+	slow := map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-3", "X-Slow": "700ms", "X-Hub-Signature-256": hubSign(tr.Secret, body)}
+	res := make(chan int, 1)
+	go func() { res <- post(t, url, slow, body) }()
+	time.Sleep(200 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if c := <-res; c != 200 {
+		t.Fatalf("in-flight delivery during shutdown: %d", c)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("serve exited with %v\n%s", err, p.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
+	if n := len(readLines(t, events)); n != 2 {
+		t.Fatalf("after drain the file has %d events, want 2", n)
+	}
+
+	out, _, _ = runBin(t, "trigger", "list", "--state", state)
+	if !strings.Contains(out, id) || !strings.Contains(out, "issue_events") || strings.Contains(out, tr.Secret) {
+		t.Fatalf("trigger list:\n%s", out)
+	}
+	out, errs, code = runBin(t, "trigger", "off", project, "issue_events", "--connection", conn, "--state", state)
+	if code != 0 || svc.count("DELETE /hooks/42") != 1 {
+		t.Fatalf("trigger off: exit %d %s%s, calls %v", code, out, errs, svc.calls)
+	}
+	out, _, _ = runBin(t, "trigger", "list", "--state", state)
+	if !strings.Contains(out, "no triggers are on") {
+		t.Fatalf("after off: %s", out)
+	}
+}
+
+// TestPollCrashAtLeastOnce kills `flowrun serve` with SIGKILL while its sink
+// is receiving a batch, restarts it, and counts what the sink got: every
+// event at least once, none lost.
+func TestPollCrashAtLeastOnce(t *testing.T) {
+	svc := newFakeService(t)
+	svc.events = 5
+	dir := t.TempDir()
+	conn := writeConn(t, dir, svc.srv.URL)
+	state := filepath.Join(dir, "state")
+	project := "../../testdata/trigger/acme"
+	if _, errs, code := runBin(t, "trigger", "on", project, "new_events", "--connection", conn, "--state", state); code != 0 {
+		t.Fatalf("trigger on: %s", errs)
+	}
+
+	var mu sync.Mutex
+	got := map[float64]int{}
+	batches := 0
+	firstBatch := make(chan struct{})
+	release := make(chan struct{})
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ds []trigger.Delivery
+		if err := json.NewDecoder(r.Body).Decode(&ds); err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		mu.Lock()
+		batches++
+		first := batches == 1
+		for _, d := range ds {
+			got[d.Event.(map[string]any)["id"].(float64)]++
+		}
+		mu.Unlock()
+		if first {
+			close(firstBatch)
+			<-release // hold the first batch until flowrun is dead
+		}
+	}))
+	defer sink.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+
+	addr := freeAddr(t)
+	p := startServe(t, project, conn, state, addr, sink.URL, "FLOWRUN_POLL_EVERY=150ms")
+	select {
+	case <-firstBatch:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no batch reached the sink\n%s", p.stderr)
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+	close(release)
+
+	// restart; more events appear meanwhile
+	svc.mu.Lock()
+	svc.events = 8
+	svc.mu.Unlock()
+	p = startServe(t, project, conn, state, addr, sink.URL, "FLOWRUN_POLL_EVERY=150ms")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == 8 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d distinct events arrived\n%s", n, p.stderr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// let a few more polls run: the last event comes back from the service
+	// each time, and dedupe must drop it
+	time.Sleep(600 * time.Millisecond)
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+
+	mu.Lock()
+	defer mu.Unlock()
+	total, dups := 0, 0
+	for id := 1.0; id <= 8; id++ {
+		if got[id] == 0 {
+			t.Errorf("event %v was lost", id)
+		}
+		total += got[id]
+		dups += got[id] - 1
+	}
+	polls := svc.count("GET /events")
+	t.Logf("crash test: %d polls, %d sink batches, %d deliveries of 8 distinct events, %d duplicates (the batch in flight at the kill)", polls, batches, total, dups)
+	if dups > 5 {
+		t.Errorf("%d duplicates: only the 5 events of the killed batch may repeat", dups)
+	}
+	if polls < 4 {
+		t.Errorf("only %d polls ran", polls)
+	}
+}
+
+func TestConnectionTestAndRevoke(t *testing.T) {
+	svc := newFakeService(t)
+	dir := t.TempDir()
+	project := "../../testdata/trigger/acme"
+	conn := writeConn(t, dir, svc.srv.URL)
+
+	out, errs, code := runBin(t, "connection", "test", project, "--connection", conn)
+	if code != 0 || strings.TrimSpace(out) != "working: octocat" {
+		t.Fatalf("working service: exit %d %q %q", code, out, errs)
+	}
+	svc.mu.Lock()
+	svc.status = 401
+	svc.mu.Unlock()
+	out, _, code = runBin(t, "connection", "test", project, "--connection", conn)
+	if code != 1 || !strings.HasPrefix(out, "not working: 401 Unauthorized") {
+		t.Fatalf("rejected: exit %d %q", code, out)
+	}
+	down := writeConn(t, t.TempDir(), "http://"+freeAddr(t))
+	out, _, code = runBin(t, "connection", "test", project, "--connection", down)
+	if code != 1 || !strings.Contains(out, "not working") || !strings.Contains(out, "refused") {
+		t.Fatalf("unreachable: exit %d %q", code, out)
+	}
+
+	out, errs, code = runBin(t, "connection", "revoke", project, "--connection", conn)
+	if code != 0 || svc.count("POST /revoke") != 1 {
+		t.Fatalf("revoke: exit %d %q %q", code, out, errs)
+	}
+	b, _ := os.ReadFile(conn)
+	if !strings.Contains(string(b), "revoked_at") || strings.Contains(string(b), acmeToken) {
+		t.Fatalf("connection file after revoke:\n%s", b)
+	}
+	_, errs, code = runBin(t, "run", project, "hello", "--connection", conn)
+	if code != 2 || !strings.Contains(errs, "revoked") {
+		t.Fatalf("run on a revoked connection: exit %d %q", code, errs)
+	}
+}
+
