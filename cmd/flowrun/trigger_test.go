@@ -449,4 +449,3 @@ func TestConnectionTestAndRevoke(t *testing.T) {
 		t.Fatalf("run on a revoked connection: exit %d %q", code, errs)
 	}
 }
-
