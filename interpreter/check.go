@@ -13,6 +13,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
 
@@ -26,6 +27,7 @@ type scope struct {
 	flow     *Flow
 	env      types.Map
 	opts     []expr.Option // built from env on first use
+	cfg      *conf.Config  // the compile configuration, built from opts on first use
 	allIDs   map[string]bool
 	stepType map[string]types.Type
 	definite map[string]bool
@@ -46,14 +48,21 @@ func (s *scope) with(names map[string]types.Type) *scope {
 	c := *s
 	c.env = maps.Clone(s.env)
 	maps.Copy(c.env, names)
-	c.opts = nil
+	c.opts, c.cfg = nil, nil
 	c.definite = maps.Clone(s.definite)
 	return &c
 }
 
 func (s *scope) options() []expr.Option {
 	if s.opts == nil {
-		s.opts = append([]expr.Option{expr.Env(s.env)}, exprOptions()...)
+		// the environment's nature is computed once per scope, not per compile
+		env := s.env
+		nt := conf.Env(env)
+		s.opts = append([]expr.Option{func(c *conf.Config) {
+			c.EnvObject = env
+			c.Env = nt
+			c.Strict = nt.Strict
+		}}, exprOptions()...)
 	}
 	return s.opts
 }
@@ -192,7 +201,10 @@ func (s *scope) compile(n *Node, sp rawSpan) *Expr {
 		return e
 	}
 	coll := &nameCollector{}
-	prog, err := compileExpr(src, s.options(), coll)
+	if s.cfg == nil {
+		s.cfg = newCompileConfig(s.options())
+	}
+	prog, err := compileWith(s.cfg, src, coll)
 	before := len(s.l.d.list)
 	for _, ref := range coll.stepRefs {
 		pos := n.At(sp.start + runeToByte(src, ref.from))
@@ -546,7 +558,7 @@ func (s *scope) collect(list *Node) {
 	steps := types.Map{}
 	maps.Copy(steps, s.stepType)
 	s.env["steps"] = steps
-	s.opts = nil
+	s.opts, s.cfg = nil, nil
 }
 
 func (s *scope) collectRec(list *Node) {

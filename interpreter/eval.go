@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
@@ -30,7 +31,18 @@ var (
 // builtins library.
 func exprOptions() []expr.Option {
 	exprOptsOnce.Do(func() {
-		exprOpts = builtins.Options()
+		// expr.Function options rebuild their function on every Compile;
+		// build the table once and copy it into each compile's config.
+		c := conf.CreateNew()
+		for _, o := range builtins.Options() {
+			o(c)
+		}
+		fns := c.Functions
+		exprOpts = []expr.Option{func(c *conf.Config) {
+			for name, fn := range fns {
+				c.Functions[name] = fn
+			}
+		}}
 	})
 	return exprOpts
 }

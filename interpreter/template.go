@@ -8,7 +8,11 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -195,6 +199,43 @@ func compileExpr(src string, opts []expr.Option, coll *nameCollector) (*vm.Progr
 		o = append(o, expr.Patch(coll))
 	}
 	return expr.Compile(src, o...)
+}
+
+// newCompileConfig builds an expr configuration once, for a scope to compile
+// many expressions with (expr.Compile would rebuild it for each one).
+func newCompileConfig(opts []expr.Option) *conf.Config {
+	c := conf.CreateNew()
+	for _, o := range opts {
+		o(c)
+	}
+	for name := range c.Disabled {
+		delete(c.Builtins, name)
+	}
+	c.Check()
+	return c
+}
+
+// compileWith compiles one expression with a shared configuration, as
+// expr.Compile does, with coll as the only patch visitor.
+func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, error) {
+	c.Visitors = c.Visitors[:0]
+	if coll != nil {
+		c.Visitors = append(c.Visitors, coll)
+	}
+	tree, err := checker.ParseCheck(src, c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Optimize {
+		if err := optimizer.Optimize(&tree.Node, c); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return compiler.Compile(tree, c)
 }
 
 // typeName describes a run-time value's type in the language's terms.
