@@ -196,22 +196,25 @@ type SetStep struct {
 
 type HTTPStep struct {
 	StepBase
-	Method    string
-	Path      *Value
-	URL       *Value
-	Query     []NamedValue
-	Headers   []NamedValue
-	JSON      *Value
-	HasJSON   bool
-	Form      *Value
-	Body      *Value
-	NoAuth    bool
-	Auth      *Auth
-	Timeout   time.Duration
-	Retry     *Retry
-	Expect    []int
-	ExpectAll bool
-	Paginate  *Paginate
+	Method      string
+	MethodValue *Value // when the method is an expression; Method is then ""
+	QueryExpr   *Value // query given as one expression (an object), after Query
+	HeadersExpr *Value // headers given as one expression (an object), after Headers
+	Path        *Value
+	URL         *Value
+	Query       []NamedValue
+	Headers     []NamedValue
+	JSON        *Value
+	HasJSON     bool
+	Form        *Value
+	Body        *Value
+	NoAuth      bool
+	Auth        *Auth
+	Timeout     time.Duration
+	Retry       *Retry
+	Expect      []int
+	ExpectAll   bool
+	Paginate    *Paginate
 }
 
 type Paginate struct {

@@ -892,7 +892,10 @@ func aFlow(typ string) string {
 
 func (s *scope) httpStep(b StepBase, n *Node) Step {
 	st := &HTTPStep{StepBase: b, Method: strings.ToUpper(s.l.str(n, "method"))}
-	if st.Method == "" {
+	if mn := n.Get("method"); mn != nil && mn.Kind == StringNode && hasTemplate(mn.Str) {
+		st.MethodValue, st.Method = s.value(mn), ""
+	}
+	if st.Method == "" && st.MethodValue == nil {
 		st.Method = "GET"
 	}
 	if p := n.Get("path"); p != nil {
@@ -909,6 +912,13 @@ func (s *scope) httpStep(b StepBase, n *Node) Step {
 	}
 	st.Query = s.namedValues(n.Get("query"))
 	st.Headers = s.namedValues(n.Get("headers"))
+	// query and headers may also be one expression giving the whole mapping
+	if q := n.Get("query"); q != nil && q.Kind == StringNode {
+		st.QueryExpr = s.value(q)
+	}
+	if h := n.Get("headers"); h != nil && h.Kind == StringNode {
+		st.HeadersExpr = s.value(h)
+	}
 	bodies := 0
 	if j := n.KeyNode("json"); j != nil {
 		st.JSON, st.HasJSON = s.value(n.Get("json")), true

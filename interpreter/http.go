@@ -169,7 +169,21 @@ func (fr *frame) baseURL() (string, error) {
 	return ru.baseURL, ru.baseErr
 }
 
+// httpMethods are the methods an expression may give an http step.
+var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true}
+
 func (fr *frame) buildRequest(s *HTTPStep) (*request, error) {
+	method := s.Method
+	if s.MethodValue != nil {
+		v, err := fr.ev.eval(s.MethodValue)
+		if err != nil {
+			return nil, err
+		}
+		method = strings.ToUpper(toText(v))
+		if !httpMethods[method] {
+			return nil, fmt.Errorf("http method %q is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", toText(v))
+		}
+	}
 	var raw string
 	if s.URL != nil {
 		v, err := fr.ev.eval(s.URL)
@@ -188,16 +202,16 @@ func (fr *frame) buildRequest(s *HTTPStep) (*request, error) {
 		}
 		p := toText(v)
 		if base == "" && !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
-			return nil, fmt.Errorf("%s %s: the connector has no base_url to join the path to (use url: for an absolute URL)", s.Method, p)
+			return nil, fmt.Errorf("%s %s: the connector has no base_url to join the path to (use url: for an absolute URL)", method, p)
 		}
 		raw = joinURL(base, p)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s %q is not an absolute http(s) URL", s.Method, raw)
+		return nil, fmt.Errorf("%s %q is not an absolute http(s) URL", method, raw)
 	}
-	req := &request{method: s.Method, url: u, headers: make(http.Header, 4)}
-	if len(s.Query) > 0 {
+	req := &request{method: method, url: u, headers: make(http.Header, 4)}
+	if len(s.Query) > 0 || s.QueryExpr != nil {
 		q := u.Query()
 		for _, nv := range s.Query {
 			v, err := fr.ev.eval(nv.Value)
@@ -206,6 +220,16 @@ func (fr *frame) buildRequest(s *HTTPStep) (*request, error) {
 			}
 			q.Del(nv.Name)
 			addQuery(q, nv.Name, v)
+		}
+		if s.QueryExpr != nil {
+			m, err := fr.evalObject(s.QueryExpr, "query")
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range m {
+				q.Del(k)
+				addQuery(q, k, v)
+			}
 		}
 		u.RawQuery = encodeQuery(q)
 	}
@@ -218,6 +242,19 @@ func (fr *frame) buildRequest(s *HTTPStep) (*request, error) {
 	for _, nv := range s.Headers {
 		if err := fr.setHeader(req.headers, nv); err != nil {
 			return nil, err
+		}
+	}
+	if s.HeadersExpr != nil {
+		m, err := fr.evalObject(s.HeadersExpr, "headers")
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			if v == nil {
+				req.headers.Del(k)
+			} else {
+				req.headers.Set(k, toText(v))
+			}
 		}
 	}
 	switch {
@@ -831,4 +868,19 @@ func (fr *frame) paginate(s *HTTPStep, first *request, ev *TraceEvent) (any, err
 		items = []any{}
 	}
 	return map[string]any{"items": items, "pages": pages}, nil
+}
+
+// evalObject evaluates a value that must give an object (or null: empty).
+func (fr *frame) evalObject(v *Value, what string) (map[string]any, error) {
+	x, err := fr.ev.eval(v)
+	if err != nil {
+		return nil, err
+	}
+	switch m := normalize(x).(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return m, nil
+	}
+	return nil, fmt.Errorf("%s: expected an object, got %s", what, typeName(x))
 }

@@ -225,7 +225,8 @@ func defs() map[string]*Node {
 	d["http_request"] = closed("http step",
 		"An HTTP request. The result is `{status, headers, body}`; with `paginate`, `{items, pages}`.",
 		[]prop{
-			p("method", "The HTTP method. Default `GET`.", enum(httpMethods...)),
+			p("method", "The HTTP method, default `GET`; or an expression giving one (e.g. a Custom API Action's `${ inputs.method }`).",
+				o("type", "string", "if", o("pattern", exprPattern), "else", enum(httpMethods...))),
 			p("path", "A path joined to the connector's `base_url`, e.g. `/users/${ urlEncode(inputs.id) }`.", ref("template")),
 			p("url", "An absolute URL, used instead of `path`.", ref("template")),
 			p("query", "Query parameters; a key whose value is null is left out.", typ("object", "string")),
