@@ -30,3 +30,6 @@ func (r *Runner) EvalConnectorValue(v *Value) (string, error) {
 	}
 	return toText(x), nil
 }
+
+// ToText turns a value into text the way templates and HTTP query values do.
+func ToText(v any) string { return toText(v) }
