@@ -1,5 +1,7 @@
 package interpreter
 
+import "fmt"
+
 // EvalWebhookDedupe evaluates a webhook flow's dedupe key for one event of a
 // delivery; the expression sees event, inputs and request.
 func (r *Runner) EvalWebhookDedupe(f *Flow, event any, inputs map[string]any, request map[string]any) (string, error) {
@@ -33,3 +35,17 @@ func (r *Runner) EvalConnectorValue(v *Value) (string, error) {
 
 // ToText turns a value into text the way templates and HTTP query values do.
 func ToText(v any) string { return toText(v) }
+
+// CheckInputs checks inputs against a flow's declared inputs (types,
+// required, enum, unknown names) and returns them with defaults filled.
+func (r *Runner) CheckInputs(flowName string, inputs map[string]any) (map[string]any, error) {
+	f := r.Project.Flow(flowName)
+	if f == nil {
+		return nil, &UsageError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: suggest(flowName, r.Project.Order)}
+	}
+	in, err := coerceFields(f.Inputs, inputs, "input", false)
+	if err != nil {
+		return nil, &UsageError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
+	}
+	return in, nil
+}

@@ -89,6 +89,9 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	if input == nil {
 		input = map[string]any{}
 	}
+	if _, err := h.Runner.CheckInputs(flowName, input); err != nil {
+		return nil, err // before anything is registered or stored
+	}
 	inJSON, err := json.Marshal(input)
 	if err != nil {
 		return nil, err

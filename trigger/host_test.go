@@ -468,3 +468,16 @@ func TestHTTPSinkRetries(t *testing.T) {
 		t.Fatalf("err %v after %d attempts", err, attempts)
 	}
 }
+
+func TestOnChecksInputs(t *testing.T) {
+	svc := newService(t)
+	h := newHost(t, svc, &memSink{})
+	_, err := h.On(context.Background(), "new_events", map[string]any{"nope": 1})
+	var ue *interpreter.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `"nope" is not declared`) {
+		t.Fatalf("err = %v", err)
+	}
+	if ts, _ := h.Store.ListTriggers(context.Background()); len(ts) != 0 {
+		t.Fatalf("a trigger was stored: %v", ts)
+	}
+}
