@@ -3,6 +3,7 @@ package builtins
 import (
 	"container/list"
 	"regexp"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -12,6 +13,30 @@ const maxPattern = 1000
 
 func stringDefs() []def {
 	return []def{
+		{
+			Spec: Spec{
+				Name:      "isRelativePath",
+				Category:  "strings",
+				Types:     []any{new(func(string) bool)},
+				Signature: "isRelativePath(s string) bool",
+				Doc:       "Whether s is a path that stays under a base URL when joined to it: it starts with /, is not protocol-relative (//), holds no scheme (://) and no .. segment. Custom API Actions check their relative_url with it.",
+				Examples: []Example{
+					{Expr: `isRelativePath("/repos/octocat/hello/issues?state=open")`, Result: `true`},
+					{Expr: `isRelativePath("https://evil.example.com/x")`, Result: `false`},
+					{Expr: `isRelativePath("//evil.example.com/x")`, Result: `false`},
+					{Expr: `isRelativePath("/repos/../../admin")`, Result: `false`},
+					{Expr: `isRelativePath("users")`, Result: `false`},
+				},
+			},
+			min: 1, max: 1,
+			impl: func(c *call) (any, error) {
+				s, err := c.str(0)
+				if err != nil {
+					return nil, err
+				}
+				return isRelativePath(s), nil
+			},
+		},
 		{
 			Spec: Spec{
 				Name:      "truncate",
@@ -232,4 +257,19 @@ func (rc *regexCache) len() int {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return rc.order.Len()
+}
+
+// isRelativePath reports whether p stays under a base URL it is joined to.
+func isRelativePath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.Contains(p, "://") || strings.Contains(p, "\\") {
+		return false
+	}
+	path, _, _ := strings.Cut(p, "?")
+	path, _, _ = strings.Cut(path, "#")
+	for _, seg := range strings.Split(path, "/") {
+		if seg == ".." || strings.EqualFold(seg, "%2e%2e") || strings.EqualFold(seg, ".%2e") || strings.EqualFold(seg, "%2e.") {
+			return false
+		}
+	}
+	return true
 }
