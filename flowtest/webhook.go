@@ -211,8 +211,13 @@ func Sign(cfg trigger.VerifyConfig, secret string, h http.Header, body []byte, n
 		return signHMAC(cfg, secret, h, body, now)
 	case "standard_webhooks":
 		return signStandard(cfg, secret, h, body, now)
+	case "shared_secret":
+		if h.Get(cfg.Header) == "" {
+			h.Set(cfg.Header, secret)
+		}
+		return nil
 	}
-	return fmt.Errorf("verify scheme %q is not hmac_sha256 or standard_webhooks", cfg.Scheme)
+	return fmt.Errorf("verify scheme %q is not hmac_sha256, standard_webhooks or shared_secret", cfg.Scheme)
 }
 
 func signHMAC(cfg trigger.VerifyConfig, secret string, h http.Header, body []byte, now time.Time) error {

@@ -329,8 +329,8 @@ func TestInvalidDocuments(t *testing.T) {
 			name: "verify needs header for hmac_sha256",
 			kind: "flow",
 			doc:  "flowrun: 1\nname: hook\ntype: webhook\nverify: {scheme: hmac, secret: x}\nevent: {steps: []}\n",
-			want: []Error{{Path: p("verify", "scheme"), Message: `"scheme" must be one of hmac_sha256, standard_webhooks`,
-				Allowed: []string{"hmac_sha256", "standard_webhooks"}}},
+			want: []Error{{Path: p("verify", "scheme"), Message: `"scheme" must be one of hmac_sha256, standard_webhooks, shared_secret`,
+				Allowed: []string{"hmac_sha256", "shared_secret", "standard_webhooks"}}},
 		},
 		{
 			name: "fields",

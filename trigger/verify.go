@@ -98,8 +98,10 @@ func Verify(cfg VerifyConfig, headers http.Header, body []byte, now time.Time) e
 		return verifyHMAC(cfg, headers, body, now, tol)
 	case "standard_webhooks":
 		return verifyStandard(cfg, headers, body, now, tol)
+	case "shared_secret":
+		return verifyShared(cfg, headers)
 	default:
-		return fmt.Errorf("%w: scheme %q is not hmac_sha256 or standard_webhooks", ErrVerifyConfig, cfg.Scheme)
+		return fmt.Errorf("%w: scheme %q is not hmac_sha256, standard_webhooks or shared_secret", ErrVerifyConfig, cfg.Scheme)
 	}
 }
 
@@ -521,4 +523,23 @@ func headerValues(h http.Header, name string) []string {
 		}
 	}
 	return out
+}
+
+// verifyShared checks a header that carries the shared secret itself (Okta
+// event hooks send it in Authorization), in constant time.
+func verifyShared(cfg VerifyConfig, headers http.Header) error {
+	if cfg.Secret == "" {
+		return ErrEmptySecret
+	}
+	if cfg.Header == "" {
+		return fmt.Errorf("%w: shared_secret needs a header", ErrVerifyConfig)
+	}
+	values := headerValues(headers, cfg.Header)
+	if len(values) == 0 || values[0] == "" {
+		return fmt.Errorf("%w %s", ErrMissingHeader, cfg.Header)
+	}
+	if len(values) > 1 || !hmac.Equal([]byte(values[0]), []byte(cfg.Secret)) {
+		return ErrSignatureMismatch
+	}
+	return nil
 }

@@ -515,3 +515,25 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifySharedSecret(t *testing.T) {
+	cfg := VerifyConfig{Scheme: "shared_secret", Header: "Authorization", Secret: "s3cret-value"}
+	now := time.Unix(0, 0)
+	ok := http.Header{"Authorization": {"s3cret-value"}}
+	if err := Verify(cfg, ok, nil, now); err != nil {
+		t.Fatalf("good secret: %v", err)
+	}
+	for name, h := range map[string]http.Header{
+		"wrong":   {"Authorization": {"s3cret-valuX"}},
+		"missing": {},
+		"twice":   {"Authorization": {"s3cret-value", "s3cret-value"}},
+	} {
+		err := Verify(cfg, h, nil, now)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	if err := Verify(VerifyConfig{Scheme: "shared_secret", Header: "Authorization"}, ok, nil, now); !errors.Is(err, ErrEmptySecret) {
+		t.Errorf("empty secret: %v", err)
+	}
+}

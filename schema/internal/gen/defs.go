@@ -259,8 +259,8 @@ func defs() map[string]*Node {
 	d["verify"] = closed("verify",
 		"Checks a webhook request's signature before `event` runs; a request that fails gets 401 and runs no step.",
 		[]prop{
-			p("scheme", "`hmac_sha256`: an HMAC-SHA256 of the signed payload in `header`; `standard_webhooks`: the Standard Webhooks scheme (webhook-id, webhook-timestamp and webhook-signature headers).",
-				enum("hmac_sha256", "standard_webhooks")),
+			p("scheme", "`hmac_sha256`: an HMAC-SHA256 of the signed payload in `header`; `standard_webhooks`: the Standard Webhooks scheme (webhook-id, webhook-timestamp and webhook-signature headers); `shared_secret`: `header` carries the secret itself (Okta event hooks), compared in constant time.",
+				enum("hmac_sha256", "standard_webhooks", "shared_secret")),
 			p("header", "The header that carries the signature, e.g. `X-Acme-Signature` (hmac_sha256).", str()),
 			p("secret", "The signing secret, e.g. `${ registration.secret }`.", ref("template")),
 			p("format", "How the header carries the digest: `{hex}` or `{base64}` marks the digest, e.g. `sha256={hex}`. Default `{hex}`.", str()),
@@ -268,7 +268,7 @@ func defs() map[string]*Node {
 			p("tolerance", "Optional: how far the timestamp may be from now; older or newer requests fail. Default `5m` when a timestamp is checked.", ref("duration")),
 			p("signed_payload", "Optional: what is signed, with `{body}` (the raw body), `{timestamp}` (the `timestamp_header` value) and `{id}`; e.g. `v0:{timestamp}:{body}`. Default `{body}`.", str()),
 		}, "scheme", "secret").with("allOf", allOf(
-		when(keyIn("scheme", "hmac_sha256"), o("required", []string{"header"})),
+		when(keyIn("scheme", "hmac_sha256", "shared_secret"), o("required", []string{"header"})),
 	))
 	d["register"] = closed("register",
 		"Registers the webhook with the service. Sees `webhook.url` and `webhook.secret`; what it returns is stored as `registration`.",
