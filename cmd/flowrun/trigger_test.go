@@ -278,10 +278,12 @@ func TestServeWebhookEndToEnd(t *testing.T) {
 	}
 
 	// SIGTERM while a slow delivery is in flight: it completes, serve exits 0
-	slow := map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-3", "X-Slow": "700ms", "X-Hub-Signature-256": hubSign(tr.Secret, body)}
+	slow := map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-3", "X-Slow": "2s", "X-Hub-Signature-256": hubSign(tr.Secret, body)}
 	res := make(chan int, 1)
 	go func() { res <- post(t, url, slow, body) }()
-	time.Sleep(200 * time.Millisecond)
+	// the delivery is in flight once its event steps wait: give it time to
+	// arrive (the wait is 2s, far longer than this)
+	time.Sleep(700 * time.Millisecond)
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	if c := <-res; c != 200 {
 		t.Fatalf("in-flight delivery during shutdown: %d", c)
