@@ -34,13 +34,45 @@ type Host struct {
 	Logf      func(format string, args ...any)
 	Now       func() time.Time // the clock used to verify timestamps; default time.Now
 	// Every, when set, replaces every poll flow's schedule. It exists for
-	// tests (flowrun serve reads it from FLOWRUN_POLL_EVERY); schedules in
-	// flows are at least 1m.
+	// tests: `flowrun serve` reads it from the test-only environment variable
+	// FLOWRUN_POLL_EVERY (a Go duration such as "200ms"); schedules written in
+	// flows are at least 1m, too slow for a test.
 	Every time.Duration
 
 	wg       sync.WaitGroup
 	pollMu   sync.Mutex
 	pollBusy map[string]bool
+	hookMu   map[string]*hookLock // per webhook trigger, guarded by pollMu
+}
+
+type hookLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+// lockTrigger serializes the dedupe, delivery and commit of one webhook
+// trigger's requests; the returned func unlocks.
+func (h *Host) lockTrigger(id string) func() {
+	h.pollMu.Lock()
+	if h.hookMu == nil {
+		h.hookMu = map[string]*hookLock{}
+	}
+	l := h.hookMu[id]
+	if l == nil {
+		l = &hookLock{}
+		h.hookMu[id] = l
+	}
+	l.refs++
+	h.pollMu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		h.pollMu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(h.hookMu, id)
+		}
+		h.pollMu.Unlock()
+	}
 }
 
 func (h *Host) project() *interpreter.Project { return h.Runner.Project }
@@ -136,7 +168,12 @@ func (h *Host) Off(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if t.Project != h.project().Connector.Name {
+		// its register steps were another project's: so must deregister be
+		return &interpreter.UsageError{Msg: fmt.Sprintf("trigger %s belongs to project %q, not %q: turn it off with that project", id, t.Project, h.project().Connector.Name)}
+	}
 	if t.Kind == "webhook" {
+		h.Runner.Connection.AddSecret(t.Secret)
 		var reg any
 		if len(t.Registration) > 0 {
 			if reg, err = interpreter.DecodeJSON(t.Registration); err != nil {
@@ -188,7 +225,7 @@ func (h *Host) PollOnce(ctx context.Context, t *Trigger) (int, error) {
 
 func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *interpreter.Flow) (int, error) {
 	start := time.Now()
-	if f == nil || f.Type != "poll" {
+	if f == nil || f.Type != "poll" || t.Project != h.project().Connector.Name {
 		return 0, fmt.Errorf("trigger %s: flow %q is not a poll flow of this project", t.ID, t.Flow)
 	}
 	in, err := decodeInput(t.Input)
@@ -285,7 +322,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	t, err := h.Store.GetTrigger(ctx, id)
-	if err != nil || t.Kind != "webhook" {
+	// a state directory may hold triggers of several projects; this host
+	// serves only its own
+	if err != nil || t.Kind != "webhook" || t.Project != h.project().Connector.Name {
 		http.NotFound(w, r)
 		return
 	}
@@ -294,6 +333,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	// a serve process restarted after `trigger on` knows the secret only
+	// from the store: keep it out of logs all the same
+	h.Runner.Connection.AddSecret(t.Secret)
 	h.wg.Add(1)
 	defer h.wg.Done()
 	status, hdr, body, _, err := h.deliver(ctx, t, f, r)
@@ -352,6 +394,12 @@ func (h *Host) deliver(ctx context.Context, t *Trigger, f *interpreter.Flow, r *
 		msg := h.Runner.Connection.Redact(err.Error())
 		_ = h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg})
 		return http.StatusInternalServerError, nil, jsonMsg("event flow failed"), 0, err
+	}
+	if f.Dedupe != nil {
+		// a sender that retries while the first attempt is still in flight
+		// (Okta retries after 3s) must not get past dedupe twice
+		unlock := h.lockTrigger(t.ID)
+		defer unlock()
 	}
 	ds, keys, err := h.dedupe(ctx, t, f, events, in, request)
 	if err != nil {
@@ -542,7 +590,10 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			if !ok {
 				due = t.LastRunAt.Add(every)
 			}
-			if now.Before(due) || !h.claim(t.ID) {
+			// a trigger due within half a tick runs now: the ticker fires
+			// about when the previous run was plus `every`, and a strict
+			// comparison would skip every other tick when period == every
+			if now.Add(period/2).Before(due) || !h.claim(t.ID) {
 				continue
 			}
 			next[t.ID] = now.Add(every)

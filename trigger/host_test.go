@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flowrun/flowrun/interpreter"
 )
@@ -25,10 +27,11 @@ import (
 // service is a fake SaaS API: it records calls, registers hooks and serves
 // numbered events after a cursor.
 type service struct {
-	mu     sync.Mutex
-	calls  []string
-	events int // events 1..events exist
-	srv    *httptest.Server
+	mu         sync.Mutex
+	calls      []string
+	events     int  // events 1..events exist
+	downDelete bool // DELETE answers 500
+	srv        *httptest.Server
 }
 
 func newService(t *testing.T) *service {
@@ -37,13 +40,16 @@ func newService(t *testing.T) *service {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		s.calls = append(s.calls, r.Method+" "+r.URL.Path+" "+string(body))
-		n := s.events
+		n, down := s.events, s.downDelete
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.Method == "POST" && r.URL.Path == "/hooks":
 			w.WriteHeader(201)
 			io.WriteString(w, `{"id": 42}`)
+		case r.Method == "DELETE" && down:
+			w.WriteHeader(500)
+			io.WriteString(w, `{"message": "try later"}`)
 		case r.Method == "DELETE":
 			w.WriteHeader(204)
 		case r.URL.Path == "/events":
@@ -479,5 +485,200 @@ func TestOnChecksInputs(t *testing.T) {
 	}
 	if ts, _ := h.Store.ListTriggers(context.Background()); len(ts) != 0 {
 		t.Fatalf("a trigger was stored: %v", ts)
+	}
+}
+
+func TestOffKeepsTriggerWhenDeregisterFails(t *testing.T) {
+	svc := newService(t)
+	h := newHost(t, svc, &memSink{})
+	ctx := context.Background()
+	tr, err := h.On(ctx, "issue_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.mu.Lock()
+	svc.downDelete = true
+	svc.mu.Unlock()
+	err = h.Off(ctx, tr.ID)
+	if err == nil || !strings.Contains(err.Error(), "stays on") {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), tr.Secret) {
+		t.Fatalf("the error shows the webhook secret: %v", err)
+	}
+	if _, err := h.Store.GetTrigger(ctx, tr.ID); err != nil {
+		t.Fatalf("the trigger was forgotten although deregister failed: %v", err)
+	}
+	svc.mu.Lock()
+	svc.downDelete = false
+	svc.mu.Unlock()
+	if err := h.Off(ctx, tr.ID); err != nil {
+		t.Fatal(err)
+	}
+	if svc.seen("DELETE /hooks/42") != 2 {
+		t.Fatalf("calls %v", svc.calls)
+	}
+}
+
+// TestServeSchedulesPollsAndDrains runs Serve in-process with a short Every:
+// polls run on their own, /healthz answers, and canceling the context
+// returns nil.
+func TestServeSchedulesPollsAndDrains(t *testing.T) {
+	svc := newService(t)
+	svc.events = 2
+	sink := &memSink{}
+	h := newHost(t, svc, sink)
+	h.Every = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := h.On(ctx, "new_events", nil); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.Serve(ctx, ln, 5*time.Second) }()
+	if code, body := deliver(t, "http://"+ln.Addr().String()+"/healthz", nil, nil, "GET"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz: %d %q", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sink.count() < 2 || svc.seen("GET /events") < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("polls did not run: %d events, calls %v", sink.count(), svc.calls)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+	if sink.count() != 2 {
+		t.Fatalf("sink got %d events, want 2 (no repeats)", sink.count())
+	}
+}
+
+// gateSink holds the first Deliver until released.
+type gateSink struct {
+	memSink
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *gateSink) Deliver(ctx context.Context, ds []Delivery) error {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		close(s.entered)
+		<-s.release
+	}
+	return s.memSink.Deliver(ctx, ds)
+}
+
+// TestConcurrentDuplicateDelivery sends the same delivery again while the
+// first is still at the sink (as Okta does after 3s): only one event comes out.
+func TestConcurrentDuplicateDelivery(t *testing.T) {
+	svc := newService(t)
+	sink := &gateSink{entered: make(chan struct{}), release: make(chan struct{})}
+	h := newHost(t, svc, sink)
+	tr, err := h.On(context.Background(), "issue_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	body := realPayload(t, "github-webhook-issues-opened.json")
+	hdr := map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-GitHub-Delivery": "same", "X-Hub-Signature-256": sign(tr.Secret, body)}
+	codes := make(chan int, 2)
+	post := func() {
+		req, _ := http.NewRequest("POST", srv.URL+HookPath(tr.ID), bytes.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			codes <- 0
+			return
+		}
+		resp.Body.Close()
+		codes <- resp.StatusCode
+	}
+	go post()
+	select {
+	case <-sink.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first delivery did not reach the sink")
+	}
+	go post()
+	time.Sleep(200 * time.Millisecond) // the retry is now waiting behind the first
+	close(sink.release)
+	for range 2 {
+		select {
+		case c := <-codes:
+			if c != 200 {
+				t.Fatalf("delivery answered %d", c)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no answer")
+		}
+	}
+	if n := sink.count(); n != 1 {
+		t.Fatalf("sink got %d events, want 1", n)
+	}
+}
+
+// TestOtherProjectsTriggers: a state directory shared by two projects; each
+// host serves, polls and turns off only its own triggers.
+func TestOtherProjectsTriggers(t *testing.T) {
+	svc := newService(t)
+	svc.events = 1
+	sink := &memSink{}
+	h := newHost(t, svc, sink)
+	ctx := context.Background()
+	hook, err := h.On(ctx, "issue_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll, err := h.On(ctx, "new_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	files := map[string]string{"connector.yaml": strings.Replace(hostConnector, "name: acme", "name: other", 1), "flows/hook.yaml": hookFlow, "flows/poll.yaml": pollFlow}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proj, err := interpreter.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &Host{Runner: &interpreter.Runner{Project: proj, Connection: h.Runner.Connection}, Store: h.Store, Sink: sink, PublicURL: h.PublicURL}
+	srv := httptest.NewServer(other)
+	defer srv.Close()
+	body := realPayload(t, "github-webhook-issues-opened.json")
+	hdr := map[string]string{"Content-Type": "application/json", "X-GitHub-Delivery": "x", "X-Hub-Signature-256": sign(hook.Secret, body)}
+	if code, _ := deliver(t, srv.URL+HookPath(hook.ID), hdr, body, "POST"); code != 404 {
+		t.Fatalf("another project's webhook: %d, want 404", code)
+	}
+	if _, err := other.PollOnce(ctx, poll); err == nil {
+		t.Fatal("another project's poll ran")
+	}
+	var ue *interpreter.UsageError
+	if err := other.Off(ctx, hook.ID); !errors.As(err, &ue) || svc.seen("DELETE") != 0 {
+		t.Fatalf("Off of another project's trigger: %v, calls %v", err, svc.calls)
+	}
+	if sink.count() != 0 || svc.seen("GET /events") != 0 {
+		t.Fatalf("steps ran: %d events, calls %v", sink.count(), svc.calls)
 	}
 }

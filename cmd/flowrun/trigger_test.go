@@ -82,7 +82,7 @@ func newFakeService(t *testing.T) *fakeService {
 				return
 			}
 			io.WriteString(w, `{"login": "octocat"}`)
-		case r.URL.Path == "/revoke":
+		case r.URL.Path == "/revoke" || r.URL.Path == "/slow":
 			io.WriteString(w, `{}`)
 		case r.Method == "POST" && r.URL.Path == "/hooks":
 			w.WriteHeader(201)
@@ -192,6 +192,18 @@ func startServe(t *testing.T, project, conn, state, addr, sink string, env ...st
 	}
 }
 
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func hubSign(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
@@ -279,14 +291,32 @@ func TestServeWebhookEndToEnd(t *testing.T) {
 
 	// SIGTERM while a slow delivery is in flight: it completes, serve exits 0
 	slow := map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-3", "X-Slow": "2s", "X-Hub-Signature-256": hubSign(tr.Secret, body)}
-	res := make(chan int, 1)
-	go func() { res <- post(t, url, slow, body) }()
-	// the delivery is in flight once its event steps wait: give it time to
-	// arrive (the wait is 2s, far longer than this)
-	time.Sleep(700 * time.Millisecond)
+	res := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range slow {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		res <- resp.Status
+	}()
+	// the event steps call GET /slow and then wait 2s: once the service saw
+	// that call, the delivery is in flight
+	waitFor(t, 15*time.Second, "the slow delivery to start", func() bool { return svc.count("GET /slow") == 1 })
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	if c := <-res; c != 200 {
-		t.Fatalf("in-flight delivery during shutdown: %d", c)
+	select {
+	case r := <-res:
+		if r != "200 OK" {
+			t.Fatalf("in-flight delivery during shutdown: %s\n%s", r, p.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the in-flight delivery got no answer")
 	}
 	select {
 	case err := <-p.done:
@@ -389,11 +419,19 @@ func TestPollCrashAtLeastOnce(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// let a few more polls run: the last event comes back from the service
+	// let three more polls run: the last event comes back from the service
 	// each time, and dedupe must drop it
-	time.Sleep(600 * time.Millisecond)
+	after := svc.count("GET /events")
+	waitFor(t, 20*time.Second, "three more polls", func() bool { return svc.count("GET /events") >= after+3 })
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	<-p.done
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("serve exited with %v after SIGTERM\n%s", err, p.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop on SIGTERM")
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -409,9 +447,6 @@ func TestPollCrashAtLeastOnce(t *testing.T) {
 	t.Logf("crash test: %d polls, %d sink batches, %d deliveries of 8 distinct events, %d duplicates (the batch in flight at the kill)", polls, batches, total, dups)
 	if dups > 5 {
 		t.Errorf("%d duplicates: only the 5 events of the killed batch may repeat", dups)
-	}
-	if polls < 4 {
-		t.Errorf("only %d polls ran", polls)
 	}
 }
 
@@ -449,5 +484,56 @@ func TestConnectionTestAndRevoke(t *testing.T) {
 	_, errs, code = runBin(t, "run", project, "hello", "--connection", conn)
 	if code != 2 || !strings.Contains(errs, "revoked") {
 		t.Fatalf("run on a revoked connection: exit %d %q", code, errs)
+	}
+}
+
+// TestPollOnceCLI runs `flowrun poll --once` three times: the first run turns
+// the trigger on and prints every event, a repeat prints nothing new (the
+// service sends the cursor's event again; dedupe drops it), and new events
+// come out once.
+func TestPollOnceCLI(t *testing.T) {
+	svc := newFakeService(t)
+	svc.events = 3
+	dir := t.TempDir()
+	conn := writeConn(t, dir, svc.srv.URL)
+	state := filepath.Join(dir, "state")
+	project := "../../testdata/trigger/acme"
+	poll := func() []string {
+		t.Helper()
+		out, errs, code := runBin(t, "poll", project, "new_events", "--once", "--connection", conn, "--state", state)
+		if code != 0 {
+			t.Fatalf("poll --once: exit %d\n%s%s", code, out, errs)
+		}
+		var ids []string
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if l == "" {
+				continue
+			}
+			var d trigger.Delivery
+			if err := json.Unmarshal([]byte(l), &d); err != nil {
+				t.Fatalf("stdout line %q: %v", l, err)
+			}
+			ids = append(ids, fmt.Sprint(d.Event.(map[string]any)["id"]))
+		}
+		return ids
+	}
+	if got := strings.Join(poll(), ","); got != "1,2,3" {
+		t.Fatalf("first poll: %s", got)
+	}
+	if got := poll(); len(got) != 0 {
+		t.Fatalf("repeat poll printed %v", got)
+	}
+	svc.mu.Lock()
+	svc.events = 5
+	svc.mu.Unlock()
+	if got := strings.Join(poll(), ","); got != "4,5" {
+		t.Fatalf("third poll: %s", got)
+	}
+	out, _, _ := runBin(t, "trigger", "list", "--state", state)
+	if !strings.Contains(out, "new_events") || strings.Count(out, "\n") != 2 {
+		t.Fatalf("trigger list:\n%s", out)
+	}
+	if _, _, code := runBin(t, "poll", project, "new_events", "--connection", conn, "--state", state); code != 2 {
+		t.Fatalf("poll without --once: exit %d, want 2", code)
 	}
 }
