@@ -145,16 +145,28 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	t.Secret = newSecret(scheme)
 	h.Runner.Connection.AddSecret(t.Secret)
 	hook := map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}
-	reg, err := h.Runner.Register(ctx, f.Name, input, hook)
-	if err != nil {
-		return nil, err
-	}
-	if t.Registration, err = json.Marshal(reg); err != nil {
-		return nil, err
-	}
+	// The trigger is stored (pending, without a registration) before the
+	// register steps run, so that a `flowrun serve` already running can
+	// answer a handshake the service sends while registering (Okta's
+	// lifecycle/verify). If registering fails, the trigger is removed again.
 	if err := h.Store.CreateTrigger(ctx, t); err != nil {
-		if derr := h.Runner.Deregister(ctx, f.Name, input, reg, hook); derr != nil {
-			return nil, errors.Join(err, fmt.Errorf("undoing the registration failed too: %w", derr))
+		return nil, err
+	}
+	reg, err := h.Runner.Register(ctx, f.Name, input, hook)
+	if err == nil {
+		t.Registration, err = json.Marshal(reg)
+	}
+	if err == nil {
+		err = h.Store.SetRegistration(ctx, t.ID, t.Registration)
+		if err != nil {
+			if derr := h.Runner.Deregister(ctx, f.Name, input, reg, hook); derr != nil {
+				err = errors.Join(err, fmt.Errorf("undoing the registration failed too: %w", derr))
+			}
+		}
+	}
+	if err != nil {
+		if derr := h.Store.DeleteTrigger(context.WithoutCancel(ctx), t.ID); derr != nil {
+			return nil, errors.Join(err, fmt.Errorf("removing the pending trigger %s failed: %w", t.ID, derr))
 		}
 		return nil, err
 	}

@@ -682,3 +682,41 @@ func TestOtherProjectsTriggers(t *testing.T) {
 		t.Fatalf("steps ran: %d events, calls %v", sink.count(), svc.calls)
 	}
 }
+
+// TestHandshakeDuringRegister: a service that checks the new hook while
+// registering it (Okta's lifecycle/verify) reaches a pending trigger.
+func TestHandshakeDuringRegister(t *testing.T) {
+	var hookSrv *httptest.Server
+	var challengeStatus int
+	var challengeBody string
+	svc := newService(t)
+	// replace the service's handler: answer POST /hooks only after calling the hook
+	inner := svc.srv.Config.Handler
+	svc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == "POST" && r.URL.Path == "/hooks" {
+			body, _ := io.ReadAll(r.Body)
+			var reg struct{ URL, Secret string }
+			json.Unmarshal(body, &reg)
+			req, _ := http.NewRequest("GET", reg.URL, nil)
+			req.Header.Set("X-Okta-Verification-Challenge", "xyz")
+			req.Header.Set("X-Hub-Signature-256", sign(reg.Secret, nil))
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				challengeStatus, challengeBody = resp.StatusCode, strings.TrimSpace(string(b))
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		inner.ServeHTTP(w, r)
+	})
+	h := newHost(t, svc, &memSink{})
+	hookSrv = httptest.NewServer(h)
+	defer hookSrv.Close()
+	h.PublicURL = hookSrv.URL
+	if _, err := h.On(context.Background(), "issue_events", nil); err != nil {
+		t.Fatal(err)
+	}
+	if challengeStatus != 200 || challengeBody != `{"verification":"xyz"}` {
+		t.Fatalf("challenge during register: %d %q", challengeStatus, challengeBody)
+	}
+}

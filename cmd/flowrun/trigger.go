@@ -36,7 +36,7 @@ func (o *hostOptions) flags(cmd *cobra.Command, withInput bool) {
 	if withInput {
 		f.StringVarP(&o.input, "input", "i", "", "the trigger's options as JSON, @file.json, or - for stdin")
 	}
-	f.StringVar(&o.publicURL, "public-url", os.Getenv("FLOWRUN_PUBLIC_URL"), "the address at which the service reaches `flowrun serve` (webhooks)")
+	f.StringVar(&o.publicURL, "public-url", os.Getenv("FLOWRUN_PUBLIC_URL"), "the address at which the service reaches flowrun serve (webhooks)")
 }
 
 // openHost loads the project and connection and opens the state store.
