@@ -201,7 +201,12 @@ func (fr *frame) buildRequest(s *HTTPStep) (*request, error) {
 			return nil, err
 		}
 		p := toText(v)
-		if base == "" && !strings.HasPrefix(p, "http://") && !strings.HasPrefix(p, "https://") {
+		if strings.Contains(p, "://") || strings.HasPrefix(p, "//") {
+			// a path always stays under base_url: an absolute URL here would
+			// carry the connection's credentials to another host
+			return nil, fmt.Errorf("%s %s: path must be relative to base_url; use url: for an absolute URL", method, p)
+		}
+		if base == "" {
 			return nil, fmt.Errorf("%s %s: the connector has no base_url to join the path to (use url: for an absolute URL)", method, p)
 		}
 		raw = joinURL(base, p)

@@ -1121,3 +1121,30 @@ steps:
 		t.Errorf("analysis %+v", u)
 	}
 }
+
+// TestPathStaysUnderBaseURL: a path that is an absolute URL (or
+// protocol-relative) is refused instead of carrying the connection's
+// credentials to another host.
+func TestPathStaysUnderBaseURL(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
+	defer srv.Close()
+	p := loadProject(t, map[string]string{"flows/get.yaml": `name: get
+type: action
+inputs:
+  p: {type: string, required: true}
+steps:
+  - http:
+      path: ${ inputs.p }
+`})
+	r := &Runner{Project: p, Connection: &Connection{Params: map[string]any{"base_url": srv.URL}}}
+	for _, bad := range []string{srv.URL + "/x", "//" + strings.TrimPrefix(srv.URL, "http://") + "/x"} {
+		_, err := r.Run(context.Background(), "get", map[string]any{"p": bad})
+		if err == nil || !strings.Contains(err.Error(), "path must be relative to base_url") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+	if calls != 0 {
+		t.Fatalf("%d requests were sent", calls)
+	}
+}
