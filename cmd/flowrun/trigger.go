@@ -76,7 +76,7 @@ func newTriggerCmd(e *env) *cobra.Command {
 	onCmd := &cobra.Command{
 		Use:   "on PROJECT FLOW",
 		Short: "Turn a webhook or poll trigger on",
-		Example: `  flowrun trigger on connectors/github issue_events --connection gh.yaml --state .flowrun \
+		Example: `  flowrun trigger on connectors/github repository_events --connection gh.yaml --state .flowrun \
       --input '{"owner":"octo","repo":"hello"}' --public-url https://hooks.example.com`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
