@@ -57,7 +57,6 @@ func TestValidDocuments(t *testing.T) {
 
 // TestValidFlowsCoverEveryTypeAndStepKind keeps the valid testdata honest.
 func TestValidFlowsCoverEveryTypeAndStepKind(t *testing.T) {
-	loadOnce.Do(load)
 	types := map[string]bool{}
 	kinds := map[string]bool{}
 	var walk func(v any)
@@ -91,7 +90,7 @@ func TestValidFlowsCoverEveryTypeAndStepKind(t *testing.T) {
 			t.Errorf("no valid flow of type %s", ft)
 		}
 	}
-	for _, k := range stepKindList {
+	for _, k := range stepKinds() {
 		if !kinds[k] {
 			t.Errorf("no valid flow uses step kind %s", k)
 		}
