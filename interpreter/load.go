@@ -24,7 +24,19 @@ var topNameRe = regexp.MustCompile(`(?m)^name:[ \t]*["']?([a-z][a-z0-9_]*)["']?[
 // Load reads, validates and compiles the connector project in dir. Problems
 // with the project are returned as Diagnostics, all of them, sorted.
 func Load(dir string) (*Project, error) {
-	l := &loader{dir: dir}
+	return LoadWith(dir, LoadOptions{})
+}
+
+// LoadOptions tunes LoadWith.
+type LoadOptions struct {
+	// ShapeCache, when set, skips the schema pass for files it recorded as
+	// accepted, and records the files the schema accepts.
+	ShapeCache *ShapeCache
+}
+
+// LoadWith is Load with options.
+func LoadWith(dir string, o LoadOptions) (*Project, error) {
+	l := &loader{dir: dir, shapes: o.ShapeCache}
 	p := l.load()
 	if len(l.d.list) > 0 {
 		return nil, l.d.list.Sort()
@@ -33,10 +45,11 @@ func Load(dir string) (*Project, error) {
 }
 
 type loader struct {
-	dir   string
-	d     diags
-	proj  *Project
-	flows []*flowSrc
+	dir    string
+	shapes *ShapeCache
+	d      diags
+	proj   *Project
+	flows  []*flowSrc
 
 	fileInvalid bool   // set by parseFile: the schema found problems in the last file
 	lastData    []byte // set by parseFile: the last file's bytes, when it could read them
@@ -204,11 +217,18 @@ func (l *loader) parseFile(path, kind string, required bool) *Node {
 		l.d.add(n.Pos, "a project file is a mapping that starts with `flowrun: 1`", "expected a mapping of keys, got %s", n.Kind)
 		return nil
 	}
+	if l.shapes.known(kind, data) {
+		l.fileInvalid = false
+		return n
+	}
 	errs := schema.Validate(kind, n.Value())
 	for _, e := range errs {
 		l.schemaError(n, e)
 	}
 	l.fileInvalid = len(errs) > 0
+	if !l.fileInvalid {
+		l.shapes.add(kind, data)
+	}
 	return n
 }
 

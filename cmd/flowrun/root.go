@@ -78,7 +78,13 @@ func newRoot(e *env) *cobra.Command {
 		Short: "Validate, run and test connector projects written as YAML flows",
 		Long: `flowrun runs connector projects: a connector.yaml plus flows/*.yaml, written in the
 flowrun connector language. It validates them (for CI), runs their flows, tests them
-offline against HTTP mocks, and hosts their webhook and poll triggers.`,
+offline against HTTP mocks, and hosts their webhook and poll triggers.
+
+Environment:
+  FLOWRUN_CACHE  directory of the shape cache, which records project files the
+                 schema accepted so unchanged files skip the schema pass on the
+                 next load (default: flowrun/shapes in the user cache directory;
+                 "off" disables it; safe to delete at any time)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -129,9 +135,15 @@ func relPath(p string) string {
 	return p
 }
 
+// loadOptions gives every command the shape cache (see
+// interpreter.ShapeCache): FLOWRUN_CACHE names its directory, or "off".
+func loadOptions() interpreter.LoadOptions {
+	return interpreter.LoadOptions{ShapeCache: interpreter.OpenShapeCache(interpreter.DefaultShapeCacheDir())}
+}
+
 // loadProject loads a project, printing its diagnostics on failure.
 func loadProject(e *env, dir string) (*interpreter.Project, error) {
-	p, err := interpreter.Load(dir)
+	p, err := interpreter.LoadWith(dir, loadOptions())
 	if err != nil {
 		var ds interpreter.Diagnostics
 		if errors.As(err, &ds) {

@@ -17,6 +17,11 @@ import (
 const exitFileEnv = "FLOWRUN_TEST_EXIT_FILE"
 
 func TestMain(m *testing.M) {
+	// Keep tests out of the user's shape cache: commands run in-process
+	// use none; the scripts get one each (Setup).
+	if os.Getenv("FLOWRUN_CACHE") == "" {
+		os.Setenv("FLOWRUN_CACHE", "off")
+	}
 	testscript.Main(m, map[string]func(){
 		"flowrun": func() {
 			code := Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -39,6 +44,7 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv(exitFileEnv, e.WorkDir+".exit")
+			e.Setenv("FLOWRUN_CACHE", e.WorkDir+".cache")
 			e.Setenv("VALID", mustAbs(t, "../../testdata/valid"))
 			return nil
 		},

@@ -25,6 +25,7 @@ func TestFlowtestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv(exitFileEnv, e.WorkDir+".exit")
+			e.Setenv("FLOWRUN_CACHE", e.WorkDir+".cache")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -63,7 +63,7 @@ func runValidate(e *env, o *validateOptions) error {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && filepath.Base(p) == "connector.yaml" {
 			p = filepath.Dir(p)
 		}
-		_, err := interpreter.Load(p)
+		_, err := interpreter.LoadWith(p, loadOptions())
 		if err == nil {
 			continue
 		}
