@@ -160,6 +160,8 @@ func exprHint(msg, src string) string {
 	switch {
 	case strings.Contains(msg, "unexpected token Operator(\":\")") || strings.Contains(msg, "unexpected token Bracket(\"{\")"):
 		return "a map literal in map/filter needs parentheses: ({\"id\": .id})"
+	case msg == "unknown name $env":
+		return "the language has no $env; name what you need: inputs, vars, steps, connection, ..."
 	case strings.Contains(msg, "mismatched types"):
 		return "convert one side, e.g. string(x) or int(x)"
 	}
@@ -191,14 +193,18 @@ func (c *nameCollector) Visit(node *ast.Node) {
 	}
 }
 
-// compileExpr compiles one expression with the given options.
-func compileExpr(src string, opts []expr.Option, coll *nameCollector) (*vm.Program, error) {
-	o := make([]expr.Option, 0, len(opts)+1)
-	o = append(o, opts...)
-	if coll != nil {
-		o = append(o, expr.Patch(coll))
+// envRef finds expr's built-in `$env`, the whole scope as one map. The
+// language has no such name: it would hand a flow the connection (secrets
+// included) wholesale, and the interpreter reuses scope maps between calls.
+type envRef struct {
+	found bool
+	loc   file.Location
+}
+
+func (e *envRef) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && id.Value == "$env" && !e.found {
+		e.found, e.loc = true, id.Location()
 	}
-	return expr.Compile(src, o...)
 }
 
 // newCompileConfig builds an expr configuration once, for a scope to compile
@@ -225,6 +231,11 @@ func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, 
 	tree, err := checker.ParseCheck(src, c)
 	if err != nil {
 		return nil, err
+	}
+	var env envRef
+	ast.Walk(&tree.Node, &env)
+	if env.found {
+		return nil, (&file.Error{Location: env.loc, Message: "unknown name $env"}).Bind(tree.Source)
 	}
 	if c.Optimize {
 		if err := optimizer.Optimize(&tree.Node, c); err != nil {
