@@ -206,6 +206,8 @@ type frame struct {
 	ret   any
 }
 
+var framePool = sync.Pool{New: func() any { return new(frame) }}
+
 // runID identifies the run in traces and as flow.run_id; it is made on
 // first use.
 func (ru *run) runID() string {
@@ -382,7 +384,18 @@ func (r *Runner) connection() (*Connection, error) {
 }
 
 func (ru *run) runFlow(ctx context.Context, f *Flow, steps []Step, inputs map[string]any, extra map[string]any, depth int, calls *callSite) (map[string]any, error) {
-	fr := &frame{run: ru, ctx: ctx, flow: f, depth: depth, calls: calls}
+	// Frames and their scope maps are reused: nothing keeps either once the
+	// flow returned (expressions cannot name the scope itself, see envRef;
+	// parallel loop workers copy it and are joined before their step ends).
+	fr := framePool.Get().(*frame)
+	env := fr.ev.env
+	*fr = frame{run: ru, ctx: ctx, flow: f, depth: depth, calls: calls}
+	defer func() {
+		clear(env)
+		*fr = frame{}
+		fr.ev.env = env
+		framePool.Put(fr)
+	}()
 	// A flow whose steps never set a variable or keep a step result shares
 	// one empty map (no step writes it): helper calls stay cheap.
 	w := ru.r.writes(steps)
@@ -396,7 +409,9 @@ func (ru *run) runFlow(ctx context.Context, f *Flow, steps []Step, inputs map[st
 	} else {
 		fr.steps = emptyMap
 	}
-	env := make(map[string]any, 8) // one map group: the 6 names, loop variables
+	if env == nil {
+		env = make(map[string]any, 8) // one map group: the 6 names, loop variables
+	}
 	env["inputs"] = inputs
 	env["vars"] = fr.vars
 	env["steps"] = fr.steps

@@ -955,3 +955,63 @@ func TestUnknownFlowAndWebhook(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestCallFramesReused: frames and scope maps are pooled between calls; what
+// a call returned (its inputs, a nested object) stays intact while later and
+// nested calls, sequential or in a parallel loop, reuse them.
+func TestCallFramesReused(t *testing.T) {
+	echo := `name: echo
+type: helper
+inputs:
+  v: {type: any, required: true}
+  depth: {type: integer, default: 0}
+outputs:
+  in: object
+  inner: any
+steps:
+  - if: ${ inputs.depth > 0 }
+    then:
+      - id: deeper
+        call: echo
+        with:
+          v: ${ inputs.v + 100 }
+          depth: ${ inputs.depth - 1 }
+      - return:
+          in: ${ inputs }
+          inner: ${ steps.deeper }
+  - return:
+      in: ${ inputs }
+      inner: null
+`
+	runCases(t, []runCase{
+		{name: "sequential", files: map[string]string{"flows/echo.yaml": echo, "flows/main.yaml": `name: main
+type: action
+outputs: {a: any, b: any}
+steps:
+  - id: a
+    call: echo
+    with: {v: 1, depth: 2}
+  - id: b
+    call: echo
+    with: {v: 2}
+  - return:
+      a: ${ steps.a }
+      b: ${ steps.b }
+`}, want: `{"a":{"in":{"depth":2,"v":1},"inner":{"in":{"depth":1,"v":101},"inner":{"in":{"depth":0,"v":201},"inner":null}}},"b":{"in":{"depth":0,"v":2},"inner":null}}`},
+		{name: "parallel loop", files: map[string]string{"flows/echo.yaml": echo, "flows/main.yaml": `name: main
+type: action
+outputs: {all: list}
+steps:
+  - id: loop
+    for_each: ${ 1..6 }
+    concurrency: 3
+    steps:
+      - id: e
+        call: echo
+        with: {v: "${ item }", depth: 1}
+    collect: ${ steps.e.inner.in.v - steps.e.in.v }
+  - return:
+      all: ${ steps.loop }
+`}, want: `{"all":[100,100,100,100,100,100]}`},
+	})
+}
