@@ -293,6 +293,39 @@ func TransformSDK(items []any) (Engine, error) {
 	})
 }
 
+const sdkTransformFor = `
+document: {dsl: '1.0.0', namespace: bench, name: transform-for, version: '1.0.0'}
+do:
+  - build:
+      for:
+        in: ${ .items }
+      do:
+        - add:
+            set:
+              rows: '${ if $item.active then (.rows // []) + [{id: $item.id, cents: (($item.amount * 100) | floor)}] else (.rows // []) end }'
+              ids: '${ if $item.active then (.ids // []) + [$item.id] else (.ids // []) end }'
+  - finalize:
+      set:
+        rows: ${ .rows // [] }
+        ids: ${ .ids // [] }
+`
+
+// TransformSDKFor is the transform written the way LoopSDK writes the loop: a
+// per-item for task that builds rows and ids item by item, so that it measures
+// the SDK runner rather than one gojq expression.
+func TransformSDKFor(items []any) (Engine, error) {
+	return sdkEngine(sdkTransformFor, map[string]any{"items": items}, func(v any) any {
+		if m, ok := v.(map[string]any); ok {
+			rows, ok1 := m["rows"].([]any)
+			ids, ok2 := m["ids"].([]any)
+			if ok1 && ok2 && len(rows) == len(ids) {
+				return len(rows)
+			}
+		}
+		return v
+	})
+}
+
 // --- helper calls ---
 
 func CallsFlowrun() (Engine, error) {

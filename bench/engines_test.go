@@ -28,6 +28,7 @@ func TestSameResults(t *testing.T) {
 			"go":      func() (Engine, error) { return TransformGo(items) },
 			"goja":    func() (Engine, error) { return TransformGoja(items) },
 			"sdk":     func() (Engine, error) { return TransformSDK(items) },
+			"sdk-for": func() (Engine, error) { return TransformSDKFor(items[:300]) },
 		},
 		"calls": {
 			"flowrun": CallsFlowrun, "go+expr": CallsExpr, "go": CallsGo, "goja": CallsGoja,
@@ -43,7 +44,7 @@ func TestSameResults(t *testing.T) {
 	for w, engines := range cases {
 		var want any
 		wantFrom := ""
-		for _, name := range []string{"go", "flowrun", "go+expr", "goja", "sdk"} {
+		for _, name := range []string{"go", "flowrun", "go+expr", "goja", "sdk", "sdk-for"} {
 			mk, ok := engines[name]
 			if !ok {
 				continue
@@ -57,12 +58,15 @@ func TestSameResults(t *testing.T) {
 				t.Fatalf("%s/%s: %v", w, name, err)
 			}
 			got = num(got)
-			if name == "sdk" && w == "loop" {
-				// the SDK runs on the first 300 items only (it is slow): compare with Go on those
+			if (name == "sdk" && w == "loop") || name == "sdk-for" {
+				// the SDK loops run on the first 300 items only (they are slow): compare with Go on those
 				g, _ := LoopGo(items[:300])
+				if w == "transform" {
+					g, _ = TransformGo(items[:300])
+				}
 				want300, _ := g()
 				if got != num(want300) {
-					t.Errorf("loop/sdk = %v, want %v", got, want300)
+					t.Errorf("%s/%s = %v, want %v", w, name, got, want300)
 				}
 				continue
 			}

@@ -2,7 +2,10 @@
 // prints a Markdown table: engine, workload, ns/op, allocs/op and the ratio to
 // flowrun, plus cold-start and peak-memory figures of the flowrun binary.
 //
-//	cd bench && go run ./cmd/flowbench [-sdk-items 1000] [-skip-process]
+//	cd bench && go run ./cmd/flowbench [-sdk-items 1000] [-skip-process] [-nodered]
+//
+// -nodered adds Node-RED rows: it installs node-red into bench/nodered with
+// npm (nodered/install.sh) if it is not there yet, then runs nodered/run.js.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +28,7 @@ type cell struct {
 	engine, workload string
 	ns, allocs       float64
 	note             string
+	noAllocs         bool // allocs/op not measured (another runtime): printed blank
 }
 
 func measure(mk func() (bench.Engine, error)) (float64, float64, error) {
@@ -51,8 +56,9 @@ func measure(mk func() (bench.Engine, error)) (float64, float64, error) {
 }
 
 func main() {
-	sdkItems := flag.Int("sdk-items", 1000, "items the Serverless Workflow SDK loop runs over (it is slow); its ns/op is scaled to 10,000")
+	sdkItems := flag.Int("sdk-items", 1000, "items the Serverless Workflow SDK loop and per-item transform run over (they are slow); their ns/op is scaled to 10,000")
 	skipProcess := flag.Bool("skip-process", false, "skip the cold-start and peak-RSS measurements (they build the flowrun binary)")
+	nodered := flag.Bool("nodered", false, "also run the workloads on Node-RED "+bench.NodeREDVersion+" (needs node and npm; installs it into bench/nodered on first use)")
 	flag.Parse()
 	items := bench.Items()
 	srv := bench.Service()
@@ -83,6 +89,7 @@ func main() {
 		{"go", "transform", func() (bench.Engine, error) { return bench.TransformGo(items) }, 1, ""},
 		{"goja", "transform", func() (bench.Engine, error) { return bench.TransformGoja(items) }, 1, ""},
 		{"sdk-go v3.2.0", "transform", func() (bench.Engine, error) { return bench.TransformSDK(items) }, 1, "one jq set task"},
+		{"sdk-go v3.2.0", "transform", func() (bench.Engine, error) { return bench.TransformSDKFor(items[:*sdkItems]) }, scale, fmt.Sprintf("per-item for task, ran %d items, scaled x%.0f", *sdkItems, scale)},
 		{"flowrun", "helper calls", bench.CallsFlowrun, 1, ""},
 		{"go+expr", "helper calls", bench.CallsExpr, 1, ""},
 		{"go", "helper calls", bench.CallsGo, 1, ""},
@@ -106,6 +113,11 @@ func main() {
 		}
 		cells = append(cells, c)
 	}
+	noderedMsg := "Node-RED was skipped; add -nodered to include it (needs node and npm; installs node-red " + bench.NodeREDVersion + " into bench/nodered)."
+	if *nodered {
+		noderedMsg = ""
+		cells, noderedMsg = addNodeRED(cells, items, srv.URL)
+	}
 	fmt.Printf("Machine: %s\n\n", bench.Machine())
 	fmt.Printf("Workloads: loop and transform over %d items; helper calls: %d calls; http: %d paginated fetches of %d pages (%d requests) per op.\n\n",
 		bench.N, bench.Calls, bench.Rounds, bench.Pages, bench.Rounds*bench.Pages)
@@ -120,7 +132,14 @@ func main() {
 		if b := base[c.workload]; b > 0 {
 			ratio = fmt.Sprintf("%.2fx", c.ns/b)
 		}
-		fmt.Printf("| %s | %s | %.0f | %.0f | %s | %s |\n", c.workload, c.engine, c.ns, c.allocs, ratio, c.note)
+		allocs := fmt.Sprintf("%.0f", c.allocs)
+		if c.noAllocs {
+			allocs = ""
+		}
+		fmt.Printf("| %s | %s | %.0f | %s | %s | %s |\n", c.workload, c.engine, c.ns, allocs, ratio, c.note)
+	}
+	if noderedMsg != "" {
+		fmt.Printf("\n%s\n", noderedMsg)
 	}
 	if b := base["helper calls"]; b > 0 {
 		fmt.Printf("\nflowrun helper call: %.2f us per call (loop step + call + return).\n", b/float64(bench.Calls)/1000)
@@ -128,6 +147,46 @@ func main() {
 	if !*skipProcess {
 		processFigures(dir)
 	}
+}
+
+// addNodeRED installs Node-RED if needed, runs nodered/run.js and inserts its
+// rows after each workload's other rows. It returns a message to print when
+// Node-RED could not run.
+func addNodeRED(cells []cell, items []any, url string) ([]cell, string) {
+	if m := bench.NodeREDMissing(); m != "" {
+		return cells, "Node-RED skipped: " + m + "."
+	}
+	if !bench.NodeREDInstalled() {
+		fmt.Fprintln(os.Stderr, "installing node-red "+bench.NodeREDVersion+" into bench/nodered ...")
+		if err := bench.InstallNodeRED(); err != nil {
+			return cells, fmt.Sprintf("Node-RED skipped: install failed: %v.", err)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "node-red ...")
+	res, err := bench.NodeRED(items, url, 1)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return cells, fmt.Sprintf("Node-RED failed: %v", firstLine(err.Error()))
+	}
+	engine := "node-red " + bench.NodeREDVersion
+	for _, r := range res {
+		c := cell{engine: engine, workload: r.Workload, ns: r.NsPerOp, noAllocs: true,
+			note: fmt.Sprintf("separate process, in-process trigger; %s; %d ops", r.Note, r.Ops)}
+		at := len(cells)
+		for i := len(cells) - 1; i >= 0; i-- {
+			if cells[i].workload == r.Workload {
+				at = i + 1
+				break
+			}
+		}
+		cells = append(cells[:at], append([]cell{c}, cells[at:]...)...)
+	}
+	return cells, ""
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
 }
 
 // processFigures builds the flowrun binary and measures a cold run and peak RSS.
@@ -140,18 +199,52 @@ func processFigures(dir string) {
 		fmt.Printf("\n(could not build flowrun: %v)\n", err)
 		return
 	}
-	var walls []time.Duration
-	for range 20 {
-		start := time.Now()
-		cmd := exec.Command(bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Printf("\ncold run failed: %v\n%s", err, out)
-			return
+	// The process floor of this machine: a Go program that prints one line.
+	hello := filepath.Join(dir, "hello")
+	if err := os.MkdirAll(hello+".src", 0o755); err == nil {
+		_ = os.WriteFile(filepath.Join(hello+".src", "main.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n"), 0o644)
+		_ = os.WriteFile(filepath.Join(hello+".src", "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644)
+		hb := exec.Command("go", "build", "-o", hello, ".")
+		hb.Dir = hello + ".src"
+		if hb.Run() != nil {
+			hello = ""
 		}
-		walls = append(walls, time.Since(start))
 	}
-	sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
-	fmt.Printf("\nCold `flowrun run` of a one-step flow (load + check + run, new process): median %s over 20 runs.\n", walls[10].Round(100*time.Microsecond))
+	cache := filepath.Join(dir, "shape-cache")
+	medians := map[string]time.Duration{}
+	for _, c := range []struct {
+		name  string
+		cache string
+		argv  []string
+	}{
+		{"shape cache warm", cache, []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}},
+		{"FLOWRUN_CACHE=off", "off", []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}},
+		{"flowrun version", "off", []string{bin, "version"}},
+		{"Go hello world", "", []string{hello}},
+	} {
+		if c.argv[0] == "" {
+			continue
+		}
+		var walls []time.Duration
+		for i := range 21 {
+			cmd := exec.Command(c.argv[0], c.argv[1:]...)
+			cmd.Env = append(os.Environ(), "FLOWRUN_CACHE="+c.cache)
+			start := time.Now()
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				fmt.Printf("\ncold run (%s) failed: %v\n%s", c.name, err, out)
+				return
+			}
+			if i > 0 { // the first run fills the shape cache
+				walls = append(walls, time.Since(start))
+			}
+		}
+		sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
+		medians[c.name] = walls[10]
+	}
+	fmt.Printf("\nCold `flowrun run` of a one-step flow (load + check + run, new process), median of 20: %s with the shape cache warm, %s with FLOWRUN_CACHE=off; `flowrun version` %s; a Go hello world %s (this machine's process floor).\n",
+		medians["shape cache warm"].Round(100*time.Microsecond), medians["FLOWRUN_CACHE=off"].Round(100*time.Microsecond),
+		medians["flowrun version"].Round(100*time.Microsecond), medians["Go hello world"].Round(100*time.Microsecond))
 
 	items := make([]map[string]any, 1_000_000)
 	for i := range items {
