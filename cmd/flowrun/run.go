@@ -76,7 +76,7 @@ func readInput(e *env, s string) (map[string]any, error) {
 	if err != nil {
 		return nil, usageErr("reading inputs: %v", err)
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return map[string]any{}, nil
 	}
 	v, err := interpreter.DecodeJSON(data)
