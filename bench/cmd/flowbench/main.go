@@ -9,9 +9,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,6 +100,11 @@ func main() {
 		{"go", "http", func() (bench.Engine, error) { return bench.HTTPGo(srv.URL) }, 1, "net/http + encoding/json"},
 		{"flowrun", "load", func() (bench.Engine, error) { return bench.LoadFlowrun(filepath.Join(dir, "big")) }, 1, "200 flows x 20 steps"},
 	}
+	var procOut bytes.Buffer
+	if !*skipProcess {
+		fmt.Fprintln(os.Stderr, "cold start and peak RSS ...")
+		processFigures(&procOut, dir)
+	}
 	var cells []cell
 	base := map[string]float64{}
 	for _, r := range runs {
@@ -144,9 +151,7 @@ func main() {
 	if b := base["helper calls"]; b > 0 {
 		fmt.Printf("\nflowrun helper call: %.2f us per call (loop step + call + return).\n", b/float64(bench.Calls)/1000)
 	}
-	if !*skipProcess {
-		processFigures(dir)
-	}
+	fmt.Print(procOut.String())
 }
 
 // addNodeRED installs Node-RED if needed, runs nodered/run.js and inserts its
@@ -189,14 +194,16 @@ func firstLine(s string) string {
 	return l
 }
 
-// processFigures builds the flowrun binary and measures a cold run and peak RSS.
-func processFigures(dir string) {
+// processFigures builds the flowrun binary and measures a cold run and peak RSS,
+// writing the figures to w. It runs before the in-process benchmarks, while
+// this process is small and idle.
+func processFigures(w io.Writer, dir string) {
 	bin := filepath.Join(dir, "flowrun")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/flowrun")
 	build.Dir = ".." // the flowrun module, so its own go.sum applies
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Printf("\n(could not build flowrun: %v)\n", err)
+		fmt.Fprintf(w, "\n(could not build flowrun: %v)\n", err)
 		return
 	}
 	// The process floor of this machine: a Go program that prints one line.
@@ -232,7 +239,7 @@ func processFigures(dir string) {
 			start := time.Now()
 			out, err := cmd.CombinedOutput()
 			if err != nil {
-				fmt.Printf("\ncold run (%s) failed: %v\n%s", c.name, err, out)
+				fmt.Fprintf(w, "\ncold run (%s) failed: %v\n%s", c.name, err, out)
 				return
 			}
 			if i > 0 { // the first run fills the shape cache
@@ -242,7 +249,7 @@ func processFigures(dir string) {
 		sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
 		medians[c.name] = walls[10]
 	}
-	fmt.Printf("\nCold `flowrun run` of a one-step flow (load + check + run, new process), median of 20: %s with the shape cache warm, %s with FLOWRUN_CACHE=off; `flowrun version` %s; a Go hello world %s (this machine's process floor).\n",
+	fmt.Fprintf(w, "\nCold `flowrun run` of a one-step flow (load + check + run, new process), median of 20: %s with the shape cache warm, %s with FLOWRUN_CACHE=off; `flowrun version` %s; a Go hello world %s (this machine's process floor).\n",
 		medians["shape cache warm"].Round(100*time.Microsecond), medians["FLOWRUN_CACHE=off"].Round(100*time.Microsecond),
 		medians["flowrun version"].Round(100*time.Microsecond), medians["Go hello world"].Round(100*time.Microsecond))
 
@@ -258,11 +265,11 @@ func processFigures(dir string) {
 	cmd := exec.Command(bin, "run", bench.Dir("loop"), "loop", "--input", "@"+in)
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Printf("1M-item run failed: %v\n%s", err, out)
+		fmt.Fprintf(w, "1M-item run failed: %v\n%s", err, out)
 		return
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		fmt.Printf("Peak RSS of `flowrun run` over a 1,000,000-item for_each (input %d MB of JSON): %.0f MiB, %s wall.\n",
+		fmt.Fprintf(w, "Peak RSS of `flowrun run` over a 1,000,000-item for_each (input %d MB of JSON): %.0f MiB, %s wall.\n",
 			len(b)>>20, float64(ru.Maxrss)/1024, time.Since(start).Round(time.Millisecond))
 	}
 }
