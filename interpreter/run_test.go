@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -33,17 +31,11 @@ func loadProject(t testing.TB, files map[string]string) *Project {
 		files["connector.yaml"] = defaultConnector
 	}
 	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
 		if !strings.HasPrefix(content, "flowrun:") {
-			content = "flowrun: 1\n" + content
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
+			files[name] = "flowrun: 1\n" + content
 		}
 	}
+	writeFiles(t, dir, files)
 	p, err := Load(dir)
 	if err != nil {
 		t.Fatalf("load: %v", err)

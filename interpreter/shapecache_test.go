@@ -11,7 +11,9 @@ import (
 	"testing"
 )
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
+// writeFiles writes files (path -> content, slash-separated, relative to
+// dir) into dir.
+func writeFiles(t testing.TB, dir string, files map[string]string) {
 	t.Helper()
 	for name, content := range files {
 		p := filepath.Join(dir, filepath.FromSlash(name))

@@ -661,3 +661,18 @@ func TestSchemaDocumentation(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddedCompileSkipsMetaschema pins what compileEmbedded relies on
+// (see trustedBase): documents registered under json-schema.org are not
+// checked against the metaschema, while compile checks them. If jsonschema/v6
+// changes this, the embedded schemas are only compiled more slowly; this test
+// says so.
+func TestEmbeddedCompileSkipsMetaschema(t *testing.T) {
+	bad := []byte(`{"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "https://example.com/bad.json", "type": 5}`)
+	if _, _, err := compile(bad); err == nil {
+		t.Error("compile accepted a schema whose type is 5")
+	}
+	if _, _, err := compileEmbedded(bad); err != nil {
+		t.Errorf("compileEmbedded checked the metaschema (the cold-start shortcut no longer works): %v", err)
+	}
+}

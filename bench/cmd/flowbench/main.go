@@ -122,7 +122,6 @@ func main() {
 	}
 	noderedMsg := "Node-RED was skipped; add -nodered to include it (needs node and npm; installs node-red " + bench.NodeREDVersion + " into bench/nodered)."
 	if *nodered {
-		noderedMsg = ""
 		cells, noderedMsg = addNodeRED(cells, items, srv.URL)
 	}
 	fmt.Printf("Machine: %s\n\n", bench.Machine())
