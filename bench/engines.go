@@ -27,7 +27,6 @@ import (
 	"github.com/serverlessworkflow/sdk-go/v3/impl"
 	"github.com/serverlessworkflow/sdk-go/v3/parser"
 
-	"github.com/flowrun/flowrun/interpreter"
 )
 
 // N is the size of the loop and transform workloads; Calls the helper calls.
@@ -63,11 +62,11 @@ func Dir(name string) string {
 }
 
 func flowrun(dir, flow string, params map[string]any, in map[string]any) (func() (map[string]any, error), error) {
-	p, err := interpreter.Load(Dir(dir))
+	p, err := load.Project(Dir(dir))
 	if err != nil {
 		return nil, err
 	}
-	r := &interpreter.Runner{Project: p, Connection: &interpreter.Connection{Params: params}}
+	r := &run.Runner{Project: p, Connection: &connection.Connection{Params: params}}
 	return func() (map[string]any, error) { return r.Run(context.Background(), flow, in) }, nil
 }
 
@@ -493,7 +492,7 @@ func WriteLoadProject(dir string, flows, steps int) error {
 
 func LoadFlowrun(dir string) (Engine, error) {
 	return func() (any, error) {
-		p, err := interpreter.Load(dir)
+		p, err := load.Project(dir)
 		if err != nil {
 			return nil, err
 		}

@@ -8,7 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/flowrun/flowrun/value"
 )
 
 // call carries one invocation of a builtin: its name (for error messages) and
@@ -53,40 +54,6 @@ func plural(n int, word string) string {
 	return word + "s"
 }
 
-// typeName names the type of a value in the vocabulary of connector authors.
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return "string"
-	case bool:
-		return "boolean"
-	case time.Time, *time.Time:
-		return "time"
-	case time.Duration:
-		return "duration"
-	case map[string]any:
-		return "object"
-	case []any:
-		return "list"
-	}
-	if _, ok := number(v); ok {
-		return "number"
-	}
-	switch reflect.ValueOf(v).Kind() {
-	case reflect.Map:
-		return "object"
-	case reflect.Slice, reflect.Array:
-		return "list"
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
 func (c *call) str(i int) (string, error) {
 	switch v := c.args[i].(type) {
 	case string:
@@ -98,40 +65,6 @@ func (c *call) str(i int) (string, error) {
 		return rv.String(), nil
 	}
 	return "", c.argError(i, "a string")
-}
-
-// number converts any Go number (and json.Number) to float64.
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case float32:
-		return float64(n), true
-	case int8:
-		return float64(n), true
-	case int16:
-		return float64(n), true
-	case int32:
-		return float64(n), true
-	case uint:
-		return float64(n), true
-	case uint8:
-		return float64(n), true
-	case uint16:
-		return float64(n), true
-	case uint32:
-		return float64(n), true
-	case uint64:
-		return float64(n), true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // integer converts a number to int when it is integral; values beyond the
@@ -260,55 +193,6 @@ func isList(v any) bool {
 	return ok
 }
 
-// formatNumber writes a number without exponent and without a trailing ".0".
-func formatNumber(v any) string {
-	switch n := v.(type) {
-	case int:
-		return strconv.Itoa(n)
-	case int64:
-		return strconv.FormatInt(n, 10)
-	case uint64:
-		return strconv.FormatUint(n, 10)
-	case json.Number:
-		return n.String()
-	}
-	f, _ := number(v)
-	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
-// scalarText turns a scalar into text the way it appears in a URL or a
-// template: numbers without ".0", booleans true/false, times in RFC 3339.
-// ok is false for objects, lists and other non-scalars; null gives "".
-func scalarText(v any) (string, bool) {
-	switch s := v.(type) {
-	case nil:
-		return "", true
-	case string:
-		return s, true
-	case bool:
-		return strconv.FormatBool(s), true
-	case time.Time:
-		return s.Format(time.RFC3339Nano), true
-	case *time.Time:
-		if s == nil {
-			return "", true
-		}
-		return s.Format(time.RFC3339Nano), true
-	case time.Duration:
-		return s.String(), true
-	}
-	if _, ok := number(v); ok {
-		return formatNumber(v), true
-	}
-	switch rv := reflect.ValueOf(v); rv.Kind() {
-	case reflect.String:
-		return rv.String(), true
-	case reflect.Bool:
-		return strconv.FormatBool(rv.Bool()), true
-	}
-	return "", false
-}
-
 // sortedKeys returns the keys of m in byte order.
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
@@ -331,13 +215,21 @@ func quote(s string) string {
 	return strconv.Quote(s)
 }
 
+func typeName(v any) string           { return value.TypeName(v) }
+func number(v any) (float64, bool)    { return value.Number(v) }
+func scalarText(v any) (string, bool) { return value.ScalarText(v) }
+func formatNumber(v any) string       { return value.FormatNumber(v) }
+
 // encodeJSON is compact JSON with sorted keys and without HTML escaping.
 func encodeJSON(v any) (string, error) {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
+	b, err := value.MarshalJSON(v)
+	return string(b), err
+}
+
+// article puts "a" or "an" before a type name.
+func article(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an " + s
 	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
+	return "a " + s
 }

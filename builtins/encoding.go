@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"strings"
+
+	"github.com/flowrun/flowrun/value"
 )
 
 func encodingDefs() []def {
@@ -29,7 +31,7 @@ func encodingDefs() []def {
 				if err != nil {
 					return nil, err
 				}
-				return escapeRFC3986(s), nil
+				return value.EscapeRFC3986(s), nil
 			},
 		},
 		{

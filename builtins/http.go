@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/flowrun/flowrun/value"
 )
 
 // maxDepth bounds the nesting that queryString and formEncode follow.
@@ -30,7 +32,7 @@ func httpDefs() []def {
 				},
 			},
 			min: 1, max: 1,
-			impl: func(c *call) (any, error) { return encodeQuery(c, escapeRFC3986) },
+			impl: func(c *call) (any, error) { return encodeQuery(c, value.EscapeRFC3986) },
 		},
 		{
 			Spec: Spec{
@@ -157,39 +159,6 @@ func httpDefs() []def {
 			},
 		},
 	}
-}
-
-// escapeRFC3986 percent-encodes every byte except the RFC 3986 unreserved
-// characters A-Z a-z 0-9 - . _ ~; a space becomes %20.
-func escapeRFC3986(s string) string {
-	const hex = "0123456789ABCDEF"
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !unreserved(s[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 2*n)
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if unreserved(ch) {
-			b.WriteByte(ch)
-		} else {
-			b.WriteByte('%')
-			b.WriteByte(hex[ch>>4])
-			b.WriteByte(hex[ch&15])
-		}
-	}
-	return b.String()
-}
-
-func unreserved(ch byte) bool {
-	return 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' ||
-		ch == '-' || ch == '.' || ch == '_' || ch == '~'
 }
 
 func encodeQuery(c *call, escape func(string) string) (any, error) {

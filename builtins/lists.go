@@ -88,7 +88,7 @@ func listDefs() []def {
 				Doc:       "The value of key in each object of the list (null where an object lacks it or an item is null).",
 				Examples: []Example{
 					{Expr: `pluck([{"id": 1}, {"id": 2, "x": 0}, {}], "id")`, Result: `[1,2,null]`},
-					{Expr: `pluck([1], "id")`, Error: "pluck: item 1 must be an object, got number"},
+					{Expr: `pluck([1], "id")`, Error: "pluck: item 1 must be an object, got integer"},
 				},
 			},
 			min: 2, max: 2,

@@ -198,7 +198,7 @@ func objectAndKeys(c *call) (map[string]any, []string, error) {
 		for _, item := range l {
 			s, ok := item.(string)
 			if !ok {
-				return nil, nil, c.errorf("argument %d must be a list of strings, but holds a %s", i+1, typeName(item))
+				return nil, nil, c.errorf("argument %d must be a list of strings, but holds %s", i+1, article(typeName(item)))
 			}
 			keys = append(keys, s)
 		}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/load"
 )
 
 // suite500 writes a project with 500 cases in 10 files, a mix of what suites
@@ -113,7 +113,7 @@ func BenchmarkSuite500(b *testing.B) {
 	dir := suite500(b)
 	b.ResetTimer()
 	for b.Loop() {
-		p, err := interpreter.Load(dir)
+		p, err := load.Project(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestSuite500(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	p, err := interpreter.Load(suite500(t))
+	p, err := load.Project(suite500(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,63 +5,64 @@ import (
 	"os"
 	"time"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
 )
 
 // testCase is one decoded case of a test file. The loader has checked the
 // file against schema/test.schema.json, so the shapes are known; decode
 // still refuses what it cannot use rather than trusting that blindly.
 type testCase struct {
-	file  *interpreter.TestFile
-	node  *interpreter.Node
+	file  *lang.TestFile
+	node  *lang.Node
 	index int // 0-based, in the file
 
 	name, flow string
 	skip       *string
 
 	params map[string]any
-	token  *interpreter.Token
+	token  *connection.Token
 
 	inputs  map[string]any
 	mocks   []*mock
 	ordered bool
 	partial bool
 
-	outputs, events, expectCursor, response *interpreter.Node
-	errWant                                 *interpreter.Node
+	outputs, events, expectCursor, response *lang.Node
+	errWant                                 *lang.Node
 
 	cursor       any
-	request      *interpreter.Node
-	registration *interpreter.Node
+	request      *lang.Node
+	registration *lang.Node
 	secret       string
 }
 
 // pos is where the case starts (its first key).
-func (c *testCase) pos() interpreter.Pos { return c.node.Pos }
+func (c *testCase) pos() lang.Pos { return c.node.Pos }
 
 // at returns the position of a case key's value, or of the case.
-func (c *testCase) at(key string) interpreter.Pos {
+func (c *testCase) at(key string) lang.Pos {
 	if n := c.node.Get(key); n != nil {
 		return n.Pos
 	}
 	return c.node.Pos
 }
 
-func str(n *interpreter.Node) string {
-	if n != nil && n.Kind == interpreter.StringNode {
+func str(n *lang.Node) string {
+	if n != nil && n.Kind == lang.StringNode {
 		return n.Str
 	}
 	return ""
 }
 
-func boolean(n *interpreter.Node) bool {
-	return n != nil && n.Kind == interpreter.BoolNode && n.Bool
+func boolean(n *lang.Node) bool {
+	return n != nil && n.Kind == lang.BoolNode && n.Bool
 }
 
 // decodeCase reads a case node. A problem is returned as a failure at its position.
-func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*testCase, *Failure) {
+func decodeCase(tf *lang.TestFile, n *lang.Node, index int) (*testCase, *Failure) {
 	c := &testCase{file: tf, node: n, index: index}
-	if n.Kind != interpreter.MapNode {
+	if n.Kind != lang.MapNode {
 		return c, &Failure{Pos: n.Pos, Summary: "a test case must be a mapping"}
 	}
 	c.name = str(n.Get("name"))
@@ -91,7 +92,7 @@ func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*test
 	}
 	c.params = map[string]any{}
 	if conn := n.Get("connection"); conn != nil {
-		if ps := conn.Get("params"); ps != nil && ps.Kind == interpreter.MapNode {
+		if ps := conn.Get("params"); ps != nil && ps.Kind == lang.MapNode {
 			for i, k := range ps.Keys {
 				v, err := resolveEnv(ps.Vals[i])
 				if err != nil {
@@ -100,8 +101,8 @@ func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*test
 				c.params[k.Str] = v
 			}
 		}
-		if tn := conn.Get("token"); tn != nil && tn.Kind == interpreter.MapNode {
-			t := &interpreter.Token{}
+		if tn := conn.Get("token"); tn != nil && tn.Kind == lang.MapNode {
+			t := &connection.Token{}
 			for i, k := range tn.Keys {
 				v, err := resolveEnv(tn.Vals[i])
 				if err != nil {
@@ -124,7 +125,7 @@ func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*test
 			c.token = t
 		}
 	}
-	if h := n.Get("http"); h != nil && h.Kind == interpreter.ListNode {
+	if h := n.Get("http"); h != nil && h.Kind == lang.ListNode {
 		for i, mn := range h.Items {
 			m, f := decodeMock(mn, i)
 			if f != nil {
@@ -137,8 +138,8 @@ func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*test
 }
 
 // resolveEnv reads a connection value, which may be written {env: NAME}.
-func resolveEnv(n *interpreter.Node) (any, error) {
-	if n.Kind == interpreter.MapNode && len(n.Keys) == 1 && n.Keys[0].Str == "env" {
+func resolveEnv(n *lang.Node) (any, error) {
+	if n.Kind == lang.MapNode && len(n.Keys) == 1 && n.Keys[0].Str == "env" {
 		name := str(n.Vals[0])
 		v, ok := os.LookupEnv(name)
 		if !ok {
@@ -151,7 +152,7 @@ func resolveEnv(n *interpreter.Node) (any, error) {
 
 // connection builds the case's connection: its params over the connector's
 // defaults, and its token.
-func (c *testCase) connection(conn *interpreter.Connector) *interpreter.Connection {
+func (c *testCase) connection(conn *lang.Connector) *connection.Connection {
 	params := make(map[string]any, len(c.params))
 	for k, v := range c.params {
 		params[k] = v
@@ -163,7 +164,7 @@ func (c *testCase) connection(conn *interpreter.Connector) *interpreter.Connecti
 			}
 		}
 	}
-	return &interpreter.Connection{Params: params, Token: c.token}
+	return &connection.Connection{Params: params, Token: c.token}
 }
 
 // expectsFailure reports whether the case is about a failing run: it
@@ -173,7 +174,7 @@ func (c *testCase) expectsFailure() bool {
 		return true
 	}
 	if c.response != nil {
-		if s := c.response.Get("status"); s != nil && s.Kind == interpreter.IntNode && s.Int >= 400 {
+		if s := c.response.Get("status"); s != nil && s.Kind == lang.IntNode && s.Int >= 400 {
 			return true
 		}
 	}

@@ -9,9 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/flowrun/flowrun/value"
 	"github.com/pmezard/go-difflib/difflib"
-
-	"github.com/flowrun/flowrun/interpreter"
 )
 
 // Values compared here are plain JSON-like values: map[string]any, []any,
@@ -40,7 +39,7 @@ func plain(v any) any {
 	if err != nil {
 		return fmt.Sprint(v)
 	}
-	x, err := interpreter.DecodeJSON(b)
+	x, err := value.DecodeJSON(b)
 	if err != nil {
 		return string(b)
 	}
@@ -234,7 +233,7 @@ func lines(s string) []string {
 
 // text turns a scalar into the text an HTTP header or query carries, as the
 // interpreter does when it builds the request.
-func text(v any) string { return interpreter.ToText(v) }
+func text(v any) string { return value.Text(v) }
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

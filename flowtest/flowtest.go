@@ -12,7 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
 )
 
 // Options configure a Run.
@@ -28,7 +29,7 @@ type Options struct {
 	// writes the exchanges into the test files as the cases' mocks.
 	Record bool
 	// RecordConn is the live connection Record uses (required with Record).
-	RecordConn *interpreter.Connection
+	RecordConn *connection.Connection
 	// RecordTransport carries Record's requests; default http.DefaultTransport.
 	RecordTransport http.RoundTripper
 	// Out receives a line per case and the details of failures; nil discards.
@@ -61,7 +62,7 @@ func (s Status) String() string {
 
 // Report is what a Run found.
 type Report struct {
-	Project   string // the project directory, as given to interpreter.Load
+	Project   string // the project directory, as given to load.Project
 	Connector string // the connector's name
 	Cases     []*CaseResult
 	Passed    int
@@ -73,11 +74,11 @@ type Report struct {
 
 // CaseResult is one case's outcome.
 type CaseResult struct {
-	File       string          // the test file, as the project was loaded
-	Suite      string          // the file's path under tests/, without extension
-	Name       string          // the case's name
-	Flow       string          // the flow it runs
-	Pos        interpreter.Pos // where the case starts
+	File       string   // the test file, as the project was loaded
+	Suite      string   // the file's path under tests/, without extension
+	Name       string   // the case's name
+	Flow       string   // the flow it runs
+	Pos        lang.Pos // where the case starts
 	Status     Status
 	SkipReason string
 	Duration   time.Duration
@@ -88,9 +89,9 @@ type CaseResult struct {
 
 // Failure is one reason a case failed.
 type Failure struct {
-	Pos     interpreter.Pos // what the failure is about: a key of the case, a mock
-	Summary string          // one line
-	Detail  string          // more lines (a diff), or ""
+	Pos     lang.Pos // what the failure is about: a key of the case, a mock
+	Summary string   // one line
+	Detail  string   // more lines (a diff), or ""
 }
 
 func (f Failure) String() string {
@@ -107,7 +108,7 @@ func (r *CaseResult) ID() string { return r.File + ": " + r.Name }
 // Run runs the test cases of a loaded project and reports each on
 // opts.Out as it finishes (in file order). The error is for what stops the
 // run itself (Record could not write a file); failed cases are in the Report.
-func Run(ctx context.Context, proj *interpreter.Project, opts Options) (*Report, error) {
+func Run(ctx context.Context, proj *lang.Project, opts Options) (*Report, error) {
 	out := opts.Out
 	if out == nil {
 		out = io.Discard
@@ -124,7 +125,7 @@ func Run(ctx context.Context, proj *interpreter.Project, opts Options) (*Report,
 	var decodeErrs []*Failure
 	for _, tf := range proj.Tests {
 		list := tf.Node.Get("tests")
-		if list == nil || list.Kind != interpreter.ListNode {
+		if list == nil || list.Kind != lang.ListNode {
 			continue
 		}
 		suite := suiteName(proj.Dir, tf.File)

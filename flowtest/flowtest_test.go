@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/load"
 )
 
 // baseConnector is the connector.yaml writeProject uses unless files give one.
@@ -58,7 +59,7 @@ steps:
 
 // writeProject writes a project (connector.yaml and baseFlows unless given)
 // into a temporary directory and loads it.
-func writeProject(t testing.TB, files map[string]string) *interpreter.Project {
+func writeProject(t testing.TB, files map[string]string) *lang.Project {
 	t.Helper()
 	dir := t.TempDir()
 	all := map[string]string{"connector.yaml": baseConnector}
@@ -77,14 +78,14 @@ func writeProject(t testing.TB, files map[string]string) *interpreter.Project {
 			t.Fatal(err)
 		}
 	}
-	p, err := interpreter.Load(dir)
+	p, err := load.Project(dir)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
 	return p
 }
 
-func run(t testing.TB, p *interpreter.Project, opts Options) (*Report, string) {
+func run(t testing.TB, p *lang.Project, opts Options) (*Report, string) {
 	t.Helper()
 	var out bytes.Buffer
 	opts.Out = &out
@@ -98,7 +99,7 @@ func run(t testing.TB, p *interpreter.Project, opts Options) (*Report, string) {
 // TestAcmeSuitePasses: the fixture project's suites (every kind of case)
 // pass, with the published signature vectors and real payloads.
 func TestAcmeSuitePasses(t *testing.T) {
-	p, err := interpreter.Load("../testdata/flowtest/acme")
+	p, err := load.Project("../testdata/flowtest/acme")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,14 +12,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/value"
 )
 
 // mock is one entry of a case's http: list.
 type mock struct {
 	index int // 1-based, as shown to authors
-	pos   interpreter.Pos
-	node  *interpreter.Node
+	pos   lang.Pos
+	node  *lang.Node
 
 	method, path       string // "" matches any
 	query, headers     map[string]any
@@ -35,12 +36,12 @@ type mock struct {
 	used  int
 }
 
-func decodeMock(n *interpreter.Node, i int) (*mock, *Failure) {
+func decodeMock(n *lang.Node, i int) (*mock, *Failure) {
 	m := &mock{index: i + 1, pos: n.Pos, node: n, status: http.StatusOK, respHeader: http.Header{}}
-	if n.Kind != interpreter.MapNode {
+	if n.Kind != lang.MapNode {
 		return nil, &Failure{Pos: n.Pos, Summary: fmt.Sprintf("mock %d must be a mapping of request and response", m.index)}
 	}
-	if t := n.Get("times"); t != nil && t.Kind == interpreter.IntNode {
+	if t := n.Get("times"); t != nil && t.Kind == lang.IntNode {
 		m.times = int(t.Int)
 	}
 	if rq := n.Get("request"); rq != nil {
@@ -62,10 +63,10 @@ func decodeMock(n *interpreter.Node, i int) (*mock, *Failure) {
 		}
 	}
 	if rs := n.Get("response"); rs != nil {
-		if s := rs.Get("status"); s != nil && s.Kind == interpreter.IntNode {
+		if s := rs.Get("status"); s != nil && s.Kind == lang.IntNode {
 			m.status = int(s.Int)
 		}
-		if h := rs.Get("headers"); h != nil && h.Kind == interpreter.MapNode {
+		if h := rs.Get("headers"); h != nil && h.Kind == lang.MapNode {
 			for j, k := range h.Keys {
 				m.respHeader.Add(k.Str, text(plain(h.Vals[j].Value())))
 			}
@@ -130,7 +131,7 @@ func readRequest(req *http.Request, n int) (*seenRequest, error) {
 		r.body = b
 	}
 	if len(r.body) > 0 {
-		r.json, r.jsonErr = interpreter.DecodeJSON(r.body)
+		r.json, r.jsonErr = value.DecodeJSON(r.body)
 	} else {
 		r.jsonErr = errors.New("no body")
 	}

@@ -14,9 +14,11 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/value"
 	"github.com/goccy/go-yaml"
-
-	"github.com/flowrun/flowrun/interpreter"
 )
 
 // maxRecordedBody bounds one recorded response body.
@@ -84,7 +86,7 @@ type recording struct {
 
 // addRecording turns a case's exchanges into mocks, redacted, and keeps them
 // for writeRecordings. It returns the number of exchanges.
-func (s *suiteRun) addRecording(c *testCase, rec *recorder, conn *interpreter.Connection) int {
+func (s *suiteRun) addRecording(c *testCase, rec *recorder, conn *connection.Connection) int {
 	rec.mu.Lock()
 	ex := rec.ex
 	rec.mu.Unlock()
@@ -137,10 +139,10 @@ func mapSliceValue(m yaml.MapSlice) map[string]any {
 // a base URL) become the case's values as well.
 type scrubber struct {
 	pairs [][2]string // live value -> replacement, longest first
-	conn  *interpreter.Connection
+	conn  *connection.Connection
 }
 
-func newScrubber(c *interpreter.Connector, live *interpreter.Connection, tc *testCase) *scrubber {
+func newScrubber(c *lang.Connector, live *connection.Connection, tc *testCase) *scrubber {
 	sc := &scrubber{conn: live}
 	add := func(liveVal, caseVal string) {
 		if len(liveVal) < 4 {
@@ -165,7 +167,7 @@ func newScrubber(c *interpreter.Connector, live *interpreter.Connection, tc *tes
 		}
 	}
 	if live.Token != nil {
-		var ct interpreter.Token
+		var ct connection.Token
 		if tc.token != nil {
 			ct = *tc.token
 		}
@@ -241,7 +243,7 @@ func (sc *scrubber) mock(e *exchange) yaml.MapSlice {
 		}
 	}
 	if len(e.reqBody) > 0 {
-		if v, err := interpreter.DecodeJSON(e.reqBody); err == nil && isJSONType(e.reqHeader.Get("Content-Type")) {
+		if v, err := value.DecodeJSON(e.reqBody); err == nil && isJSONType(e.reqHeader.Get("Content-Type")) {
 			req = append(req, yaml.MapItem{Key: "json", Value: orderedValue(sc.value(v))})
 		} else {
 			req = append(req, yaml.MapItem{Key: "body", Value: sc.str(string(e.reqBody))})
@@ -263,7 +265,7 @@ func (sc *scrubber) mock(e *exchange) yaml.MapSlice {
 		resp = append(resp, yaml.MapItem{Key: "headers", Value: hs})
 	}
 	if len(e.respBody) > 0 {
-		if v, err := interpreter.DecodeJSON(e.respBody); err == nil && isJSONType(e.respHeader.Get("Content-Type")) {
+		if v, err := value.DecodeJSON(e.respBody); err == nil && isJSONType(e.respHeader.Get("Content-Type")) {
 			resp = append(resp, yaml.MapItem{Key: "json", Value: orderedValue(sc.value(v))})
 		} else {
 			resp = append(resp, yaml.MapItem{Key: "body", Value: sc.str(string(e.respBody))})
@@ -327,7 +329,7 @@ func rewriteFile(file string, recs []recording) error {
 		}
 	}
 	out := []byte(strings.Join(lines, ""))
-	if _, err := interpreter.ParseYAML(file, out); err != nil {
+	if _, err := load.ParseYAML(file, out); err != nil {
 		return fmt.Errorf("the rewritten file would not parse (left unchanged): %v", err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), ".flowrun-record-*")
@@ -376,7 +378,7 @@ func spliceMocks(lines []string, rec recording) ([]string, error) {
 
 	// where: the http: entry, else before the first expectation, else after the case
 	var start, end int // 1-based lines, inclusive; end < start inserts before start
-	keyLine := func(k *interpreter.Node) int { return k.Pos.Line }
+	keyLine := func(k *lang.Node) int { return k.Pos.Line }
 	if hk := n.KeyNode("http"); hk != nil {
 		start = keyLine(hk)
 		end = entryEnd(lines, start, indent)

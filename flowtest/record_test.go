@@ -13,7 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/load"
 )
 
 // liveService is an httptest server standing in for the live service: it
@@ -160,7 +161,7 @@ func TestRecord(t *testing.T) {
 		files[k] = v
 	}
 	p := writeProject(t, files)
-	conn := &interpreter.Connection{Params: map[string]any{"base_url": srv.URL, "api_key": "live-key-0123456789"}}
+	conn := &connection.Connection{Params: map[string]any{"base_url": srv.URL, "api_key": "live-key-0123456789"}}
 	conn.AddSecret("live-key-0123456789")
 	var out strings.Builder
 	rep, err := Run(context.Background(), p, Options{Record: true, RecordConn: conn, Out: &out})
@@ -194,7 +195,7 @@ func TestRecord(t *testing.T) {
 	}
 
 	// the recorded mocks answer the cases offline
-	p2, err := interpreter.Load(p.Dir)
+	p2, err := load.Project(p.Dir)
 	if err != nil {
 		t.Fatalf("the rewritten file does not load: %v", err)
 	}

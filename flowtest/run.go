@@ -10,13 +10,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
+	"github.com/flowrun/flowrun/value"
 )
 
 // suiteRun is the state of one Run.
 type suiteRun struct {
-	proj *interpreter.Project
+	proj *lang.Project
 	opts Options
 
 	mu         sync.Mutex
@@ -35,7 +37,7 @@ type outcome struct {
 
 func noSleep(ctx context.Context, d time.Duration) error {
 	if ctx.Err() != nil {
-		return interpreter.ErrCanceled
+		return run.ErrCanceled
 	}
 	return nil
 }
@@ -98,7 +100,7 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 		req *http.Request
 		raw []byte
 	)
-	if f.Type == "webhook" && c.request != nil {
+	if f.Type == lang.Webhook && c.request != nil {
 		var err error
 		req, raw, err = webhookRequest(c.request)
 		if err != nil {
@@ -110,11 +112,11 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 		}
 	}
 
-	r := &interpreter.Runner{Project: s.proj, Connection: conn, Client: &http.Client{Transport: rt},
+	r := &run.Runner{Project: s.proj, Connection: conn, Client: &http.Client{Transport: rt},
 		Sleep: noSleep, Now: func() time.Time { return now }}
 	var logMu sync.Mutex
 	if s.opts.Verbose {
-		r.Trace = func(ev interpreter.TraceEvent) {
+		r.Trace = func(ev run.TraceEvent) {
 			logMu.Lock()
 			res.Log = append(res.Log, redact(traceLine(ev)))
 			logMu.Unlock()
@@ -144,30 +146,30 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 }
 
 // misplaced reports case keys that do not apply to the flow's type.
-func (c *testCase) misplaced(f *interpreter.Flow) []Failure {
+func (c *testCase) misplaced(f *lang.Flow) []Failure {
 	var out []Failure
 	bad := func(key, why string) {
 		if c.node.Get(key) != nil {
-			out = append(out, Failure{Pos: c.node.KeyNode(key).Pos, Summary: fmt.Sprintf("%s: %s; flow %q is %s %s flow", key, why, f.Name, article(f.Type), f.Type)})
+			out = append(out, Failure{Pos: c.node.KeyNode(key).Pos, Summary: fmt.Sprintf("%s: %s; flow %q is %s %s flow", key, why, f.Name, article(string(f.Type)), f.Type)})
 		}
 	}
-	if f.Type != "poll" {
+	if f.Type != lang.Poll {
 		bad("cursor", "only poll flows take a cursor")
 		bad("expect_cursor", "only poll flows return a cursor")
 	}
-	if f.Type != "webhook" {
+	if f.Type != lang.Webhook {
 		bad("request", "only webhook flows receive requests")
 		bad("registration", "only webhook flows have a registration")
 		bad("secret", "only webhook flows verify a secret")
 		bad("response", "only webhook flows answer a sender")
 	}
-	if f.Type != "webhook" && f.Type != "poll" {
+	if f.Type != lang.Webhook && f.Type != lang.Poll {
 		bad("events", "only poll and webhook flows produce events")
 	}
-	if f.Type == "webhook" && c.request != nil {
+	if f.Type == lang.Webhook && c.request != nil {
 		bad("outputs", "a delivery produces events and a response: expect them with events: and response:")
 	}
-	if f.Type == "webhook" && c.request == nil {
+	if f.Type == lang.Webhook && c.request == nil {
 		bad("events", "only a delivery (request:) produces events")
 		bad("response", "only a delivery (request:) gets a response")
 	}
@@ -182,7 +184,7 @@ func article(word string) string {
 }
 
 // execute runs the case's flow as its type says.
-func (s *suiteRun) execute(ctx context.Context, r *interpreter.Runner, f *interpreter.Flow, c *testCase, req *http.Request, raw []byte, now time.Time) outcome {
+func (s *suiteRun) execute(ctx context.Context, r *run.Runner, f *lang.Flow, c *testCase, req *http.Request, raw []byte, now time.Time) outcome {
 	var o outcome
 	o.what = "outputs"
 	switch f.Type {
@@ -238,7 +240,7 @@ func (s *suiteRun) execute(ctx context.Context, r *interpreter.Runner, f *interp
 // deliver verifies a webhook case's request as the trigger host does,
 // signing it first unless the case carries its own signature, and runs the
 // event steps.
-func (s *suiteRun) deliver(ctx context.Context, r *interpreter.Runner, f *interpreter.Flow, c *testCase, reg any, hook map[string]any, req *http.Request, raw []byte, now time.Time) outcome {
+func (s *suiteRun) deliver(ctx context.Context, r *run.Runner, f *lang.Flow, c *testCase, reg any, hook map[string]any, req *http.Request, raw []byte, now time.Time) outcome {
 	var o outcome
 	if f.Verify != nil {
 		secret, err := r.EvalVerifySecret(f, reg, hook, c.inputs)
@@ -289,7 +291,7 @@ func plainList(l []any) []any {
 }
 
 // check compares an outcome with the case's expectations.
-func (c *testCase) check(f *interpreter.Flow, o outcome, redact func(string) string) []Failure {
+func (c *testCase) check(f *lang.Flow, o outcome, redact func(string) string) []Failure {
 	var out []Failure
 	errText := ""
 	if o.err != nil {
@@ -340,7 +342,7 @@ func (c *testCase) check(f *interpreter.Flow, o outcome, redact func(string) str
 }
 
 // compare checks one expected value; a difference is a failure with a diff.
-func compare(want *interpreter.Node, what string, got any, partial bool, redact func(string) string) []Failure {
+func compare(want *lang.Node, what string, got any, partial bool, redact func(string) string) []Failure {
 	w := plain(want.Value())
 	if match(w, got, partial) {
 		return nil
@@ -362,7 +364,7 @@ func ifs(cond bool, a, b string) string {
 
 // compareResponse checks a webhook response: status, headers (a subset,
 // names in any case) and body.
-func compareResponse(want *interpreter.Node, got map[string]any, partial bool, redact func(string) string) []Failure {
+func compareResponse(want *lang.Node, got map[string]any, partial bool, redact func(string) string) []Failure {
 	w, _ := plain(want.Value()).(map[string]any)
 	ok := true
 	shown := map[string]any{}
@@ -392,7 +394,7 @@ func compareResponse(want *interpreter.Node, got map[string]any, partial bool, r
 		gb := got["body"]
 		if s, isStr := gb.(string); isStr {
 			if _, wantStr := wb.(string); !wantStr && s != "" {
-				if v, err := interpreter.DecodeJSON([]byte(s)); err == nil {
+				if v, err := value.DecodeJSON([]byte(s)); err == nil {
 					gb = v
 				}
 			}
@@ -426,7 +428,7 @@ func errMatches(want, got string) (bool, error) {
 }
 
 // traceLine is a step as -v shows it.
-func traceLine(ev interpreter.TraceEvent) string {
+func traceLine(ev run.TraceEvent) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s%s %s (%s)", strings.Repeat("  ", ev.Depth), ev.Flow, ev.Step, ev.Kind)
 	if ev.Method != "" {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/trigger"
 )
 
@@ -27,7 +27,7 @@ const hookURL = "https://flowrun.test/hooks/test"
 // webhookRequest builds the HTTP request a case's request: describes. The
 // body is raw when given, else body: as JSON (a mapping or list, with
 // Content-Type application/json unless the case sets one) or as text.
-func webhookRequest(n *interpreter.Node) (*http.Request, []byte, error) {
+func webhookRequest(n *lang.Node) (*http.Request, []byte, error) {
 	method := "POST"
 	if m := str(n.Get("method")); m != "" {
 		method = strings.ToUpper(m)
@@ -53,7 +53,7 @@ func webhookRequest(n *interpreter.Node) (*http.Request, []byte, error) {
 		}
 	}
 	u := "https://flowrun.test" + path
-	if q := n.Get("query"); q != nil && q.Kind == interpreter.MapNode {
+	if q := n.Get("query"); q != nil && q.Kind == lang.MapNode {
 		vals := url.Values{}
 		for i, k := range q.Keys {
 			switch v := plain(q.Vals[i].Value()).(type) {
@@ -74,7 +74,7 @@ func webhookRequest(n *interpreter.Node) (*http.Request, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("request: %v", err)
 	}
-	if h := n.Get("headers"); h != nil && h.Kind == interpreter.MapNode {
+	if h := n.Get("headers"); h != nil && h.Kind == lang.MapNode {
 		for i, k := range h.Keys {
 			req.Header.Add(k.Str, text(plain(h.Vals[i].Value())))
 		}
@@ -86,7 +86,7 @@ func webhookRequest(n *interpreter.Node) (*http.Request, []byte, error) {
 }
 
 // verifyConfig is the trigger package's view of a flow's verify block.
-func verifyConfig(v *interpreter.Verify, secret string) trigger.VerifyConfig {
+func verifyConfig(v *lang.Verify, secret string) trigger.VerifyConfig {
 	return trigger.VerifyConfig{Scheme: v.Scheme, Header: v.Header, Secret: secret, Format: v.Format,
 		SignedPayload: v.SignedPayload, TimestampHeader: v.TimestampHeader, Tolerance: v.Tolerance}
 }

@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/value"
 )
 
 // DefaultMaxBody bounds a webhook request body.
@@ -26,7 +28,7 @@ const DefaultMaxBody = 1 << 20
 // runs polls on their schedule, and hands events to a sink, keeping all
 // state in a Store.
 type Host struct {
-	Runner    *interpreter.Runner
+	Runner    *run.Runner
 	Store     *Store
 	Sink      Sink
 	PublicURL string // where the service reaches this host, e.g. https://hooks.example.com
@@ -75,7 +77,7 @@ func (h *Host) lockTrigger(id string) func() {
 	}
 }
 
-func (h *Host) project() *interpreter.Project { return h.Runner.Project }
+func (h *Host) project() *lang.Project { return h.Runner.Project }
 
 func (h *Host) logf(format string, args ...any) {
 	if h.Logf != nil {
@@ -113,10 +115,10 @@ func newSecret(scheme string) string {
 func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*Trigger, error) {
 	f := h.project().Flow(flowName)
 	if f == nil {
-		return nil, &interpreter.UsageError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: interpreter.Suggest(flowName, h.project().Order)}
+		return nil, &run.RequestError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: value.Suggest(flowName, h.project().Order)}
 	}
-	if f.Type != "webhook" && f.Type != "poll" {
-		return nil, &interpreter.UsageError{Msg: fmt.Sprintf("flow %q is a %s flow; only webhook and poll flows are triggers", flowName, f.Type)}
+	if f.Type != lang.Webhook && f.Type != lang.Poll {
+		return nil, &run.RequestError{Msg: fmt.Sprintf("flow %q is a %s flow; only webhook and poll flows are triggers", flowName, f.Type)}
 	}
 	if input == nil {
 		input = map[string]any{}
@@ -128,15 +130,15 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	if err != nil {
 		return nil, err
 	}
-	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Flow: f.Name, Kind: f.Type, Input: inJSON}
-	if f.Type == "poll" {
+	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Flow: f.Name, Kind: string(f.Type), Input: inJSON}
+	if f.Type == lang.Poll {
 		if err := h.Store.CreateTrigger(ctx, t); err != nil {
 			return nil, err
 		}
 		return t, nil
 	}
 	if h.PublicURL == "" {
-		return nil, &interpreter.UsageError{Msg: "a webhook trigger needs --public-url: the address at which the service reaches `flowrun serve`"}
+		return nil, &run.RequestError{Msg: "a webhook trigger needs --public-url: the address at which the service reaches `flowrun serve`"}
 	}
 	scheme := ""
 	if f.Verify != nil {
@@ -182,13 +184,13 @@ func (h *Host) Off(ctx context.Context, id string) error {
 	}
 	if t.Project != h.project().Connector.Name {
 		// its register steps were another project's: so must deregister be
-		return &interpreter.UsageError{Msg: fmt.Sprintf("trigger %s belongs to project %q, not %q: turn it off with that project", id, t.Project, h.project().Connector.Name)}
+		return &run.RequestError{Msg: fmt.Sprintf("trigger %s belongs to project %q, not %q: turn it off with that project", id, t.Project, h.project().Connector.Name)}
 	}
 	if t.Kind == "webhook" {
 		h.Runner.Connection.AddSecret(t.Secret)
 		var reg any
 		if len(t.Registration) > 0 {
-			if reg, err = interpreter.DecodeJSON(t.Registration); err != nil {
+			if reg, err = value.DecodeJSON(t.Registration); err != nil {
 				return err
 			}
 		}
@@ -207,7 +209,7 @@ func decodeInput(raw json.RawMessage) (map[string]any, error) {
 	if len(raw) == 0 {
 		return map[string]any{}, nil
 	}
-	v, err := interpreter.DecodeJSON(raw)
+	v, err := value.DecodeJSON(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -235,9 +237,9 @@ func (h *Host) PollOnce(ctx context.Context, t *Trigger) (int, error) {
 	return n, nil
 }
 
-func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *interpreter.Flow) (int, error) {
+func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow) (int, error) {
 	start := time.Now()
-	if f == nil || f.Type != "poll" || t.Project != h.project().Connector.Name {
+	if f == nil || f.Type != lang.Poll || t.Project != h.project().Connector.Name {
 		return 0, fmt.Errorf("trigger %s: flow %q is not a poll flow of this project", t.ID, t.Flow)
 	}
 	in, err := decodeInput(t.Input)
@@ -246,7 +248,7 @@ func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *interpreter.Flow) (i
 	}
 	var cursor any
 	if len(t.Cursor) > 0 {
-		if cursor, err = interpreter.DecodeJSON(t.Cursor); err != nil {
+		if cursor, err = value.DecodeJSON(t.Cursor); err != nil {
 			return 0, fmt.Errorf("trigger %s: stored cursor: %w", t.ID, err)
 		}
 	}
@@ -278,7 +280,7 @@ func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *interpreter.Flow) (i
 
 // dedupe drops events whose key was seen before (or earlier in the batch)
 // and builds the deliveries.
-func (h *Host) dedupe(ctx context.Context, t *Trigger, f *interpreter.Flow, events []any, in map[string]any, request map[string]any) ([]Delivery, []string, error) {
+func (h *Host) dedupe(ctx context.Context, t *Trigger, f *lang.Flow, events []any, in map[string]any, request map[string]any) ([]Delivery, []string, error) {
 	now := time.Now().UTC()
 	ds := make([]Delivery, 0, len(events))
 	keys := make([]string, len(events))
@@ -286,7 +288,7 @@ func (h *Host) dedupe(ctx context.Context, t *Trigger, f *interpreter.Flow, even
 		for i, e := range events {
 			var k string
 			var err error
-			if f.Type == "webhook" {
+			if f.Type == lang.Webhook {
 				k, err = h.Runner.EvalWebhookDedupe(f, e, in, request)
 			} else {
 				k, err = h.Runner.EvalDedupe(f, e, in)
@@ -341,7 +343,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := h.project().Flow(t.Flow)
-	if f == nil || f.Type != "webhook" {
+	if f == nil || f.Type != lang.Webhook {
 		http.NotFound(w, r)
 		return
 	}
@@ -365,7 +367,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // deliver handles one webhook request and returns the response to send.
-func (h *Host) deliver(ctx context.Context, t *Trigger, f *interpreter.Flow, r *http.Request) (int, map[string]string, []byte, int, error) {
+func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request) (int, map[string]string, []byte, int, error) {
 	start := time.Now()
 	limit := h.MaxBody
 	if limit <= 0 {
@@ -384,7 +386,7 @@ func (h *Host) deliver(ctx context.Context, t *Trigger, f *interpreter.Flow, r *
 	}
 	var reg any
 	if len(t.Registration) > 0 {
-		if reg, err = interpreter.DecodeJSON(t.Registration); err != nil {
+		if reg, err = value.DecodeJSON(t.Registration); err != nil {
 			return http.StatusInternalServerError, nil, jsonMsg("bad registration"), 0, err
 		}
 	}
@@ -461,7 +463,7 @@ func RequestObject(r *http.Request, raw []byte) map[string]any {
 	var body any = string(raw)
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	if strings.Contains(ct, "json") && len(raw) > 0 {
-		if v, err := interpreter.DecodeJSON(raw); err == nil {
+		if v, err := value.DecodeJSON(raw); err == nil {
 			body = v
 		}
 	} else if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {

@@ -21,7 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/run"
 )
 
 // service is a fake SaaS API: it records calls, registers hooks and serves
@@ -193,7 +195,7 @@ func newHost(t *testing.T, svc *service, sink Sink) *Host {
 			t.Fatal(err)
 		}
 	}
-	proj, err := interpreter.Load(dir)
+	proj, err := load.Project(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,9 +204,9 @@ func newHost(t *testing.T, svc *service, sink Sink) *Host {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	conn := &interpreter.Connection{Params: map[string]any{"base_url": svc.srv.URL, "token": "tok-secret-123"}}
+	conn := &connection.Connection{Params: map[string]any{"base_url": svc.srv.URL, "token": "tok-secret-123"}}
 	conn.AddSecret("tok-secret-123")
-	return &Host{Runner: &interpreter.Runner{Project: proj, Connection: conn}, Store: st, Sink: sink, PublicURL: "https://hooks.example.com"}
+	return &Host{Runner: &run.Runner{Project: proj, Connection: conn}, Store: st, Sink: sink, PublicURL: "https://hooks.example.com"}
 }
 
 func sign(secret string, body []byte) string {
@@ -336,7 +338,7 @@ func TestWebhookNeedsPublicURL(t *testing.T) {
 	h := newHost(t, svc, &memSink{})
 	h.PublicURL = ""
 	_, err := h.On(context.Background(), "issue_events", nil)
-	var ue *interpreter.UsageError
+	var ue *run.RequestError
 	if !errors.As(err, &ue) || svc.seen("POST") != 0 {
 		t.Fatalf("err = %v, calls %v", err, svc.calls)
 	}
@@ -413,11 +415,11 @@ func TestPollCursorTooLarge(t *testing.T) {
 	big := strings.Replace(pollFlow, "cursor: '${", "cursor: '${ repeat(\"x\", 11000) + string(", 1)
 	big = strings.Replace(big, "last(steps.list.body.events).id }'", "last(steps.list.body.events).id) }'", 1)
 	os.WriteFile(filepath.Join(dir, "flows/poll.yaml"), []byte(big), 0o644)
-	proj, err := interpreter.Load(dir)
+	proj, err := load.Project(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Runner = &interpreter.Runner{Project: proj, Connection: h.Runner.Connection}
+	h.Runner = &run.Runner{Project: proj, Connection: h.Runner.Connection}
 	svc.events = 1
 	tr, err := h.On(context.Background(), "new_events", nil)
 	if err != nil {
@@ -479,7 +481,7 @@ func TestOnChecksInputs(t *testing.T) {
 	svc := newService(t)
 	h := newHost(t, svc, &memSink{})
 	_, err := h.On(context.Background(), "new_events", map[string]any{"nope": 1})
-	var ue *interpreter.UsageError
+	var ue *run.RequestError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `"nope" is not declared`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -659,11 +661,11 @@ func TestOtherProjectsTriggers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	proj, err := interpreter.Load(dir)
+	proj, err := load.Project(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := &Host{Runner: &interpreter.Runner{Project: proj, Connection: h.Runner.Connection}, Store: h.Store, Sink: sink, PublicURL: h.PublicURL}
+	other := &Host{Runner: &run.Runner{Project: proj, Connection: h.Runner.Connection}, Store: h.Store, Sink: sink, PublicURL: h.PublicURL}
 	srv := httptest.NewServer(other)
 	defer srv.Close()
 	body := realPayload(t, "github-webhook-issues-opened.json")
@@ -674,7 +676,7 @@ func TestOtherProjectsTriggers(t *testing.T) {
 	if _, err := other.PollOnce(ctx, poll); err == nil {
 		t.Fatal("another project's poll ran")
 	}
-	var ue *interpreter.UsageError
+	var ue *run.RequestError
 	if err := other.Off(ctx, hook.ID); !errors.As(err, &ue) || svc.seen("DELETE") != 0 {
 		t.Fatalf("Off of another project's trigger: %v, calls %v", err, svc.calls)
 	}

@@ -11,10 +11,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/run"
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
-
-	"github.com/flowrun/flowrun/interpreter"
 )
 
 func newConnectionCmd(e *env) *cobra.Command {
@@ -105,7 +106,7 @@ redirect URI with the service.`,
 	return cmd
 }
 
-func connRunner(e *env, project, connFile string) (*interpreter.Runner, error) {
+func connRunner(e *env, project, connFile string) (*run.Runner, error) {
 	if connFile == "" {
 		return nil, usageErr("--connection FILE is required")
 	}
@@ -117,16 +118,16 @@ func connRunner(e *env, project, connFile string) (*interpreter.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &interpreter.Runner{Project: p, Connection: conn}, nil
+	return &run.Runner{Project: p, Connection: conn}, nil
 }
 
-func login(e *env, r *interpreter.Runner, listen string, timeout time.Duration) error {
+func login(e *env, r *run.Runner, listen string, timeout time.Duration) error {
 	a := r.Project.Connector.Auth
 	if a == nil || a.Type != "oauth2" || a.OAuth2 == nil || a.OAuth2.Grant != "authorization_code" {
 		return usageErr("connector %q does not use OAuth 2.0 with grant authorization_code", r.Project.Connector.Name)
 	}
 	o := a.OAuth2
-	val := func(v *interpreter.Value, what string) (string, error) {
+	val := func(v *lang.Value, what string) (string, error) {
 		s, err := r.EvalConnectorValue(v)
 		if err != nil {
 			return "", usageErr("oauth2 %s: %v", what, err)
@@ -219,7 +220,7 @@ func login(e *env, r *interpreter.Runner, listen string, timeout time.Duration) 
 	if err != nil {
 		return &exitError{code: exitFailed, msg: "exchanging the code: " + r.Connection.Redact(err.Error())}
 	}
-	if err := r.Connection.SaveToken(&interpreter.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: tok.TokenType, Expiry: tok.Expiry}); err != nil {
+	if err := r.Connection.SaveToken(&connection.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: tok.TokenType, Expiry: tok.Expiry}); err != nil {
 		return &exitError{code: exitFailed, msg: "saving the token: " + err.Error()}
 	}
 	fmt.Fprintf(e.stdout, "logged in; token saved to %s\n", relPath(r.Connection.File))

@@ -12,9 +12,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/load"
 	"github.com/spf13/cobra"
-
-	"github.com/flowrun/flowrun/interpreter"
 )
 
 // Exit codes (SPEC §6).
@@ -136,16 +136,16 @@ func relPath(p string) string {
 }
 
 // loadOptions gives every command the shape cache (see
-// interpreter.ShapeCache): FLOWRUN_CACHE names its directory, or "off".
-func loadOptions() interpreter.LoadOptions {
-	return interpreter.LoadOptions{ShapeCache: interpreter.OpenShapeCache(interpreter.DefaultShapeCacheDir())}
+// load.ShapeCache): FLOWRUN_CACHE names its directory, or "off".
+func loadOptions() load.Options {
+	return load.Options{ShapeCache: load.OpenShapeCache(load.DefaultShapeCacheDir())}
 }
 
 // loadProject loads a project, printing its diagnostics on failure.
-func loadProject(e *env, dir string) (*interpreter.Project, error) {
-	p, err := interpreter.LoadWith(dir, loadOptions())
+func loadProject(e *env, dir string) (*lang.Project, error) {
+	p, err := load.ProjectWith(dir, loadOptions())
 	if err != nil {
-		var ds interpreter.Diagnostics
+		var ds lang.Diagnostics
 		if errors.As(err, &ds) {
 			for _, d := range ds {
 				d.Pos.File = relPath(d.Pos.File)

@@ -12,9 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/value"
 	"github.com/spf13/cobra"
-
-	"github.com/flowrun/flowrun/interpreter"
 )
 
 type runOptions struct {
@@ -79,7 +81,7 @@ func readInput(e *env, s string) (map[string]any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return map[string]any{}, nil
 	}
-	v, err := interpreter.DecodeJSON(data)
+	v, err := value.DecodeJSON(data)
 	if err != nil {
 		return nil, usageErr("inputs from %s are not valid JSON: %v", src, err)
 	}
@@ -90,14 +92,14 @@ func readInput(e *env, s string) (map[string]any, error) {
 	return m, nil
 }
 
-func loadConnection(e *env, p *interpreter.Project, path string) (*interpreter.Connection, error) {
+func loadConnection(e *env, p *lang.Project, path string) (*connection.Connection, error) {
 	if path == "" {
-		c := &interpreter.Connection{Params: map[string]any{}}
+		c := &connection.Connection{Params: map[string]any{}}
 		return c, nil
 	}
-	c, err := interpreter.LoadConnection(path, p.Connector)
+	c, err := connection.Load(path, p.Connector)
 	if err != nil {
-		var ds interpreter.Diagnostics
+		var ds lang.Diagnostics
 		if errors.As(err, &ds) {
 			for _, d := range ds {
 				d.Pos.File = relPath(d.Pos.File)
@@ -115,11 +117,11 @@ type tracer struct {
 	mu   sync.Mutex
 	text io.Writer
 	json io.Writer
-	conn *interpreter.Connection
+	conn *connection.Connection
 }
 
-func (t *tracer) event(ev interpreter.TraceEvent) {
-	ev = t.conn.RedactEvent(ev)
+func (t *tracer) event(ev run.TraceEvent) {
+	ev = run.RedactEvent(t.conn, ev)
 	ev.Pos = relPos(ev.Pos)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -142,7 +144,7 @@ func (t *tracer) event(ev interpreter.TraceEvent) {
 // traceText is one --trace line, written when the step ends (so a block's
 // steps come before the block's own line): indentation by call depth and
 // block nesting, flow, step, kind, duration, then what the step did.
-func traceText(ev interpreter.TraceEvent) string {
+func traceText(ev run.TraceEvent) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s%s %s (%s) %s", strings.Repeat("  ", ev.Depth+ev.Nest), ev.Flow, ev.Step, ev.Kind, ev.Duration.Round(time.Microsecond))
 	if ev.Method != "" {
@@ -199,7 +201,7 @@ func runRun(e *env, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	r := &interpreter.Runner{Project: p, Connection: conn}
+	r := &run.Runner{Project: p, Connection: conn}
 	tr := &tracer{conn: conn}
 	if o.trace {
 		tr.text = e.stderr
@@ -221,7 +223,10 @@ func runRun(e *env, o *runOptions) error {
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
-	out, err := r.RunCLI(ctx, o.flow, in)
+	if f := p.Flow(o.flow); f != nil {
+		in = lang.TextInputs(f.Inputs, in) // a command line gives "3" for 3
+	}
+	out, err := r.Run(ctx, o.flow, in)
 	if err != nil {
 		return runFailure(e, conn, err)
 	}
@@ -236,12 +241,12 @@ func runRun(e *env, o *runOptions) error {
 
 // runFailure prints a run error (redacted, paths relative) and picks the
 // exit code: 2 for usage problems, 130 when interrupted, else 1.
-func runFailure(e *env, conn *interpreter.Connection, err error) error {
-	var ue *interpreter.UsageError
+func runFailure(e *env, conn *connection.Connection, err error) error {
+	var ue *run.RequestError
 	if errors.As(err, &ue) {
 		return &exitError{code: exitUsage, msg: conn.Redact(ue.Error())}
 	}
-	var re *interpreter.RunError
+	var re *run.RunError
 	if errors.As(err, &re) {
 		re.Pos.File = relPath(re.Pos.File)
 		for i, c := range re.Calls {
@@ -249,7 +254,7 @@ func runFailure(e *env, conn *interpreter.Connection, err error) error {
 		}
 	}
 	fmt.Fprintln(e.stderr, conn.Redact(err.Error()))
-	if errors.Is(err, interpreter.ErrCanceled) && e.ctx.Err() != nil {
+	if errors.Is(err, run.ErrCanceled) && e.ctx.Err() != nil {
 		return &exitError{code: exitCanceled}
 	}
 	return &exitError{code: exitFailed}
@@ -268,7 +273,7 @@ func relCall(c string) string {
 }
 
 func hintSuffix(name string, candidates []string) string {
-	if h := interpreter.Suggest(name, candidates); h != "" {
+	if h := value.Suggest(name, candidates); h != "" {
 		return " (" + h + ")"
 	}
 	return ""

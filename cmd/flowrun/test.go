@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowrun/flowrun/flowtest"
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/lang"
 )
 
 func init() {
@@ -83,7 +83,7 @@ func runTest(e *env, o *testOptions) error {
 	}
 
 	// load every project first: a project that does not load stops the run
-	projects := make([]*interpreter.Project, 0, len(o.projects))
+	projects := make([]*lang.Project, 0, len(o.projects))
 	var loadErr error
 	for _, dir := range o.projects {
 		p, err := loadProject(e, relPath(filepath.Clean(dir)))

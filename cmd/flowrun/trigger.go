@@ -13,8 +13,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
+	"github.com/flowrun/flowrun/value"
 )
 
 func init() {
@@ -56,7 +59,7 @@ func openHost(e *env, project string, o *hostOptions, sink trigger.Sink) (*trigg
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
-	h := &trigger.Host{Runner: &interpreter.Runner{Project: p, Connection: conn}, Store: st, Sink: sink, PublicURL: o.publicURL,
+	h := &trigger.Host{Runner: &run.Runner{Project: p, Connection: conn}, Store: st, Sink: sink, PublicURL: o.publicURL,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(e.stderr, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 		}}
@@ -192,7 +195,7 @@ func resolveTrigger(ctx context.Context, h *trigger.Host, arg string) (string, e
 }
 
 func hostFailure(e *env, h *trigger.Host, err error) error {
-	var conn *interpreter.Connection
+	var conn *connection.Connection
 	if h != nil && h.Runner != nil {
 		conn = h.Runner.Connection
 	}
@@ -290,7 +293,7 @@ on stdout, and then saves the new cursor.`,
 			}
 			defer closeFn()
 			f := h.Runner.Project.Flow(args[1])
-			if f == nil || f.Type != "poll" {
+			if f == nil || f.Type != lang.Poll {
 				return usageErr("%q is not a poll flow of this project", args[1])
 			}
 			in, err := readInput(e, o.input)
@@ -319,9 +322,9 @@ func findOrCreatePoll(e *env, h *trigger.Host, flow string, in map[string]any) (
 	if err != nil {
 		return nil, &exitError{code: exitFailed, msg: err.Error()}
 	}
-	want, _ := interpreter.DecodeJSON(mustJSON(in))
+	want, _ := value.DecodeJSON(mustJSON(in))
 	for _, t := range ts {
-		got, _ := interpreter.DecodeJSON(t.Input)
+		got, _ := value.DecodeJSON(t.Input)
 		if string(mustJSON(got)) == string(mustJSON(want)) {
 			return t, nil
 		}

@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/load"
 	"github.com/spf13/cobra"
-
-	"github.com/flowrun/flowrun/interpreter"
 )
 
 type validateOptions struct {
@@ -58,16 +58,16 @@ func runValidate(e *env, o *validateOptions) error {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	var all interpreter.Diagnostics
+	var all lang.Diagnostics
 	for _, p := range paths {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && filepath.Base(p) == "connector.yaml" {
 			p = filepath.Dir(p)
 		}
-		_, err := interpreter.LoadWith(p, loadOptions())
+		_, err := load.ProjectWith(p, loadOptions())
 		if err == nil {
 			continue
 		}
-		var ds interpreter.Diagnostics
+		var ds lang.Diagnostics
 		if !errors.As(err, &ds) {
 			return &exitError{code: exitUsage, msg: err.Error()}
 		}

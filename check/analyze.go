@@ -1,0 +1,108 @@
+package check
+
+import (
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/flowrun/flowrun/lang"
+)
+
+// analyze computes, once at load, what runs of a flow need to know about
+// it, from its compiled expressions: whether it reads `flow`, what it reads
+// of `steps`, and what each section writes.
+func analyze(f *lang.Flow) {
+	c := &useCollector{}
+	for s := lang.SectionSteps; s < lang.NumSections; s++ {
+		list := f.Section(s)
+		var w lang.Writes
+		lang.Walk(list, func(st lang.Step) bool {
+			if st.Base().ID != "" {
+				w.Steps = true
+			}
+			if _, ok := st.(*lang.SetStep); ok {
+				w.Vars = true
+			}
+			lang.Values(st, c.value)
+			return true
+		})
+		f.Writes[s] = w
+	}
+	c.value(f.Dedupe)
+	f.Reads = c.result()
+	f.UsesFlow = c.usesFlow
+}
+
+type useCollector struct {
+	members  []*ast.MemberNode
+	idents   []*ast.IdentifierNode
+	usesFlow bool
+}
+
+// Visit implements ast.Visitor.
+func (c *useCollector) Visit(n *ast.Node) {
+	switch t := (*n).(type) {
+	case *ast.MemberNode:
+		c.members = append(c.members, t)
+	case *ast.IdentifierNode:
+		switch t.Value {
+		case "steps":
+			c.idents = append(c.idents, t)
+		case "flow":
+			c.usesFlow = true
+		}
+	}
+}
+
+func (c *useCollector) value(v *lang.Value) {
+	v.Exprs(func(e *lang.Expr) {
+		if e.Program == nil {
+			return
+		}
+		n := e.Program.Node()
+		ast.Walk(&n, c)
+	})
+}
+
+func (c *useCollector) result() lang.StepReads {
+	u := lang.StepReads{Whole: map[string]bool{}, Fields: map[string]map[string]bool{}}
+	inner := map[ast.Node]bool{} // nodes that are the object of a member access
+	for _, m := range c.members {
+		inner[m.Node] = true
+	}
+	for _, id := range c.idents {
+		if !inner[id] {
+			u.All = true // `steps` as a value
+		}
+	}
+	stepOf := func(n ast.Node) (string, bool) { // n is steps.<id>
+		m, ok := n.(*ast.MemberNode)
+		if !ok {
+			return "", false
+		}
+		if id, ok := m.Node.(*ast.IdentifierNode); !ok || id.Value != "steps" {
+			return "", false
+		}
+		p, ok := m.Property.(*ast.StringNode)
+		if !ok {
+			u.All = true
+			return "", false
+		}
+		return p.Value, true
+	}
+	for _, m := range c.members {
+		if id, ok := stepOf(m); ok && !inner[m] {
+			u.Whole[id] = true
+		}
+		if id, ok := stepOf(m.Node); ok {
+			p, ok := m.Property.(*ast.StringNode)
+			if !ok {
+				u.Whole[id] = true
+				continue
+			}
+			if u.Fields[id] == nil {
+				u.Fields[id] = map[string]bool{}
+			}
+			u.Fields[id][p.Value] = true
+		}
+	}
+	return u
+}

@@ -1,0 +1,634 @@
+package check
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/types"
+
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/value"
+)
+
+var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// projChecker holds what one project's check needs across flows.
+type projChecker struct {
+	proj   *lang.Project
+	broken map[string]bool // flows whose files did not parse: calls to them are not reported
+	d      *lang.Diags
+}
+
+// Project checks a decoded project: the expressions of connector.yaml and
+// of the given flows are compiled against the names in scope where they
+// stand, step references, calls, returns and types are checked, and each
+// flow's analyses are stored on it. Problems are added to d. broken names
+// flows whose files did not load (calls to them are not reported again).
+func Project(p *lang.Project, flows []*lang.Flow, broken map[string]bool, d *lang.Diags) {
+	c := &projChecker{proj: p, broken: broken, d: d}
+	c.connector(p.Connector)
+	for _, f := range flows {
+		c.flow(f)
+		analyze(f)
+	}
+}
+
+// scope is where an expression is compiled: the names in scope and their
+// types, and which step results are defined on every path to this point.
+type scope struct {
+	c        *projChecker
+	flow     *lang.Flow
+	env      types.Map
+	opts     []expr.Option // built from env on first use
+	cfg      *conf.Config  // the compile configuration, built from opts on first use
+	allIDs   map[string]bool
+	stepType map[string]types.Type
+	definite map[string]bool
+	ran      map[string]bool // step ids met so far, on any path (shared by a section's scopes)
+	vars     map[string]int  // how often each variable is set in this section
+	// for_each bodies with concurrency > 1: variables set inside them
+	parallel []map[string]int
+	returns  *[]*lang.ReturnStep
+}
+
+func (s *scope) with(names types.Map) *scope {
+	c := *s
+	c.env = maps.Clone(s.env)
+	maps.Copy(c.env, names)
+	c.opts, c.cfg = nil, nil
+	c.definite = maps.Clone(s.definite)
+	return &c
+}
+
+func (s *scope) options() []expr.Option {
+	if s.opts == nil {
+		// the environment's nature is computed once per scope, not per compile
+		env := s.env
+		nt := conf.Env(env)
+		s.opts = append([]expr.Option{func(c *conf.Config) {
+			c.EnvObject = env
+			c.Env = nt
+			c.Strict = nt.Strict
+		}}, Options()...)
+	}
+	return s.opts
+}
+
+// connectorType is the type of `connector`.
+var connectorType = lang.ConnectorObject.Type()
+
+func connectionType(c *lang.Connector) types.Type {
+	m := types.Map{}
+	if c != nil {
+		for _, p := range c.Params {
+			m[p.Name] = fieldType(p)
+		}
+	}
+	tok := lang.TokenObject.Type()
+	tok[types.Extra] = types.Any
+	m["token"] = tok
+	return m
+}
+
+// fieldType is the expr type of a declared field's values.
+func fieldType(f *lang.Field) types.Type {
+	switch f.Type {
+	case "string", "datetime":
+		return types.String
+	case "integer":
+		return types.Int
+	case "number":
+		return types.Float64
+	case "boolean":
+		return types.Bool
+	case "list":
+		if f.Items != nil {
+			return types.Array(fieldType(f.Items))
+		}
+		return types.Array(types.Any)
+	case "object":
+		if len(f.Properties) > 0 {
+			m := types.Map{types.Extra: types.Any}
+			for _, p := range f.Properties {
+				m[p.Name] = fieldType(p)
+			}
+			return m
+		}
+	}
+	return types.Any
+}
+
+func fieldsType(fs []*lang.Field) types.Map {
+	m := types.Map{}
+	for _, f := range fs {
+		m[f.Name] = fieldType(f)
+	}
+	return m
+}
+
+func (c *projChecker) newScope(f *lang.Flow, env types.Map) *scope {
+	return &scope{c: c, flow: f, env: env, definite: map[string]bool{}}
+}
+
+// connector checks the expressions of connector.yaml.
+func (c *projChecker) connector(cn *lang.Connector) {
+	s := c.newScope(nil, types.Map{"connection": connectionType(cn), "connector": connectorType})
+	s.value(cn.BaseURL)
+	s.auth(cn.Auth)
+	s.named(cn.HTTP.Headers)
+}
+
+// flow checks one flow: each section in a scope of its own.
+func (c *projChecker) flow(f *lang.Flow) {
+	conn := c.proj.Connector
+	base := types.Map{
+		"inputs":     fieldsType(f.Inputs),
+		"connection": connectionType(conn),
+		"connector":  connectorType,
+		"flow":       lang.FlowObject.Type(),
+	}
+	section := func(sec lang.Section, extra types.Map) {
+		env := maps.Clone(base)
+		maps.Copy(env, extra)
+		s := &scope{c: c, flow: f, env: env, definite: map[string]bool{}, ran: map[string]bool{}, vars: map[string]int{}}
+		var rets []*lang.ReturnStep
+		s.returns = &rets
+		list := f.Section(sec)
+		s.collect(list)
+		s.steps(list)
+		c.checkReturns(f, sec, rets)
+	}
+	event := fieldsType(f.Outputs)
+	var eventT types.Type = event
+	if len(f.Outputs) == 0 {
+		eventT = types.Any
+	}
+	switch f.Type {
+	case lang.Webhook:
+		hook := lang.WebhookObject.Type()
+		reg := types.Map{types.Extra: types.Any}
+		if v := f.Verify; v != nil {
+			vs := c.newScope(f, types.Map{"registration": reg, "webhook": hook, "inputs": fieldsType(f.Inputs), "connection": connectionType(conn)})
+			vs.value(v.Secret)
+		}
+		section(lang.SectionRegister, types.Map{"webhook": hook})
+		section(lang.SectionDeregister, types.Map{"registration": reg, "webhook": hook})
+		section(lang.SectionEvent, types.Map{"request": lang.RequestObject.Type(), "registration": reg, "webhook": hook})
+		if f.Dedupe != nil {
+			c.newScope(f, types.Map{"event": eventT, "inputs": fieldsType(f.Inputs), "request": lang.RequestObject.Type()}).value(f.Dedupe)
+		}
+	case lang.Poll:
+		if f.Dedupe != nil {
+			c.newScope(f, types.Map{"event": eventT, "inputs": fieldsType(f.Inputs)}).value(f.Dedupe)
+		}
+		section(lang.SectionSteps, types.Map{"cursor": types.Any})
+	default:
+		section(lang.SectionSteps, nil)
+	}
+}
+
+// checkReturns checks the return steps of one section against the flow's contract.
+func (c *projChecker) checkReturns(f *lang.Flow, sec lang.Section, rets []*lang.ReturnStep) {
+	var allowed, required []string
+	open := false
+	list := f.Section(sec)
+	switch {
+	case f.Type == lang.Poll:
+		allowed, required = []string{"events", "cursor"}, []string{"events", "cursor"}
+	case f.Type == lang.Webhook && sec == lang.SectionEvent:
+		allowed, required = []string{"events", "response"}, nil
+	case f.Type == lang.Webhook:
+		open = true
+	case f.Type == lang.AuthPing:
+		allowed = []string{"working", "message", "label"}
+	case f.Type == lang.Revoke:
+		open = true
+	default:
+		allowed = lang.FieldNames(f.Outputs)
+		for _, o := range f.Outputs {
+			if o.Required && !o.HasDefault {
+				required = append(required, o.Name)
+			}
+		}
+		if len(rets) == 0 && len(required) > 0 && list != nil {
+			c.d.Add(f.Pos, "end the flow with return: {...}", "flow %q declares required outputs (%s) but never returns", f.Name, strings.Join(required, ", "))
+		}
+	}
+	if f.Type == lang.Poll && len(rets) == 0 && list != nil {
+		c.d.Add(f.Pos, "end the poll with return: {events: [...], cursor: ...}", "poll flow %q never returns events and cursor", f.Name)
+	}
+	if open {
+		return
+	}
+	for _, r := range rets {
+		if r.Value == nil || r.Value.Node == nil || r.Value.Node.Kind != lang.MapNode {
+			continue // an expression: checked at run time
+		}
+		v := r.Value.Node
+		for i, k := range v.Keys {
+			if !slices.Contains(allowed, k.Str) {
+				what := "output"
+				if f.Type == lang.Poll || f.Type == lang.Webhook || f.Type == lang.AuthPing {
+					what = string(f.Type) + " result key"
+				}
+				hint := value.Suggest(k.Str, allowed)
+				if hint == "" && len(allowed) > 0 {
+					hint = "declared: " + strings.Join(allowed, ", ")
+				}
+				if len(allowed) == 0 {
+					hint = "declare it under outputs:"
+				}
+				c.d.Add(k.Pos, hint, "return: %q is not a declared %s of flow %q", k.Str, what, f.Name)
+				continue
+			}
+			if o := f.Output(k.Str); o != nil && f.Type != lang.Poll && f.Type != lang.Webhook {
+				sub := r.Value
+				if sub != nil && sub.Kind == lang.ValMap {
+					(&scope{c: c}).checkValue(o, sub.Vals[i], fmt.Sprintf("output %q", k.Str))
+				} else if sub != nil && sub.IsConst() {
+					if m, ok := sub.Lit.(map[string]any); ok {
+						if msg := lang.CheckField(o, m[k.Str]); msg != "" {
+							c.d.Add(v.Vals[i].Pos, "", "output %q: %s", k.Str, msg)
+						}
+					}
+				}
+			}
+		}
+		for _, req := range required {
+			if v.Get(req) == nil {
+				c.d.Add(r.Pos, "", "return is missing %s %q", map[bool]string{true: "key", false: "required output"}[f.Type == lang.Poll], req)
+			}
+		}
+	}
+}
+
+// collect records, before any step is checked, every step id (with the
+// type of its result) and every variable set in a section.
+func (s *scope) collect(list []lang.Step) {
+	s.allIDs = map[string]bool{}
+	s.stepType = map[string]types.Type{}
+	lang.Walk(list, func(st lang.Step) bool {
+		b := st.Base()
+		if b.ID != "" {
+			idNode := b.Node.Get("id")
+			if s.allIDs[b.ID] {
+				s.c.d.Add(idNode.Pos, "step ids are unique within a flow", "step id %q is used twice in flow %q", b.ID, s.flow.Name)
+			} else if !identRe.MatchString(b.ID) {
+				s.c.d.Add(idNode.Pos, "use letters, digits and _ and start with a letter", "step id %q is not an identifier", b.ID)
+			}
+			s.allIDs[b.ID] = true
+			s.stepType[b.ID] = s.resultType(st)
+		}
+		if set, ok := st.(*lang.SetStep); ok {
+			for _, nv := range set.Vars {
+				s.vars[nv.Name]++
+			}
+		}
+		return true
+	})
+	vars := types.Map{}
+	for v := range s.vars {
+		vars[v] = types.Any
+	}
+	s.env["vars"] = vars
+	steps := types.Map{}
+	maps.Copy(steps, s.stepType)
+	s.env["steps"] = steps
+	s.opts, s.cfg = nil, nil
+}
+
+// resultType is the type of steps.<id> for a step.
+func (s *scope) resultType(st lang.Step) types.Type {
+	switch t := st.(type) {
+	case *lang.HTTPStep:
+		if t.Paginate != nil {
+			return lang.PagesObject.Type()
+		}
+		return lang.ResponseObject.Type()
+	case *lang.CallStep:
+		if f := s.c.proj.Flows[t.Flow]; f != nil && len(f.Outputs) > 0 {
+			return fieldsType(f.Outputs)
+		}
+	case *lang.ForEachStep:
+		return types.Array(types.Any)
+	}
+	return types.Any
+}
+
+// steps checks a list of steps in order.
+func (s *scope) steps(list []lang.Step) {
+	for _, st := range list {
+		s.step(st)
+		if id := st.Base().ID; id != "" {
+			s.definite[id] = true
+			if s.ran != nil {
+				s.ran[id] = true
+			}
+		}
+	}
+}
+
+// branch checks a nested step list in a copy of the scope and returns the
+// ids it defines on every path.
+func (s *scope) branch(list []lang.Step, names types.Map) map[string]bool {
+	var c *scope
+	if len(names) > 0 {
+		c = s.with(names)
+	} else {
+		cp := *s
+		cp.definite = maps.Clone(s.definite)
+		c = &cp
+	}
+	c.steps(list)
+	return c.definite
+}
+
+func intersect(sets ...map[string]bool) map[string]bool {
+	if len(sets) == 0 {
+		return map[string]bool{}
+	}
+	out := maps.Clone(sets[0])
+	for _, o := range sets[1:] {
+		for k := range out {
+			if !o[k] {
+				delete(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// step checks one step: one case per kind.
+func (s *scope) step(st lang.Step) {
+	n := st.Base().Node
+	switch t := st.(type) {
+	case *lang.SetStep:
+		s.named(t.Vars)
+		for _, k := range n.Get("set").Keys {
+			if !identRe.MatchString(k.Str) {
+				s.c.d.Add(k.Pos, "variable names are identifiers: letters, digits and _", "variable name %q is not an identifier", k.Str)
+			}
+			for _, par := range s.parallel {
+				if s.vars[k.Str] > par[k.Str] {
+					s.c.d.Add(k.Pos, "collect results with `collect:` instead, or use concurrency: 1",
+						"variable %q is set inside a for_each with concurrency > 1 and also outside it", k.Str)
+				}
+			}
+		}
+	case *lang.HTTPStep:
+		s.httpStep(t)
+	case *lang.IfStep:
+		s.value(t.Cond)
+		s.definite = intersect(s.branch(t.Then, nil), s.branch(t.Else, nil))
+	case *lang.SwitchStep:
+		var sets []map[string]bool
+		for _, c := range t.Cases {
+			s.value(c.When)
+			sets = append(sets, s.branch(c.Steps, nil))
+		}
+		if t.HasDefault {
+			sets = append(sets, s.branch(t.Default, nil))
+			s.definite = intersect(sets...)
+		}
+	case *lang.ForEachStep:
+		s.value(t.Items)
+		for _, key := range []string{"as", "index"} {
+			nm := map[string]string{"as": t.As, "index": t.Index}[key]
+			if _, clash := s.env[nm]; clash && nm != "item" && nm != "index" {
+				s.c.d.Add(n.Get(key).Pos, "pick another name with as:/index:", "loop variable %q hides the name %q already in scope", nm, nm)
+			}
+		}
+		loop := s.with(types.Map{t.As: types.Any, t.Index: types.Int})
+		if t.Concurrency > 1 {
+			inside := map[string]int{}
+			lang.Walk(t.Steps, func(st lang.Step) bool {
+				if set, ok := st.(*lang.SetStep); ok {
+					for _, nv := range set.Vars {
+						inside[nv.Name]++
+					}
+				}
+				return true
+			})
+			loop.parallel = append(slices.Clone(s.parallel), inside)
+		}
+		loop.steps(t.Steps)
+		loop.value(t.Collect)
+	case *lang.CallStep:
+		s.callStep(t)
+	case *lang.ReturnStep:
+		s.value(t.Value)
+		*s.returns = append(*s.returns, t)
+	case *lang.FailStep:
+		s.value(t.Message)
+		s.value(t.Code)
+		s.value(t.Details)
+	case *lang.TryStep:
+		d1 := s.branch(t.Try, nil)
+		d2 := s.branch(t.Catch, types.Map{"error": lang.ErrorObject.Type()})
+		if !t.HasCatch {
+			d2 = s.definite
+		}
+		s.definite = intersect(d1, d2)
+	case *lang.ContinueIfStep:
+		s.value(t.Cond)
+		s.value(t.Message)
+	case *lang.LogStep:
+		s.value(t.Message)
+	case *lang.WaitStep:
+		s.value(t.Duration)
+	default:
+		panic(fmt.Sprintf("check: step type %T has no case", st))
+	}
+}
+
+func (s *scope) callStep(st *lang.CallStep) {
+	s.named(st.With)
+	n := st.Node
+	kv := n.Get("call")
+	target := s.c.proj.Flows[st.Flow]
+	if target == nil && s.c.broken[st.Flow] {
+		return // its file's own error is reported
+	}
+	if target == nil {
+		s.c.d.Add(kv.Pos, value.Suggest(st.Flow, s.c.proj.Order), "call: no flow named %q", st.Flow)
+		return
+	}
+	if target.Type == lang.AuthPing || target.Type == lang.Revoke {
+		s.c.d.Add(kv.Pos, "move the shared steps into a helper flow and call that", "call: flow %q is %s, which cannot be called", st.Flow, target.Type.Article())
+		return
+	}
+	given := map[string]bool{}
+	if w := n.Get("with"); w != nil && w.Kind == lang.MapNode {
+		for i, k := range w.Keys {
+			given[k.Str] = true
+			in := target.Input(k.Str)
+			if in == nil {
+				hint := value.Suggest(k.Str, lang.FieldNames(target.Inputs))
+				if hint == "" {
+					hint = "declared inputs: " + strings.Join(lang.FieldNames(target.Inputs), ", ")
+					if len(target.Inputs) == 0 {
+						hint = fmt.Sprintf("flow %q declares no inputs", st.Flow)
+					}
+				}
+				s.c.d.Add(k.Pos, hint, "call %s: %q is not an input of flow %q", st.Flow, k.Str, st.Flow)
+				continue
+			}
+			s.checkValue(in, st.With[i].Value, fmt.Sprintf("call %s: input %q", st.Flow, k.Str))
+		}
+	}
+	for _, in := range target.Inputs {
+		if in.Required && !in.HasDefault && !given[in.Name] {
+			s.c.d.Add(kv.Pos, "add it under with:", "call %s: required input %q is not given", st.Flow, in.Name)
+		}
+	}
+}
+
+func (s *scope) httpStep(st *lang.HTTPStep) {
+	s.value(st.MethodValue)
+	s.value(st.Path)
+	s.value(st.URL)
+	s.named(st.Query)
+	s.value(st.QueryExpr)
+	s.named(st.Headers)
+	s.value(st.HeadersExpr)
+	s.value(st.JSON)
+	s.value(st.Form)
+	s.value(st.Body)
+	s.auth(st.Auth)
+	if pg := st.Paginate; pg != nil {
+		ps := s.with(types.Map{"response": lang.ResponseObject.Type()})
+		ps.value(pg.Items)
+		ps.value(pg.Next)
+		ps.named(pg.NextQuery)
+	}
+}
+
+func (s *scope) auth(a *lang.Auth) { lang.AuthValues(a, s.value) }
+
+func (s *scope) named(nvs []lang.NamedValue) {
+	for _, nv := range nvs {
+		s.value(nv.Value)
+	}
+}
+
+// value compiles every expression of a value in this scope.
+func (s *scope) value(v *lang.Value) {
+	if v == nil {
+		return
+	}
+	v.Exprs(func(e *lang.Expr) { s.compile(v.Node, e) })
+}
+
+// compile compiles one expression of scalar n.
+func (s *scope) compile(n *lang.Node, e *lang.Expr) {
+	src := e.Src
+	if strings.TrimSpace(src) == "" {
+		return // the decoder reported it
+	}
+	coll := &nameCollector{}
+	if s.cfg == nil {
+		s.cfg = newCompileConfig(s.options())
+	}
+	prog, err := compileWith(s.cfg, src, coll)
+	before := len(s.c.d.List)
+	for _, ref := range coll.stepRefs {
+		pos := n.At(e.Off + runeToByte(src, ref.from))
+		switch {
+		case !s.allIDs[ref.id]:
+			ids := slices.Sorted(maps.Keys(s.allIDs))
+			s.c.d.List = append(s.c.d.List, lang.Diagnostic{Pos: pos, Message: fmt.Sprintf("no step with id %q in flow %q", ref.id, s.flowName()), Hint: value.Suggest(ref.id, ids)})
+		case !s.definite[ref.id] && !s.ran[ref.id]:
+			s.c.d.List = append(s.c.d.List, lang.Diagnostic{Pos: pos, Message: fmt.Sprintf("step %q runs after this point", ref.id),
+				Hint: "steps.<id> exists only after that step ran: move this after it"})
+		case !s.definite[ref.id]:
+			s.c.d.List = append(s.c.d.List, lang.Diagnostic{Pos: pos, Message: fmt.Sprintf("step %q is not defined on every path before this point", ref.id),
+				Hint: "it runs only in some branches, or inside a loop: read it there, or set a variable on every path"})
+		}
+	}
+	if err != nil {
+		if len(s.c.d.List) == before {
+			s.c.d.List = append(s.c.d.List, s.nameHint(exprError(n, src, e.Off, err), src, err))
+		}
+		return
+	}
+	e.Program = prog
+}
+
+func (s *scope) flowName() string {
+	if s.flow != nil {
+		return s.flow.Name
+	}
+	return ""
+}
+
+// exprType is the static type of a compiled expression, or nil when unknown.
+func exprType(v *lang.Value) reflect.Type {
+	if v == nil || v.Kind != lang.ValExpr || v.Expr.Program == nil {
+		return nil
+	}
+	t := v.Expr.Program.Node().Type()
+	if t == nil || t.Kind() == reflect.Interface {
+		return nil
+	}
+	return t
+}
+
+// checkValue checks a compiled value against a declared field where it can be
+// known before running: constants fully, expressions by their static type.
+func (s *scope) checkValue(f *lang.Field, v *lang.Value, what string) {
+	if v == nil || f == nil {
+		return
+	}
+	if v.IsConst() {
+		if msg := lang.CheckField(f, v.Lit); msg != "" {
+			s.c.d.Add(v.Node.Pos, "", "%s: %s", what, msg)
+		}
+		return
+	}
+	t := exprType(v)
+	if t == nil {
+		return
+	}
+	ok := true
+	switch f.Type {
+	case "string", "datetime":
+		ok = t.Kind() == reflect.String
+	case "integer":
+		ok = t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64
+	case "number":
+		ok = t.Kind() >= reflect.Int && t.Kind() <= reflect.Float64
+	case "boolean":
+		ok = t.Kind() == reflect.Bool
+	case "list":
+		ok = t.Kind() == reflect.Slice || t.Kind() == reflect.Array
+	case "object":
+		ok = t.Kind() == reflect.Map || t.Kind() == reflect.Struct
+	}
+	if !ok {
+		s.c.d.Add(v.Expr.Pos, "", "%s: expected %s, but the expression gives %s", what, f.Type, goTypeName(t))
+	}
+}
+
+func goTypeName(t reflect.Type) string {
+	switch k := t.Kind(); {
+	case k == reflect.String:
+		return "string"
+	case k == reflect.Bool:
+		return "boolean"
+	case k >= reflect.Int && k <= reflect.Uint64:
+		return "integer"
+	case k == reflect.Float32 || k == reflect.Float64:
+		return "number"
+	case k == reflect.Slice || k == reflect.Array:
+		return "list"
+	case k == reflect.Map || k == reflect.Struct:
+		return "object"
+	}
+	return t.String()
+}

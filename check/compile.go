@@ -1,0 +1,167 @@
+package check
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/flowrun/flowrun/builtins"
+	"github.com/flowrun/flowrun/lang"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/vm"
+)
+
+// exprError converts an expr compile error into a diagnostic positioned at the
+// offending character inside the YAML scalar.
+func exprError(n *lang.Node, src string, start int, err error) lang.Diagnostic {
+	var fe *file.Error
+	msg := err.Error()
+	off := start
+	if errors.As(err, &fe) {
+		msg = fe.Message
+		off = start + runeToByte(src, fe.From)
+	}
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	msg = strings.TrimSpace(msg)
+	if msg == "unexpected token EOF" {
+		msg = "unexpected end of the expression"
+	}
+	return lang.Diagnostic{Pos: n.At(off), Message: "expression: " + msg, Hint: exprHint(msg, src)}
+}
+
+func runeToByte(s string, r int) int {
+	i := 0
+	for n := 0; n < r && i < len(s); n++ {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	return i
+}
+
+func exprHint(msg, src string) string {
+	switch {
+	case strings.Contains(msg, "unexpected token Operator(\":\")") || strings.Contains(msg, "unexpected token Bracket(\"{\")"):
+		return "a map literal in map/filter needs parentheses: ({\"id\": .id})"
+	case msg == "unknown name $env":
+		return "the language has no $env; name what you need: inputs, vars, steps, connection, ..."
+	case strings.Contains(msg, "mismatched types"):
+		return "convert one side, e.g. toString(x) or int(x)"
+	}
+	return ""
+}
+
+// nameCollector is an expr AST visitor that records the member accesses the
+// checker must verify itself (steps.X), and the names used.
+type nameCollector struct {
+	stepRefs []stepRef
+}
+
+type stepRef struct {
+	id   string
+	from int // rune offset in the expression source
+}
+
+func (c *nameCollector) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "steps" {
+		return
+	}
+	if p, ok := m.Property.(*ast.StringNode); ok {
+		c.stepRefs = append(c.stepRefs, stepRef{id: p.Value, from: m.Property.Location().From})
+	}
+}
+
+// envRef finds expr's built-in `$env`, the whole scope as one map. The
+// language has no such name: it would hand a flow the connection (secrets
+// included) wholesale, and the interpreter reuses scope maps between calls.
+type envRef struct {
+	found bool
+	loc   file.Location
+}
+
+func (e *envRef) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && id.Value == "$env" && !e.found {
+		e.found, e.loc = true, id.Location()
+	}
+}
+
+// newCompileConfig builds an expr configuration once, for a scope to compile
+// many expressions with (expr.Compile would rebuild it for each one).
+func newCompileConfig(opts []expr.Option) *conf.Config {
+	c := conf.CreateNew()
+	for _, o := range opts {
+		o(c)
+	}
+	for name := range c.Disabled {
+		delete(c.Builtins, name)
+	}
+	c.Check()
+	return c
+}
+
+// compileWith compiles one expression with a shared configuration, as
+// expr.Compile does, with coll as the only patch visitor.
+func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, error) {
+	c.Visitors = c.Visitors[:0]
+	if coll != nil {
+		c.Visitors = append(c.Visitors, coll)
+	}
+	tree, err := checker.ParseCheck(src, c)
+	if err != nil {
+		return nil, err
+	}
+	var env envRef
+	ast.Walk(&tree.Node, &env)
+	if env.found {
+		return nil, (&file.Error{Location: env.loc, Message: "unknown name $env"}).Bind(tree.Source)
+	}
+	if c.Optimize {
+		if err := optimizer.Optimize(&tree.Node, c); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return compiler.Compile(tree, c)
+}
+
+var (
+	optsOnce sync.Once
+	opts     []expr.Option
+)
+
+// Options are the compile options shared by every expression: the
+// builtins library.
+func Options() []expr.Option {
+	optsOnce.Do(func() {
+		// expr.Function options rebuild their function on every Compile;
+		// build the table once and copy it into each compile's config.
+		c := conf.CreateNew()
+		for _, o := range builtins.Options() {
+			o(c)
+		}
+		fns := c.Functions
+		opts = []expr.Option{func(c *conf.Config) {
+			for name, fn := range fns {
+				c.Functions[name] = fn
+			}
+		}}
+	})
+	return opts
+}

@@ -1,0 +1,61 @@
+package load
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// writeBigProject writes a project of flows x steps: http, if, for_each and
+// call steps with expressions, every helper calling the previous one.
+func writeBigProject(tb testing.TB, dir string, flows, steps int) {
+	if err := os.MkdirAll(filepath.Join(dir, "flows"), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	conn := "flowrun: 1\nname: big\nbase_url: https://${ connection.host }/api\nconnection:\n  params:\n    host: {type: string, required: true}\n"
+	if err := os.WriteFile(filepath.Join(dir, "connector.yaml"), []byte(conn), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	for f := range flows {
+		var b []byte
+		b = fmt.Appendf(b, "flowrun: 1\nname: flow_%d\ntype: helper\ninputs:\n  n: {type: integer, default: 3}\n  name: {type: string, default: x}\noutputs:\n  total: integer\nsteps:\n  - set: {total: 0}\n", f)
+		for s := 0; s < steps-2; s++ {
+			switch s % 4 {
+			case 0:
+				b = fmt.Appendf(b, "  - id: s%d\n    http:\n      path: /items/${ inputs.name }\n      query: {page: \"${ vars.total }\"}\n", s)
+			case 1:
+				b = fmt.Appendf(b, "  - if: ${ inputs.n > %d && steps.s%d.status == 200 }\n    then:\n      - set:\n          total: ${ vars.total + len(steps.s%d.body ?? []) }\n", s, s-1, s-1)
+			case 2:
+				b = fmt.Appendf(b, "  - for_each: ${ 1..inputs.n }\n    steps:\n      - set:\n          total: ${ vars.total + item * %d }\n", s)
+			case 3:
+				if f > 0 {
+					b = fmt.Appendf(b, "  - id: c%d\n    call: flow_%d\n    with:\n      n: ${ inputs.n - 1 }\n", s, f-1)
+				} else {
+					b = fmt.Appendf(b, "  - log: step %d of ${ inputs.name }\n", s)
+				}
+			}
+		}
+		b = fmt.Appendf(b, "  - return:\n      total: ${ vars.total }\n")
+		if err := os.WriteFile(filepath.Join(dir, "flows", fmt.Sprintf("flow_%d.yaml", f)), b, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLoad200x20 loads and checks a project of 200 flows of 20 steps
+// (target: under 300 ms per load).
+func BenchmarkLoad200x20(b *testing.B) {
+	dir := b.TempDir()
+	writeBigProject(b, dir, 200, 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := Load(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(p.Flows) != 200 {
+			b.Fatalf("%d flows", len(p.Flows))
+		}
+	}
+}

@@ -1,0 +1,327 @@
+package load
+
+import (
+	"github.com/flowrun/flowrun/check"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/value"
+
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/flowrun/flowrun/schema"
+)
+
+// topNameRe finds a flow's name in a file that does not parse.
+var topNameRe = regexp.MustCompile(`(?m)^name:[ \t]*["']?([a-z][a-z0-9_]*)["']?[ \t]*(?:#.*)?\r?$`)
+
+// Project reads, checks and compiles the connector project in dir. Problems
+// with the project are returned as Diagnostics, all of them, sorted.
+func Project(dir string) (*lang.Project, error) {
+	return ProjectWith(dir, Options{})
+}
+
+// Options tunes ProjectWith.
+type Options struct {
+	// ShapeCache, when set, skips the schema pass for files it recorded as
+	// accepted, and records the files the schema accepts.
+	ShapeCache *ShapeCache
+}
+
+// ProjectWith is Project with options.
+func ProjectWith(dir string, o Options) (*lang.Project, error) {
+	l := &loader{dir: dir, shapes: o.ShapeCache}
+	p := l.load()
+	if len(l.d.List) > 0 {
+		return nil, l.d.List.Sort()
+	}
+	return p, nil
+}
+
+type loader struct {
+	dir    string
+	shapes *ShapeCache
+	d      lang.Diags
+	proj   *lang.Project
+	flows  []*flowSrc
+
+	fileInvalid bool   // set by parseFile: the schema found problems in the last file
+	lastData    []byte // set by parseFile: the last file's bytes, when it could read them
+
+	// broken holds the names of flows whose files did not parse: calls and
+	// tests that name them are not reported as unknown on top of the
+	// file's own error.
+	broken map[string]bool
+}
+
+type flowSrc struct {
+	file    string
+	node    *lang.Node
+	flow    *lang.Flow
+	invalid bool // the schema found problems: skip the deeper checks
+}
+
+func (l *loader) load() *lang.Project {
+	p := &lang.Project{Dir: l.dir, Flows: map[string]*lang.Flow{}}
+	l.proj = p
+	st, err := os.Stat(l.dir)
+	if err != nil {
+		l.d.Add(lang.Pos{File: l.dir}, "give the path of a connector project directory", "cannot read project: %s", errText(err))
+		return nil
+	}
+	if !st.IsDir() {
+		l.d.Add(lang.Pos{File: l.dir}, "give the directory that holds connector.yaml", "not a directory")
+		return nil
+	}
+	cfile := filepath.Join(l.dir, "connector.yaml")
+	cnode := l.parseFile(cfile, "connector", true)
+	var files, tests []string
+	for _, sub := range []string{"flows", "tests"} {
+		root := filepath.Join(l.dir, sub)
+		if _, err := os.Stat(root); err != nil {
+			continue
+		}
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				l.d.Add(lang.Pos{File: path}, "", "cannot read: %s", errText(err))
+				return nil
+			}
+			ext := filepath.Ext(path)
+			if ext != ".yaml" && ext != ".yml" {
+				return nil
+			}
+			if d.IsDir() {
+				l.d.Add(lang.Pos{File: path}, "rename it, or move the flows inside it up", "is a directory, not a YAML file")
+				return filepath.SkipDir
+			}
+			if sub == "flows" {
+				files = append(files, path)
+			} else {
+				tests = append(tests, path)
+			}
+			return nil
+		})
+		if err != nil {
+			l.d.Add(lang.Pos{File: root}, "", "cannot read: %s", errText(err))
+		}
+	}
+	sort.Strings(files)
+	sort.Strings(tests)
+	if cnode != nil {
+		p.Connector = l.connector(cfile, cnode)
+	}
+	if len(files) == 0 && cnode != nil {
+		l.d.Add(lang.Pos{File: cfile, Line: 1, Col: 1}, "add flows as flows/<name>.yaml", "project has no flows")
+	}
+	for _, f := range files {
+		n := l.parseFile(f, "flow", false)
+		if n == nil {
+			if m := topNameRe.FindSubmatch(l.lastData); m != nil {
+				if l.broken == nil {
+					l.broken = map[string]bool{}
+				}
+				l.broken[string(m[1])] = true
+			}
+			continue
+		}
+		fs := &flowSrc{file: f, node: n, invalid: l.fileInvalid}
+		fs.flow = l.flowSignature(fs)
+		if fs.flow == nil {
+			continue
+		}
+		if prev, dup := p.Flows[fs.flow.Name]; dup {
+			l.d.Add(n.Get("name").Pos, "flow names are unique in a project", "flow %q is already defined at %s", fs.flow.Name, prev.Pos)
+			continue
+		}
+		p.Flows[fs.flow.Name] = fs.flow
+		l.flows = append(l.flows, fs)
+	}
+	l.systemFlowCounts()
+	for name := range p.Flows {
+		p.Order = append(p.Order, name)
+	}
+	sort.Strings(p.Order)
+	var checked []*lang.Flow
+	for _, fs := range l.flows {
+		if !fs.invalid && p.Connector != nil {
+			l.flowBody(fs)
+			checked = append(checked, fs.flow)
+		}
+	}
+	if p.Connector != nil {
+		check.Project(p, checked, l.broken, &l.d)
+	}
+	for _, f := range tests {
+		n := l.parseFile(f, "test", false)
+		if n == nil {
+			continue
+		}
+		if !l.fileInvalid {
+			l.checkTests(f, n)
+		}
+		p.Tests = append(p.Tests, &lang.TestFile{File: f, Node: n})
+	}
+	return p
+}
+
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// parseFile reads and parses one file and validates it against its schema.
+// It sets l.fileInvalid when the schema found problems.
+func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
+	l.fileInvalid = true
+	l.lastData = nil
+	st, err := os.Stat(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			if required {
+				l.d.Add(lang.Pos{File: l.dir}, "a project needs connector.yaml at its top; run `flowrun schema connector` for its shape", "no connector.yaml in project")
+			}
+			return nil
+		}
+		l.d.Add(lang.Pos{File: path}, "", "cannot read: %s", errText(err))
+		return nil
+	}
+	if st.IsDir() {
+		l.d.Add(lang.Pos{File: path}, "", "is a directory, not a YAML file")
+		return nil
+	}
+	if st.Size() > MaxFileBytes {
+		l.d.Add(lang.Pos{File: path, Line: 1, Col: 1}, "split it into several files", "file is %s, over the %s limit for a project file", value.Bytes(int(st.Size())), value.Bytes(MaxFileBytes))
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		l.d.Add(lang.Pos{File: path}, "", "cannot read: %s", errText(err))
+		return nil
+	}
+	l.lastData = data
+	n, err := ParseYAML(path, data)
+	if err != nil {
+		var ds lang.Diagnostics
+		if errors.As(err, &ds) {
+			l.d.List = append(l.d.List, ds...)
+		} else {
+			l.d.Add(lang.Pos{File: path, Line: 1, Col: 1}, "", "%v", err)
+		}
+		return nil
+	}
+	if n.Kind != lang.MapNode {
+		l.d.Add(n.Pos, "a project file is a mapping that starts with `flowrun: 1`", "expected a mapping of keys, got %s", n.Kind)
+		return nil
+	}
+	if l.shapes.known(kind, data) {
+		l.fileInvalid = false
+		return n
+	}
+	errs := schema.Validate(kind, n.Value())
+	for _, e := range errs {
+		l.schemaError(n, e)
+	}
+	l.fileInvalid = len(errs) > 0
+	if !l.fileInvalid {
+		l.shapes.add(kind, data)
+	}
+	return n
+}
+
+// schemaError maps a schema error's instance location back to its YAML node.
+func (l *loader) schemaError(root *lang.Node, e schema.Error) {
+	n := root
+	for _, seg := range e.Path {
+		var next *lang.Node
+		switch n.Kind {
+		case lang.MapNode:
+			next = n.Get(seg)
+		case lang.ListNode:
+			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(n.Items) {
+				next = n.Items[i]
+			}
+		}
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	pos := n.Pos
+	if e.Key != "" {
+		if k := n.KeyNode(e.Key); k != nil {
+			pos = k.Pos
+		}
+	}
+	hint := ""
+	if len(e.Allowed) > 0 {
+		name := e.Key
+		if name == "" && n.Kind == lang.StringNode {
+			name = n.Str
+		}
+		hint = value.Suggest(name, e.Allowed)
+		if hint == "" && len(e.Allowed) <= 12 {
+			hint = "one of: " + strings.Join(e.Allowed, ", ")
+		}
+	}
+	l.d.List = append(l.d.List, lang.Diagnostic{Pos: pos, Message: e.Message, Hint: hint})
+}
+
+func (l *loader) systemFlowCounts() {
+	seen := map[lang.FlowType]*lang.Flow{}
+	for _, fs := range l.flows {
+		t := fs.flow.Type
+		if t != lang.AuthPing && t != lang.Revoke {
+			continue
+		}
+		if prev, ok := seen[t]; ok {
+			l.d.Add(fs.node.Get("type").Pos, "a project has at most one "+string(t)+" flow", "a second %s flow: %q is already the %s flow (%s)", t, prev.Name, t, prev.Pos)
+			continue
+		}
+		seen[t] = fs.flow
+	}
+}
+
+// checkTests checks what the schema cannot in a test file: that the flows
+// named exist and that the inputs given are declared.
+func (l *loader) checkTests(file string, n *lang.Node) {
+	cases := n.Get("tests")
+	if cases == nil || cases.Kind != lang.ListNode {
+		return
+	}
+	names := map[string]lang.Pos{}
+	for _, c := range cases.Items {
+		if nm := c.Get("name"); nm != nil && nm.Kind == lang.StringNode {
+			if prev, dup := names[nm.Str]; dup {
+				l.d.Add(nm.Pos, "test names are unique in a file", "test %q is already defined at %s", nm.Str, prev)
+			}
+			names[nm.Str] = nm.Pos
+		}
+		fn := c.Get("flow")
+		if fn == nil || fn.Kind != lang.StringNode {
+			continue
+		}
+		f := l.proj.Flows[fn.Str]
+		if f == nil && l.broken[fn.Str] {
+			continue // its file's own error is reported
+		}
+		if f == nil {
+			l.d.Add(fn.Pos, value.Suggest(fn.Str, l.proj.Order), "test names unknown flow %q", fn.Str)
+			continue
+		}
+		if in := c.Get("inputs"); in != nil && in.Kind == lang.MapNode {
+			for _, k := range in.Keys {
+				if f.Input(k.Str) == nil {
+					l.d.Add(k.Pos, value.Suggest(k.Str, lang.FieldNames(f.Inputs)), "flow %q has no input %q", f.Name, k.Str)
+				}
+			}
+		}
+	}
+}

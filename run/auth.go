@@ -1,0 +1,240 @@
+package run
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/value"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+// authState caches, per Runner, what authorising a request costs: one OAuth
+// 2.0 token source per oauth2 configuration (the connector's, and any that
+// an http step's auth: override declares).
+type authState struct {
+	mu   sync.Mutex
+	srcs map[*lang.OAuth2]*oauthSource
+}
+
+func (r *Runner) authState() *authState {
+	r.authOnce.Do(func() { r.auth = &authState{srcs: map[*lang.OAuth2]*oauthSource{}} })
+	return r.auth
+}
+
+// authorize adds the credentials of auth a to a request and records which
+// headers it set.
+func (fr *frame) authorize(a *lang.Auth, req *request) error {
+	if a == nil {
+		return nil
+	}
+	conn := fr.run.conn
+	evalStr := func(v *lang.Value, what string) (string, error) {
+		x, err := fr.ev.eval(v)
+		if err != nil {
+			return "", fmt.Errorf("auth %s: %w", what, err)
+		}
+		return value.Text(x), nil
+	}
+	set := func(name, value string) {
+		req.headers.Set(name, value)
+		req.authHeaders = append(req.authHeaders, http.CanonicalHeaderKey(name))
+	}
+	switch a.Type {
+	case "", "none":
+		return nil
+	case "basic":
+		u, err := evalStr(a.Username, "username")
+		if err != nil {
+			return err
+		}
+		p, err := evalStr(a.Password, "password")
+		if err != nil {
+			return err
+		}
+		cred := base64.StdEncoding.EncodeToString([]byte(u + ":" + p))
+		conn.AddSecret("Basic "+cred, cred, p)
+		set("Authorization", "Basic "+cred)
+	case "bearer":
+		t, err := evalStr(a.Token, "token")
+		if err != nil {
+			return err
+		}
+		if t == "" {
+			return errors.New("auth: the bearer token is empty (is the connection parameter set?)")
+		}
+		conn.AddSecret(t, "Bearer "+t)
+		set("Authorization", "Bearer "+t)
+	case "header":
+		v, err := evalStr(a.HeaderV, "header value")
+		if err != nil {
+			return err
+		}
+		conn.AddSecret(v)
+		set(a.Header, v)
+	case "oauth2":
+		src, err := fr.oauthSource(a.OAuth2)
+		if err != nil {
+			return err
+		}
+		tok, err := src.token(fr.ctx, "")
+		if err != nil {
+			return err
+		}
+		set("Authorization", tok.Type()+" "+tok.AccessToken)
+		req.oauth = src
+	default:
+		return fmt.Errorf("unknown auth type %q", a.Type)
+	}
+	return nil
+}
+
+// reauthorize is called when a request authorised with OAuth 2.0 got 401:
+// it refreshes the token once (unless another request already did) and
+// reports whether the request now carries a different token.
+func (fr *frame) reauthorize(req *request) (bool, error) {
+	used := req.headers.Get("Authorization")
+	tok, err := req.oauth.token(fr.ctx, used)
+	if err != nil {
+		return false, err
+	}
+	h := tok.Type() + " " + tok.AccessToken
+	if h == used {
+		return false, nil
+	}
+	req.headers.Set("Authorization", h)
+	return true, nil
+}
+
+// oauthSource returns the cached token source of an oauth2 configuration,
+// building it on first use.
+func (fr *frame) oauthSource(o *lang.OAuth2) (*oauthSource, error) {
+	r := fr.run.r
+	st := r.authState()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s := st.srcs[o]; s != nil {
+		return s, nil
+	}
+	conn := fr.run.conn
+	var firstErr error
+	str := func(v *lang.Value, what string) string {
+		x, err := fr.ev.eval(v)
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("oauth2 %s: %w", what, err)
+		}
+		return value.Text(x)
+	}
+	tokenURL := str(o.TokenURL, "token_url")
+	refreshURL := tokenURL
+	if o.RefreshURL != nil {
+		if u := str(o.RefreshURL, "refresh_url"); u != "" {
+			refreshURL = u
+		}
+	}
+	clientID, secret := str(o.ClientID, "client_id"), str(o.ClientSecret, "client_secret")
+	authURL := str(o.AuthorizeURL, "authorize_url")
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	conn.AddSecret(secret)
+	style := oauth2.AuthStyleInHeader
+	if o.ClientAuth == "post" {
+		style = oauth2.AuthStyleInParams
+	}
+	// token requests get their own timeout: they outlive any one run
+	hc := *r.client()
+	if hc.Timeout == 0 {
+		hc.Timeout = 30 * time.Second
+	}
+	s := &oauthSource{conn: conn, grant: o.Grant, client: &hc}
+	switch o.Grant {
+	case "client_credentials":
+		s.cc = &clientcredentials.Config{ClientID: clientID, ClientSecret: secret, TokenURL: tokenURL, Scopes: o.Scopes, AuthStyle: style}
+	default:
+		ct := conn.Token
+		if ct == nil || ct.AccessToken == "" && ct.RefreshToken == "" {
+			return nil, &RequestError{Msg: "the connection has no OAuth 2.0 token", Hint: "run `flowrun connection login` first"}
+		}
+		s.cfg = &oauth2.Config{ClientID: clientID, ClientSecret: secret, Scopes: o.Scopes,
+			Endpoint: oauth2.Endpoint{TokenURL: refreshURL, AuthURL: authURL, AuthStyle: style}}
+		s.tok = &oauth2.Token{AccessToken: ct.AccessToken, RefreshToken: ct.RefreshToken, TokenType: ct.TokenType, Expiry: ct.Expiry}
+	}
+	st.srcs[o] = s
+	return s, nil
+}
+
+// oauthSource hands out a valid token: client credentials are fetched when
+// missing or expired; an authorization-code token is refreshed when expired
+// (or rejected) and the new token written back to the connection file.
+type oauthSource struct {
+	mu     sync.Mutex
+	conn   *connection.Connection
+	grant  string
+	client *http.Client
+	cc     *clientcredentials.Config
+	cfg    *oauth2.Config
+	tok    *oauth2.Token
+}
+
+// token returns the current token, fetching or refreshing it when it is
+// invalid, or when rejected is the Authorization header value that carries it
+// (a 401 said so).
+func (s *oauthSource) token(ctx context.Context, rejected string) (*oauth2.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tok != nil && s.tok.Valid() && (rejected == "" || rejected != s.tok.Type()+" "+s.tok.AccessToken) {
+		return s.tok, nil
+	}
+	// the run's context cancels the request; its values carry the client
+	hctx := context.WithValue(ctx, oauth2.HTTPClient, s.client)
+	var (
+		t   *oauth2.Token
+		err error
+	)
+	if s.cc != nil {
+		t, err = s.cc.Token(hctx)
+	} else {
+		if s.tok == nil || s.tok.RefreshToken == "" {
+			return nil, &RequestError{Msg: "the OAuth 2.0 token has expired and the connection has no refresh token", Hint: "log in again: flowrun connection login"}
+		}
+		// an expired token makes the source refresh
+		t, err = s.cfg.TokenSource(hctx, &oauth2.Token{RefreshToken: s.tok.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, cancelError(ctx)
+		}
+		return nil, fmt.Errorf("oauth2 token: %s", s.conn.Redact(oauthErrText(err)))
+	}
+	s.conn.AddSecret(t.AccessToken, t.RefreshToken)
+	s.tok = t
+	if s.cfg != nil {
+		if err := s.conn.SaveToken(&connection.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}); err != nil {
+			return nil, fmt.Errorf("saving the refreshed token: %w", err)
+		}
+	}
+	return t, nil
+}
+
+func oauthErrText(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		msg := fmt.Sprintf("the token endpoint answered %d", re.Response.StatusCode)
+		if re.ErrorCode != "" {
+			msg += ": " + re.ErrorCode
+			if re.ErrorDescription != "" {
+				msg += " (" + re.ErrorDescription + ")"
+			}
+		}
+		return msg
+	}
+	return err.Error()
+}

@@ -1,0 +1,842 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/value"
+)
+
+// HTTPError is a response whose status the step did not expect.
+type HTTPError struct {
+	Method string
+	URL    string
+	Status int
+	Body   any
+	Note   string // why it was not retried, when that is not obvious
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.Status, http.StatusText(e.Status))
+	if e.Note != "" {
+		msg += " (" + e.Note + ")"
+	}
+	if s := bodySnippet(e.Body); s != "" {
+		msg += ": " + s
+	}
+	return msg
+}
+
+func bodySnippet(b any) string {
+	if b == nil {
+		return ""
+	}
+	s := value.Text(b)
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+var defaultClient = &http.Client{Transport: http.DefaultTransport}
+
+func (r *Runner) client() *http.Client {
+	if r.Client != nil {
+		return r.Client
+	}
+	return defaultClient
+}
+
+// request is one evaluated HTTP request, ready to send (possibly several times).
+type request struct {
+	method  string
+	url     *url.URL
+	headers http.Header
+	body    []byte
+	// authHeaders are the headers the connection's authorisation set; they
+	// are not sent to another host (a next page elsewhere).
+	authHeaders []string
+	oauth       *oauthSource // set when authorised with OAuth 2.0: a 401 refreshes once
+}
+
+func (fr *frame) execHTTP(s *lang.HTTPStep, ev *TraceEvent) (any, error) {
+	req, err := fr.buildRequest(s)
+	if err != nil {
+		return nil, err
+	}
+	if ev != nil {
+		ev.Method, ev.URL = req.method, redactURL(req.url)
+		ev.Input = req.traceInput()
+	}
+	var res any
+	if s.Paginate == nil {
+		res, err = fr.send(s, req, ev)
+	} else {
+		res, err = fr.paginate(s, req, ev)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ev != nil {
+		ev.Output = traceOutput(res)
+	}
+	return res, nil
+}
+
+// traceOutput is a response as traces show it: headers that carry
+// credentials (a session cookie) masked.
+func traceOutput(res any) any {
+	m, ok := res.(map[string]any)
+	if !ok {
+		return res
+	}
+	h, ok := m["headers"].(map[string]any)
+	if !ok {
+		return res
+	}
+	masked := make(map[string]any, len(h))
+	for k, v := range h {
+		if k == "set-cookie" || sensitiveHeader(k) {
+			v = "***"
+		}
+		masked[k] = v
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	out["headers"] = masked
+	return out
+}
+
+// traceInput describes a request for --trace-json, with credentials masked.
+func (r *request) traceInput() map[string]any {
+	h := make(map[string]any, len(r.headers))
+	for k, vs := range r.headers {
+		v := strings.Join(vs, ", ")
+		if slices.Contains(r.authHeaders, k) || sensitiveHeader(k) {
+			v = "***"
+		}
+		h[strings.ToLower(k)] = v
+	}
+	in := map[string]any{"method": r.method, "url": redactURL(r.url), "headers": h}
+	if r.body != nil {
+		if v, err := value.DecodeJSON(r.body); err == nil {
+			in["body"] = v
+		} else {
+			in["body"] = string(r.body)
+		}
+	}
+	return in
+}
+
+func sensitiveHeader(k string) bool {
+	switch strings.ToLower(k) {
+	case "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "x-auth-token":
+		return true
+	}
+	return false
+}
+
+func (fr *frame) baseURL() (string, error) {
+	ru := fr.run
+	ru.once.Do(func() {
+		c := ru.r.Project.Connector
+		if c.BaseURL == nil {
+			return
+		}
+		// the frame's env holds connection and connector, all base_url sees
+		v, err := fr.ev.eval(c.BaseURL)
+		if err != nil {
+			ru.baseErr = fmt.Errorf("base_url: %w", err)
+			return
+		}
+		ru.baseURL = value.Text(v)
+	})
+	return ru.baseURL, ru.baseErr
+}
+
+// httpMethods are the methods an expression may give an http step.
+var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true}
+
+func (fr *frame) buildRequest(s *lang.HTTPStep) (*request, error) {
+	method := s.Method
+	if s.MethodValue != nil {
+		v, err := fr.ev.eval(s.MethodValue)
+		if err != nil {
+			return nil, err
+		}
+		method = strings.ToUpper(value.Text(v))
+		if !httpMethods[method] {
+			return nil, fmt.Errorf("http method %q is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS", value.Text(v))
+		}
+	}
+	var raw string
+	if s.URL != nil {
+		v, err := fr.ev.eval(s.URL)
+		if err != nil {
+			return nil, err
+		}
+		raw = value.Text(v)
+	} else {
+		v, err := fr.ev.eval(s.Path)
+		if err != nil {
+			return nil, err
+		}
+		base, err := fr.baseURL()
+		if err != nil {
+			return nil, err
+		}
+		p := value.Text(v)
+		if strings.Contains(p, "://") || strings.HasPrefix(p, "//") {
+			// a path always stays under base_url: an absolute URL here would
+			// carry the connection's credentials to another host
+			return nil, fmt.Errorf("%s %s: path must be relative to base_url; use url: for an absolute URL", method, p)
+		}
+		if base == "" {
+			return nil, fmt.Errorf("%s %s: the connector has no base_url to join the path to (use url: for an absolute URL)", method, p)
+		}
+		raw = joinURL(base, p)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s %q is not an absolute http(s) URL", method, raw)
+	}
+	req := &request{method: method, url: u, headers: make(http.Header, 4)}
+	if len(s.Query) > 0 || s.QueryExpr != nil {
+		q := u.Query()
+		for _, nv := range s.Query {
+			v, err := fr.ev.eval(nv.Value)
+			if err != nil {
+				return nil, err
+			}
+			q.Del(nv.Name)
+			value.AddQuery(q, nv.Name, v)
+		}
+		if s.QueryExpr != nil {
+			m, err := fr.evalObject(s.QueryExpr, "query")
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range m {
+				q.Del(k)
+				value.AddQuery(q, k, v)
+			}
+		}
+		u.RawQuery = value.EncodeQuery(q)
+	}
+	c := fr.run.r.Project.Connector
+	for _, nv := range c.HTTP.Headers {
+		if err := fr.setHeader(req.headers, nv); err != nil {
+			return nil, err
+		}
+	}
+	for _, nv := range s.Headers {
+		if err := fr.setHeader(req.headers, nv); err != nil {
+			return nil, err
+		}
+	}
+	if s.HeadersExpr != nil {
+		m, err := fr.evalObject(s.HeadersExpr, "headers")
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			if v == nil {
+				req.headers.Del(k)
+			} else {
+				req.headers.Set(k, value.Text(v))
+			}
+		}
+	}
+	switch {
+	case s.HasJSON:
+		v, err := fr.ev.eval(s.JSON)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			b, err := value.MarshalJSON(v)
+			if err != nil {
+				return nil, fmt.Errorf("json body: %v", err)
+			}
+			req.body = b
+			if req.headers.Get("Content-Type") == "" {
+				req.headers.Set("Content-Type", "application/json")
+			}
+		}
+	case s.Form != nil:
+		v, err := fr.ev.eval(s.Form)
+		if err != nil {
+			return nil, err
+		}
+		m, ok := value.Normalize(v).(map[string]any)
+		if !ok && v != nil {
+			return nil, fmt.Errorf("form body: expected an object, got %s", value.TypeName(v))
+		}
+		q := url.Values{}
+		for k, x := range m {
+			value.AddForm(q, k, x)
+		}
+		req.body = []byte(value.EncodeQuery(q))
+		if req.headers.Get("Content-Type") == "" {
+			req.headers.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	case s.Body != nil:
+		v, err := fr.ev.eval(s.Body)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			if str, ok := v.(string); ok {
+				req.body = []byte(str)
+			} else {
+				b, err := value.MarshalJSON(v)
+				if err != nil {
+					return nil, err
+				}
+				req.body = b
+				if req.headers.Get("Content-Type") == "" {
+					req.headers.Set("Content-Type", "application/json")
+				}
+			}
+		}
+	}
+	if !s.NoAuth {
+		a := c.Auth
+		if s.Auth != nil {
+			a = s.Auth
+		}
+		if err := fr.authorize(a, req); err != nil {
+			return nil, err
+		}
+	}
+	return req, nil
+}
+
+func (fr *frame) setHeader(h http.Header, nv lang.NamedValue) error {
+	v, err := fr.ev.eval(nv.Value)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		h.Del(nv.Name)
+		return nil
+	}
+	h.Set(nv.Name, value.Text(v))
+	return nil
+}
+
+// joinURL appends a path to a base URL, keeping the base's path.
+func joinURL(base, path string) string {
+	if path == "" {
+		return base
+	}
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return path
+	}
+	return strings.TrimRight(base, "/") + "/" + strings.TrimLeft(path, "/")
+}
+
+// response is one attempt's answer, before its body is parsed.
+type response struct {
+	status int
+	header http.Header
+	data   []byte
+}
+
+// send performs a request with the step's retry policy, then applies expect.
+// Retries come first: a status in retry.on is retried even under expect: any.
+func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[string]any, error) {
+	ru := fr.run
+	c := ru.r.Project.Connector
+	policy := c.HTTP.Retry
+	if s.Retry != nil {
+		policy = *s.Retry
+	}
+	attempts := max(policy.Attempts, 1)
+	timeout := c.HTTP.Timeout
+	if s.Timeout > 0 {
+		timeout = s.Timeout
+	}
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	var (
+		resp     response
+		note     string
+		reauthed bool
+	)
+	for attempt := 1; ; attempt++ {
+		if ev != nil {
+			ev.Attempts = attempt
+		}
+		var err error
+		resp, err = fr.roundTrip(req, timeout)
+		if err == nil && resp.status == http.StatusUnauthorized && req.oauth != nil && !reauthed {
+			// the token may have been revoked or expired early: refresh it once
+			reauthed = true
+			ok, rerr := fr.reauthorize(req)
+			if rerr != nil {
+				return nil, rerr
+			}
+			if ok {
+				resp, err = fr.roundTrip(req, timeout)
+			}
+		}
+		var wait time.Duration
+		if err != nil {
+			if errors.Is(err, ErrCanceled) || attempt >= attempts || !retryableErr(err, req.method) {
+				return nil, err
+			}
+			wait = backoff(policy, attempt)
+		} else {
+			if attempt >= attempts || !slices.Contains(policy.On, resp.status) {
+				break
+			}
+			wait = backoff(policy, attempt)
+			if ra := retryAfter(resp.header.Get("Retry-After"), ru.r.now()); ra > 0 {
+				if policy.MaxBackoff > 0 && ra > policy.MaxBackoff {
+					note = fmt.Sprintf("not retried: Retry-After asks for %s, longer than retry.max_backoff %s", ra, policy.MaxBackoff)
+					break
+				}
+				wait = ra
+			}
+			if dl, ok := fr.ctx.Deadline(); ok && time.Until(dl) < wait {
+				note = fmt.Sprintf("not retried: waiting %s would pass the run's deadline", wait.Round(time.Millisecond))
+				break
+			}
+		}
+		if err := ru.r.sleep(fr.ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+	if ev != nil {
+		ev.Status = resp.status
+	}
+	expected := s.ExpectAll
+	if !expected {
+		if len(s.Expect) == 0 {
+			expected = resp.status >= 200 && resp.status < 300
+		} else {
+			expected = slices.Contains(s.Expect, resp.status)
+		}
+	}
+	body, err := parseBody(&resp, expected && resp.status >= 200 && resp.status < 300)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %d response: %v", req.method, redactURL(req.url), resp.status, err)
+	}
+	if !expected {
+		return nil, &HTTPError{Method: req.method, URL: redactURL(req.url), Status: resp.status, Body: body, Note: note}
+	}
+	// build only what can be read: a step without id keeps no result, and
+	// the headers go only where an expression (or a trace) may look at them
+	if s.ID == "" && s.Paginate == nil && ev == nil {
+		return nil, nil
+	}
+	var headers map[string]any
+	if s.Paginate != nil || ev != nil || fr.flow.Reads.ReadsField(s.ID, "headers") {
+		headers = headerMap(resp.header)
+	}
+	return lang.ResponseObject.Value(lang.HTTPResult{Status: resp.status, Headers: headers, Body: body}), nil
+}
+
+// parseBody returns a response body as flows see it: parsed JSON when the
+// content type says JSON, else text; nil when empty. JSON that does not parse
+// is an error for a 2xx response the step accepts, and text otherwise (an
+// error page sent as JSON should not hide the status).
+func parseBody(resp *response, strict bool) (any, error) {
+	if len(resp.data) == 0 {
+		return nil, nil
+	}
+	if isJSON(resp.header.Get("Content-Type")) {
+		v, err := value.DecodeJSON(resp.data)
+		if err == nil {
+			return v, nil
+		}
+		if strict {
+			return nil, fmt.Errorf("body is not valid JSON: %v", err)
+		}
+	}
+	return string(resp.data), nil
+}
+
+func backoff(p lang.Retry, attempt int) time.Duration {
+	b := p.Backoff
+	if b <= 0 {
+		b = time.Second
+	}
+	d := b << (attempt - 1)
+	if d <= 0 || (p.MaxBackoff > 0 && d > p.MaxBackoff) {
+		d = p.MaxBackoff
+		if d <= 0 {
+			d = b
+		}
+	}
+	// jitter in [d/2, d]
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// retryableErr reports whether a failed attempt may be repeated: a
+// connection that was never made (refused, DNS) for any method; a timeout or
+// a connection dropped mid-way only for idempotent methods, since the server
+// may have acted on it.
+func retryableErr(err error, method string) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return !dns.IsNotFound
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return true
+	}
+	switch method {
+	case "GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE":
+	default:
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// reqDeadline is a context that a timer cancels: the per-attempt timeout.
+// Most attempts end before their timeout, so the context, its timer and the
+// bookkeeping the transport adds to it are pooled and reused rather than
+// built per request (as context.WithTimeout would).
+type reqDeadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	timer  *time.Timer
+}
+
+var deadlinePool sync.Pool
+
+// startDeadline returns a deadline whose ctx is canceled after d or when
+// parent is; call its finish with the returned stop once the attempt is over.
+func startDeadline(parent context.Context, d time.Duration) (*reqDeadline, func() bool) {
+	rd, _ := deadlinePool.Get().(*reqDeadline)
+	if rd == nil {
+		rd = &reqDeadline{}
+		rd.ctx, rd.cancel = context.WithCancel(context.Background())
+		rd.timer = time.AfterFunc(d, rd.cancel)
+	} else {
+		rd.timer.Reset(d)
+	}
+	if parent.Done() != nil {
+		return rd, context.AfterFunc(parent, rd.cancel)
+	}
+	return rd, nil
+}
+
+// finish stops the deadline and pools it if it never fired.
+func (rd *reqDeadline) finish(stopParent func() bool) {
+	timerStopped := rd.timer.Stop()
+	parentStopped := stopParent == nil || stopParent()
+	if timerStopped && parentStopped && rd.ctx.Err() == nil {
+		deadlinePool.Put(rd)
+		return
+	}
+	rd.cancel()
+}
+
+// roundTrip sends one attempt and reads the response.
+func (fr *frame) roundTrip(r *request, timeout time.Duration) (response, error) {
+	ru := fr.run
+	rd, stopParent := startDeadline(fr.ctx, timeout)
+	defer rd.finish(stopParent)
+	ctx := rd.ctx
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	// an empty URL parses for free; the request gets the parsed one
+	hreq, err := http.NewRequestWithContext(ctx, r.method, "", body)
+	if err != nil {
+		return response{}, err
+	}
+	hreq.URL, hreq.Host, hreq.Header = r.url, r.url.Host, r.headers
+	if h := r.headers.Get("Host"); h != "" {
+		hreq.Host = h
+	}
+	resp, err := ru.r.client().Do(hreq)
+	if err != nil {
+		if fr.ctx.Err() != nil {
+			return response{}, fmt.Errorf("%w: %s %s", cancelError(fr.ctx), r.method, redactURL(r.url))
+		}
+		if ctx.Err() != nil {
+			return response{}, &timeoutError{fmt.Sprintf("%s %s: no response within %s", r.method, redactURL(r.url), timeout)}
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return response{}, fmt.Errorf("%s %s: %w", r.method, redactURL(r.url), err)
+	}
+	defer resp.Body.Close()
+	limit := ru.limits.MaxResponseBody
+	if resp.ContentLength > limit {
+		return response{}, limitf("%s %s: response body of %s is over the %s limit", r.method, redactURL(r.url), value.Bytes(int(resp.ContentLength)), value.Bytes(int(limit)))
+	}
+	var data []byte
+	if resp.ContentLength >= 0 {
+		data = make([]byte, resp.ContentLength)
+		_, err = io.ReadFull(resp.Body, data)
+	} else {
+		data, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	}
+	if err != nil {
+		if fr.ctx.Err() != nil {
+			return response{}, fmt.Errorf("%w: %s %s", cancelError(fr.ctx), r.method, redactURL(r.url))
+		}
+		if ctx.Err() != nil {
+			return response{}, &timeoutError{fmt.Sprintf("%s %s: response not read within %s", r.method, redactURL(r.url), timeout)}
+		}
+		return response{}, fmt.Errorf("%s %s: reading response: %w", r.method, redactURL(r.url), err)
+	}
+	if int64(len(data)) > limit {
+		return response{}, limitf("%s %s: response body is over the %s limit", r.method, redactURL(r.url), value.Bytes(int(limit)))
+	}
+	return response{status: resp.StatusCode, header: resp.Header, data: data}, nil
+}
+
+// headerMap is a response's headers as flows see them: lower-case names,
+// several values joined with ", ".
+func headerMap(h http.Header) map[string]any {
+	m := make(map[string]any, len(h))
+	for k, vs := range h {
+		v := vs[0]
+		if len(vs) > 1 {
+			v = strings.Join(vs, ", ")
+		}
+		m[lowerHeader(k)] = v
+	}
+	return m
+}
+
+// commonHeaders maps the canonical form of frequent response headers to
+// lower case without allocating.
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{"Content-Type", "Content-Length", "Date", "Link", "Retry-After", "Server", "Etag",
+		"Cache-Control", "Connection", "Vary", "Location", "Set-Cookie", "X-Ratelimit-Limit", "X-Ratelimit-Remaining",
+		"X-Ratelimit-Reset", "X-Request-Id", "Content-Encoding", "Transfer-Encoding", "Expires", "Last-Modified", "Strict-Transport-Security"} {
+		m[h] = strings.ToLower(h)
+	}
+	return m
+}()
+
+func lowerHeader(k string) string {
+	if l, ok := commonHeaders[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
+}
+
+type timeoutError struct{ msg string }
+
+func (e *timeoutError) Error() string   { return e.msg }
+func (e *timeoutError) Timeout() bool   { return true }
+func (e *timeoutError) Temporary() bool { return true }
+
+var _ net.Error = (*timeoutError)(nil)
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func isJSON(ct string) bool {
+	if ct == "" {
+		return false
+	}
+	if strings.HasPrefix(ct, "application/json") && (len(ct) == 16 || ct[16] == ';') {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > 1<<31 {
+			n = 1 << 31
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// redactURL hides userinfo and the values of query parameters that look like
+// credentials.
+func redactURL(u *url.URL) string {
+	if u.User == nil && u.RawQuery == "" {
+		return u.String()
+	}
+	c := *u
+	c.User = nil
+	q := c.Query()
+	changed := false
+	for k := range q {
+		lk := strings.ToLower(k)
+		if strings.Contains(lk, "token") || strings.Contains(lk, "key") || strings.Contains(lk, "secret") || strings.Contains(lk, "password") || lk == "sig" || lk == "signature" {
+			q.Set(k, "***")
+			changed = true
+		}
+	}
+	if changed {
+		c.RawQuery = value.EncodeQuery(q)
+	}
+	return c.String()
+}
+
+// sameOrigin reports whether two URLs share scheme and host (with port).
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
+}
+
+// paginate follows next links or next queries, collecting the items of every page.
+func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any, error) {
+	p := s.Paginate
+	var items []any
+	req := first
+	pages := 0
+	env := fr.ev.env
+	old, had := env["response"]
+	defer restore(env, "response", old, had)
+	seen := map[string]bool{first.url.String(): true}
+	for {
+		resp, err := fr.send(s, req, ev)
+		if err != nil {
+			return nil, err
+		}
+		pages++
+		if ev != nil {
+			ev.Pages = pages
+		}
+		env["response"] = resp
+		v, err := fr.ev.eval(p.Items)
+		if err != nil {
+			return nil, err
+		}
+		page, ok := toList(v)
+		if !ok {
+			return nil, fmt.Errorf("paginate: items must be a list, got %s", value.TypeName(v))
+		}
+		items = append(items, page...)
+		if len(items) > fr.run.limits.MaxLoopItems {
+			return nil, limitf("paginate: more than %d items (limit)", fr.run.limits.MaxLoopItems)
+		}
+		if p.MaxPages > 0 && pages >= p.MaxPages {
+			break
+		}
+		next := &request{method: req.method, headers: req.headers, body: req.body, authHeaders: req.authHeaders, oauth: req.oauth}
+		if p.Next != nil {
+			nv, err := fr.ev.eval(p.Next)
+			if err != nil {
+				return nil, err
+			}
+			ns := strings.TrimSpace(value.Text(nv))
+			if ns == "" {
+				break
+			}
+			u, err := req.url.Parse(ns)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+				return nil, fmt.Errorf("paginate: next %q is not an http(s) URL", ns)
+			}
+			next.url = u
+		} else {
+			q := req.url.Query()
+			more := false
+			for _, nq := range p.NextQuery {
+				x, err := fr.ev.eval(nq.Value)
+				if err != nil {
+					return nil, err
+				}
+				q.Del(nq.Name)
+				if x == nil || x == "" || x == false {
+					continue
+				}
+				more = true
+				value.AddQuery(q, nq.Name, x)
+			}
+			if !more {
+				break
+			}
+			u := *req.url
+			u.RawQuery = value.EncodeQuery(q)
+			next.url = &u
+		}
+		if sameOrigin(next.url, first.url) {
+			next.headers, next.authHeaders = first.headers, first.authHeaders
+		} else if len(first.authHeaders) > 0 {
+			// credentials are for the host the request was made to, not
+			// for wherever a next link points
+			next.headers = first.headers.Clone()
+			for _, h := range first.authHeaders {
+				next.headers.Del(h)
+			}
+			next.authHeaders, next.oauth = nil, nil
+		}
+		key := next.url.String()
+		if seen[key] {
+			return nil, fmt.Errorf("paginate: next page %s was already fetched (the service repeats its cursor)", redactURL(next.url))
+		}
+		seen[key] = true
+		req = next
+	}
+	if items == nil {
+		items = []any{}
+	}
+	return map[string]any{"items": items, "pages": pages}, nil
+}
+
+// evalObject evaluates a value that must give an object (or null: empty).
+func (fr *frame) evalObject(v *lang.Value, what string) (map[string]any, error) {
+	x, err := fr.ev.eval(v)
+	if err != nil {
+		return nil, err
+	}
+	switch m := value.Normalize(x).(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return m, nil
+	}
+	return nil, fmt.Errorf("%s: expected an object, got %s", what, value.TypeName(x))
+}

@@ -1,0 +1,1075 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/value"
+)
+
+// Limits bound what one run may do, so a hostile or buggy flow fails cleanly.
+// A limit that is hit raises an error that wraps ErrLimit; try/catch and
+// continue_on_error do not swallow it.
+type Limits struct {
+	MaxDepth        int           // nested calls (default 32)
+	MaxSteps        int64         // steps executed in one run (default 50,000,000)
+	MaxLoopItems    int           // items of one for_each, or collected by one paginate (default 10,000,000)
+	MaxResponseBody int64         // bytes of one HTTP response body (default 10 MiB)
+	MaxConcurrency  int           // upper bound on for_each concurrency (default 64)
+	ExprMemory      uint          // expr's memory budget for one evaluation (default 1,000,000, expr's own)
+	Timeout         time.Duration // the whole run (default: none; the context and the flow's timeout still apply)
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = 32
+	}
+	if l.MaxSteps <= 0 {
+		l.MaxSteps = 50_000_000
+	}
+	if l.MaxLoopItems <= 0 {
+		l.MaxLoopItems = 10_000_000
+	}
+	if l.MaxResponseBody <= 0 {
+		l.MaxResponseBody = 10 << 20
+	}
+	if l.MaxConcurrency <= 0 {
+		l.MaxConcurrency = 64
+	}
+	if l.ExprMemory == 0 {
+		l.ExprMemory = 1_000_000
+	}
+	return l
+}
+
+// Runner runs the flows of one loaded project for one connection. A Runner is
+// safe for concurrent runs; set its fields before the first run.
+type Runner struct {
+	Project    *lang.Project
+	Connection *connection.Connection
+	Client     *http.Client // default: a client with the standard transport
+	Limits     Limits
+	// Trace, when set, is called after every step (and for every log line).
+	// Steps of a for_each with concurrency > 1 call it from several
+	// goroutines. Events are not redacted: use Connection.Redact on what
+	// leaves the process.
+	Trace func(TraceEvent)
+	// Sleep waits for retries and wait steps; default: a timer that the
+	// run's context interrupts. Tests set it to record waits.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Now   func() time.Time // the clock for Retry-After dates; default time.Now
+
+	connOnce sync.Once
+	authOnce sync.Once
+	auth     *authState
+	connEnv  atomic.Pointer[map[string]any] // connector env, built once
+}
+
+// TraceEvent describes one executed step.
+type TraceEvent struct {
+	RunID    string        `json:"run_id"`
+	Flow     string        `json:"flow"`
+	Step     string        `json:"step"`
+	Kind     string        `json:"kind"`
+	Pos      string        `json:"pos"`
+	Depth    int           `json:"depth"` // call depth: 0 in the flow that was run
+	Nest     int           `json:"nest"`  // how deep in if/switch/for_each/try blocks of its flow
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns"`
+	Method   string        `json:"method,omitempty"`
+	URL      string        `json:"url,omitempty"`
+	Status   int           `json:"status,omitempty"`
+	Attempts int           `json:"attempts,omitempty"` // HTTP attempts of the last request (retries + 1)
+	Pages    int           `json:"pages,omitempty"`    // pages fetched by a paginated http step
+	Message  string        `json:"message,omitempty"`  // log lines, continue_if messages
+	Error    string        `json:"error,omitempty"`
+	Input    any           `json:"input,omitempty"`  // call: the inputs; http: the request
+	Output   any           `json:"output,omitempty"` // the step's result
+}
+
+// RunError is a flow that failed: where, why, and through which calls.
+type RunError struct {
+	Pos     lang.Pos
+	Flow    string
+	Step    string
+	Message string
+	Code    any
+	Status  int
+	Body    any
+	Details any
+	Calls   []string // the call chain, innermost last: `flows/a.yaml:12:5: flow "a", step "b"`
+	cause   error
+}
+
+// maxChainShown is how many calls of a long chain Error prints.
+const maxChainShown = 10
+
+func (e *RunError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: flow %q, step %q: %s", e.Pos, e.Flow, e.Step, e.Message)
+	n := len(e.Calls)
+	for i := n - 1; i >= 0; i-- {
+		if n > maxChainShown && i == n-maxChainShown/2-1 {
+			skip := n - maxChainShown
+			fmt.Fprintf(&b, "\n\t... %d more calls", skip)
+			i -= skip - 1
+			continue
+		}
+		b.WriteString("\n\tcalled from " + e.Calls[i])
+	}
+	return b.String()
+}
+
+func (e *RunError) Unwrap() error { return e.cause }
+
+// object is the error as flows see it in catch: {message, code, status, body,
+// step, flow, details}. step and flow name where it was raised, which is
+// inside the called flow when a call failed.
+func (e *RunError) object() map[string]any {
+	return lang.ErrorObject.Value(&lang.ErrorInfo{Message: e.Message, Code: value.Normalize(e.Code), Status: e.Status,
+		Body: e.Body, Details: value.Normalize(e.Details), Step: e.Step, Flow: e.Flow})
+}
+
+// ErrCanceled reports a run stopped by its context (Ctrl-C, --timeout or
+// the flow's timeout).
+var ErrCanceled = errors.New("run canceled")
+
+// ErrLimit reports a run stopped by one of its Limits.
+var ErrLimit = errors.New("limit exceeded")
+
+// limitError is an error that hit a limit: it wraps ErrLimit.
+type limitError struct {
+	msg   string
+	cause error
+}
+
+func (e *limitError) Error() string        { return e.msg }
+func (e *limitError) Is(target error) bool { return target == ErrLimit }
+func (e *limitError) Unwrap() error        { return e.cause }
+
+func limitf(format string, args ...any) error { return &limitError{msg: fmt.Sprintf(format, args...)} }
+
+// uncatchable reports errors that try/catch and continue_on_error let through.
+func uncatchable(err error) bool {
+	return errors.Is(err, ErrCanceled) || errors.Is(err, ErrLimit)
+}
+
+type control uint8
+
+const (
+	ctlNext     control = iota
+	ctlReturn           // return ran: the frame's ret holds the outputs
+	ctlContinue         // continue_if was false
+)
+
+// run is the state shared by every frame of one run.
+type run struct {
+	r       *Runner
+	conn    *connection.Connection
+	idOnce  sync.Once
+	id      string // see runID
+	steps   atomic.Int64
+	limits  Limits
+	baseURL string
+	baseErr error
+	once    sync.Once
+	connEnv map[string]any // the connection as expressions see it
+	conEnv  map[string]any // the connector as expressions see it
+}
+
+// frame is one flow invocation (or one worker of a parallel loop).
+type frame struct {
+	run   *run
+	ctx   context.Context
+	flow  *lang.Flow
+	depth int
+	nest  int       // block nesting, for traces
+	calls *callSite // the call that started this frame; nil at the top
+	ev    evaluator
+	vars  map[string]any
+	steps map[string]any
+	ret   any
+}
+
+var framePool = sync.Pool{New: func() any { return new(frame) }}
+
+// runID identifies the run in traces and as flow.run_id; it is made on
+// first use.
+func (ru *run) runID() string {
+	ru.idOnce.Do(func() { ru.id = newRunID() })
+	return ru.id
+}
+
+func newRunID() string {
+	var b [16]byte
+	return string(strconv.AppendUint(b[:0], rand.Uint64(), 36))
+}
+
+func (r *Runner) newRun(conn *connection.Connection) *run {
+	return &run{r: r, conn: conn, limits: r.Limits.withDefaults(),
+		connEnv: conn.Env(), conEnv: r.connectorEnv()}
+}
+
+// Run runs an action or helper flow (or any flow's main steps) with inputs
+// and returns its outputs.
+func (r *Runner) Run(ctx context.Context, flowName string, inputs map[string]any) (map[string]any, error) {
+	return r.run(ctx, flowName, inputs)
+}
+
+
+// recoverRun turns a panic of the interpreter (a bug) into an error, so that
+// no input crashes the process that runs flows.
+func recoverRun(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("internal error (please report it): %v\n%s", p, debug.Stack())
+	}
+}
+
+func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any) (out map[string]any, err error) {
+	defer recoverRun(&err)
+	f := r.Project.Flow(flowName)
+	if f == nil {
+		return nil, &RequestError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: value.Suggest(flowName, r.Project.Order)}
+	}
+	if f.Type == lang.Webhook {
+		return nil, &RequestError{Msg: fmt.Sprintf("flow %q is a webhook flow: it runs on deliveries (flowrun trigger on / flowrun serve)", flowName)}
+	}
+	conn, err := r.connection()
+	if err != nil {
+		return nil, err
+	}
+	in, err := lang.CoerceFields(f.Inputs, inputs, "input", false)
+	if err != nil {
+		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
+	}
+	ru := r.newRun(conn)
+	ctx, cancel := r.runContext(ctx, f, ru.limits)
+	defer cancel()
+	var extra map[string]any
+	if f.Type == lang.Poll {
+		extra = map[string]any{"cursor": nil}
+	}
+	return ru.runFlow(ctx, f, lang.SectionSteps, in, extra, 0, nil)
+}
+
+// runContext applies the flow's timeout and the run timeout limit.
+func (r *Runner) runContext(ctx context.Context, f *lang.Flow, l Limits) (context.Context, context.CancelFunc) {
+	d := f.Timeout
+	if l.Timeout > 0 && (d == 0 || l.Timeout < d) {
+		d = l.Timeout
+	}
+	if d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return ctx, func() {}
+}
+
+// Section runs one section of a flow (a webhook's register, deregister or
+// event; a poll's steps) with extra names in scope, and returns what it returned.
+func (r *Runner) Section(ctx context.Context, flowName, section string, inputs map[string]any, extra map[string]any) (out map[string]any, err error) {
+	defer recoverRun(&err)
+	f := r.Project.Flow(flowName)
+	if f == nil {
+		return nil, &RequestError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: value.Suggest(flowName, r.Project.Order)}
+	}
+	conn, err := r.connection()
+	if err != nil {
+		return nil, err
+	}
+	sec, _ := lang.ParseSection(section) // an unknown name runs the main steps
+	in, err := lang.CoerceFields(f.Inputs, inputs, "input", false)
+	if err != nil {
+		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
+	}
+	ru := r.newRun(conn)
+	ctx, cancel := r.runContext(ctx, f, ru.limits)
+	defer cancel()
+	return ru.runFlow(ctx, f, sec, in, extra, 0, nil)
+}
+
+// EvalDedupe evaluates a poll flow's dedupe key for one event.
+func (r *Runner) EvalDedupe(f *lang.Flow, event any, inputs map[string]any) (string, error) {
+	if f.Dedupe == nil {
+		return "", nil
+	}
+	ev := evaluator{env: map[string]any{"event": event, "inputs": inputs}}
+	v, err := ev.eval(f.Dedupe)
+	if err != nil {
+		return "", err
+	}
+	return value.Text(v), nil
+}
+
+// EvalVerifySecret evaluates a webhook flow's verify.secret.
+func (r *Runner) EvalVerifySecret(f *lang.Flow, registration any, webhook map[string]any, inputs map[string]any) (string, error) {
+	if f.Verify == nil || f.Verify.Secret == nil {
+		return "", nil
+	}
+	conn, err := r.connection()
+	if err != nil {
+		return "", err
+	}
+	ev := evaluator{env: map[string]any{"registration": registration, "webhook": webhook, "inputs": inputs,
+		"connection": conn.Env()}}
+	v, err := ev.eval(f.Verify.Secret)
+	if err != nil {
+		return "", err
+	}
+	return value.Text(v), nil
+}
+
+// RequestError is a run that was asked for something that cannot run: an
+// unknown flow, inputs that do not fit the flow's declaration, a revoked
+// connection. The CLI reports it as a usage error (exit 2).
+type RequestError struct {
+	Msg  string
+	Hint string
+}
+
+func (e *RequestError) Error() string {
+	if e.Hint != "" {
+		return e.Msg + " (hint: " + e.Hint + ")"
+	}
+	return e.Msg
+}
+
+// checkConnection reports a revoked connection (and gives a runner without
+// one an empty connection).
+func (r *Runner) checkConnection() error {
+	_, err := r.connection()
+	return err
+}
+
+// connection returns the runner's connection (an empty one when none was
+// given) unless it was revoked.
+func (r *Runner) connection() (*connection.Connection, error) {
+	r.connOnce.Do(func() {
+		if r.Connection == nil {
+			r.Connection = &connection.Connection{Params: map[string]any{}}
+		}
+	})
+	c := r.Connection
+	if c.Revoked {
+		return nil, &RequestError{Msg: fmt.Sprintf("connection %s was revoked", c.File), Hint: "create a new connection (flowrun connection login) or remove `revoked` from the file"}
+	}
+	return c, nil
+}
+
+func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inputs map[string]any, extra map[string]any, depth int, calls *callSite) (map[string]any, error) {
+	// Frames and their scope maps are reused: nothing keeps either once the
+	// flow returned (expressions cannot name the scope itself, see envRef;
+	// parallel loop workers copy it and are joined before their step ends).
+	fr := framePool.Get().(*frame)
+	env := fr.ev.env
+	*fr = frame{run: ru, ctx: ctx, flow: f, depth: depth, calls: calls}
+	defer func() {
+		clear(env)
+		*fr = frame{}
+		fr.ev.env = env
+		framePool.Put(fr)
+	}()
+	// A flow whose steps never set a variable or keep a step result shares
+	// one empty map (no step writes it): helper calls stay cheap.
+	steps := f.Section(sec)
+	w := f.Writes[sec]
+	if w.Vars {
+		fr.vars = map[string]any{}
+	} else {
+		fr.vars = emptyMap
+	}
+	if w.Steps {
+		fr.steps = map[string]any{}
+	} else {
+		fr.steps = emptyMap
+	}
+	if env == nil {
+		env = make(map[string]any, 8) // one map group: the 6 names, loop variables
+	}
+	env["inputs"] = inputs
+	env["vars"] = fr.vars
+	env["steps"] = fr.steps
+	env["connection"] = ru.connEnv
+	env["connector"] = ru.conEnv
+	if f.UsesFlow {
+		env["flow"] = lang.FlowObject.Value(lang.FlowEnv{F: f, RunID: ru.runID()})
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	fr.ev.env = env
+	fr.ev.acquire(ru.limits.ExprMemory)
+	defer fr.ev.release()
+	ctl, err := fr.execSteps(steps)
+	if err != nil {
+		return nil, err
+	}
+	if ctl == ctlReturn {
+		out, ok := fr.ret.(map[string]any)
+		if !ok {
+			if fr.ret == nil {
+				return map[string]any{}, nil
+			}
+			return nil, fr.errorf(f.Pos, "", "return: expected an object of outputs, got %s", value.TypeName(fr.ret))
+		}
+		return out, nil
+	}
+	// The flow ended without return: fill the outputs' defaults. Falling off
+	// the end with a required output unset is an error; continue_if ending
+	// the flow at top level is quiet.
+	if f.Type != lang.Action && f.Type != lang.Helper {
+		return map[string]any{}, nil
+	}
+	out := make(map[string]any, len(f.Outputs))
+	for _, o := range f.Outputs {
+		if o.HasDefault {
+			out[o.Name] = value.Normalize(o.Default)
+		} else if o.Required && ctl != ctlContinue {
+			return nil, fr.errorf(f.Pos, "", "flow ended without return, but output %q is required", o.Name)
+		}
+	}
+	return out, nil
+}
+
+// connectorEnv is `connector`, built once per runner (its base_url is
+// evaluated for the runner's connection).
+func (r *Runner) connectorEnv() map[string]any {
+	if p := r.connEnv.Load(); p != nil {
+		return *p
+	}
+	c := r.Project.Connector
+	e := lang.ConnectorEnv{C: c}
+	if c.BaseURL != nil {
+		ev := evaluator{env: map[string]any{"connection": r.Connection.Env(), "connector": lang.ConnectorObject.Value(e)}}
+		if v, err := ev.eval(c.BaseURL); err == nil {
+			e.BaseURL = value.Text(v)
+		}
+	}
+	m := lang.ConnectorObject.Value(e)
+	r.connEnv.Store(&m)
+	return m
+}
+
+func (fr *frame) errorf(p lang.Pos, step string, format string, args ...any) *RunError {
+	return &RunError{Pos: p, Flow: fr.flow.Name, Step: step, Message: fmt.Sprintf(format, args...), Calls: fr.calls.chain()}
+}
+
+// wrap turns any error raised by a step into a *RunError positioned at it.
+func (fr *frame) wrap(st lang.Step, err error) error {
+	var re *RunError
+	if errors.As(err, &re) {
+		return err
+	}
+	b := st.Base()
+	e := &RunError{Pos: b.Pos, Flow: fr.flow.Name, Step: b.Label(), Message: err.Error(), Calls: fr.calls.chain(), cause: err}
+	var he *HTTPError
+	if errors.As(err, &he) {
+		e.Status, e.Body, e.Code = he.Status, he.Body, he.Status
+	}
+	var ee *exprRunError
+	if errors.As(err, &ee) {
+		e.Pos = ee.pos()
+	}
+	return e
+}
+
+// execBlock runs a nested step list (a branch or loop body).
+func (fr *frame) execBlock(steps []lang.Step) (control, error) {
+	fr.nest++
+	ctl, err := fr.execSteps(steps)
+	fr.nest--
+	return ctl, err
+}
+
+func (fr *frame) execSteps(steps []lang.Step) (control, error) {
+	for _, st := range steps {
+		ctl, err := fr.exec(st)
+		if err != nil || ctl != ctlNext {
+			return ctl, err
+		}
+	}
+	return ctlNext, nil
+}
+
+// canceled returns ErrCanceled (wrapped with the reason) once the run's
+// context is done.
+func (fr *frame) canceled() error {
+	if err := fr.ctx.Err(); err != nil {
+		return cancelError(fr.ctx)
+	}
+	return nil
+}
+
+func cancelError(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: timed out", ErrCanceled)
+	}
+	return ErrCanceled
+}
+
+func (fr *frame) exec(st lang.Step) (control, error) {
+	ru := fr.run
+	if n := ru.steps.Add(1); n > ru.limits.MaxSteps {
+		return ctlNext, fr.wrap(st, limitf("run exceeded %d steps (limit)", ru.limits.MaxSteps))
+	}
+	if err := fr.canceled(); err != nil {
+		return ctlNext, fr.wrap(st, err)
+	}
+	if ru.r.Trace == nil {
+		ctl, result, err := fr.execKind(st, nil)
+		if err != nil {
+			return ctl, fr.wrap(st, err)
+		}
+		if id := st.Base().ID; id != "" {
+			fr.steps[id] = result
+		}
+		return ctl, nil
+	}
+	b := st.Base()
+	ev := &TraceEvent{RunID: ru.runID(), Flow: fr.flow.Name, Step: b.Label(), Kind: string(b.Kind), Pos: b.Pos.String(), Depth: fr.depth, Nest: fr.nest, Start: time.Now()}
+	ctl, result, err := fr.execKind(st, ev)
+	if err != nil {
+		err = fr.wrap(st, err)
+	} else if b.ID != "" {
+		fr.steps[b.ID] = result
+	}
+	ev.Duration = time.Since(ev.Start)
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	if ev.Output == nil && result != nil {
+		ev.Output = result
+	}
+	ru.r.Trace(*ev)
+	return ctl, err
+}
+
+func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
+	switch s := st.(type) {
+	case *lang.SetStep:
+		var out map[string]any
+		if s.ID != "" || ev != nil {
+			out = make(map[string]any, len(s.Vars))
+		}
+		for _, nv := range s.Vars {
+			v, err := fr.ev.eval(nv.Value)
+			if err != nil {
+				return ctlNext, nil, err
+			}
+			fr.vars[nv.Name] = v
+			if out != nil {
+				out[nv.Name] = v
+			}
+		}
+		if out == nil {
+			return ctlNext, nil, nil
+		}
+		return ctlNext, out, nil
+	case *lang.HTTPStep:
+		res, err := fr.execHTTP(s, ev)
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		return ctlNext, res, nil
+	case *lang.IfStep:
+		ok, err := fr.cond(s.Cond)
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		if ok {
+			ctl, err := fr.execBlock(s.Then)
+			return ctl, nil, err
+		}
+		ctl, err := fr.execBlock(s.Else)
+		return ctl, nil, err
+	case *lang.SwitchStep:
+		for _, c := range s.Cases {
+			ok, err := fr.cond(c.When)
+			if err != nil {
+				return ctlNext, nil, err
+			}
+			if ok {
+				ctl, err := fr.execBlock(c.Steps)
+				return ctl, nil, err
+			}
+		}
+		ctl, err := fr.execBlock(s.Default)
+		return ctl, nil, err
+	case *lang.ForEachStep:
+		return fr.execForEach(s)
+	case *lang.CallStep:
+		out, err := fr.execCall(s, ev)
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		return ctlNext, out, nil
+	case *lang.ReturnStep:
+		v, err := fr.ev.eval(s.Value)
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		// a mapping written in the return step is a new object each time;
+		// anything else may be shared (a constant, a variable) and is copied
+		v, err = fr.checkReturn(value.Normalize(v), s.Value != nil && s.Value.Kind == lang.ValMap)
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		fr.ret = v
+		return ctlReturn, v, nil
+	case *lang.FailStep:
+		return ctlNext, nil, fr.execFail(s)
+	case *lang.TryStep:
+		return fr.execTry(s)
+	case *lang.ContinueIfStep:
+		ok, err := fr.cond(s.Cond)
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		if ok {
+			return ctlNext, nil, nil
+		}
+		if ev != nil && s.Message != nil {
+			m, _ := fr.ev.eval(s.Message)
+			ev.Message = value.Text(m)
+		}
+		return ctlContinue, nil, nil
+	case *lang.LogStep:
+		m, err := fr.ev.eval(s.Message)
+		if err != nil {
+			return ctlNext, nil, err
+		}
+		if ev != nil {
+			ev.Message = value.Text(m)
+		}
+		return ctlNext, nil, nil
+	case *lang.WaitStep:
+		d := s.Fixed
+		if !s.Duration.IsConst() {
+			v, err := fr.ev.eval(s.Duration)
+			if err != nil {
+				return ctlNext, nil, err
+			}
+			d, err = toDuration(v)
+			if err != nil {
+				return ctlNext, nil, err
+			}
+		}
+		if ev != nil {
+			ev.Message = d.String()
+		}
+		if err := fr.run.r.sleep(fr.ctx, d); err != nil {
+			return ctlNext, nil, err
+		}
+		return ctlNext, nil, nil
+	}
+	panic(fmt.Sprintf("interpreter: unknown step type %T", st))
+}
+
+func toDuration(v any) (time.Duration, error) {
+	switch t := v.(type) {
+	case string:
+		d, err := time.ParseDuration(strings.TrimSpace(t))
+		if err != nil || d < 0 {
+			return 0, fmt.Errorf("wait: %q is not a duration (write e.g. 500ms, 30s, 5m)", t)
+		}
+		return d, nil
+	case time.Duration:
+		if t < 0 {
+			return 0, fmt.Errorf("wait: negative duration %s", t)
+		}
+		return t, nil
+	}
+	return 0, fmt.Errorf("wait: expected a duration such as \"30s\", got %s", value.TypeName(v))
+}
+
+func (r *Runner) sleep(ctx context.Context, d time.Duration) error {
+	if r.Sleep != nil {
+		if err := r.Sleep(ctx, d); err != nil {
+			if ctx.Err() != nil {
+				return cancelError(ctx)
+			}
+			return err
+		}
+		return nil
+	}
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return cancelError(ctx)
+	}
+}
+
+func (fr *frame) cond(v *lang.Value) (bool, error) {
+	x, err := fr.ev.eval(v)
+	if err != nil {
+		return false, err
+	}
+	switch t := x.(type) {
+	case bool:
+		return t, nil
+	case nil:
+		return false, nil
+	}
+	return false, fmt.Errorf("condition must be true or false, got %s", value.TypeName(x))
+}
+
+// checkReturn checks the outputs of an action or helper flow against its
+// declaration and returns them with defaults filled: in v itself when it is
+// fresh (made for this return), else in a new object.
+func (fr *frame) checkReturn(v any, fresh bool) (any, error) {
+	f := fr.flow
+	if f.Type != lang.Action && f.Type != lang.Helper {
+		return v, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		if v == nil && len(f.Outputs) == 0 {
+			return map[string]any{}, nil
+		}
+		return nil, fmt.Errorf("return: expected an object of outputs, got %s", value.TypeName(v))
+	}
+	for k := range m {
+		if f.Output(k) == nil {
+			return nil, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
+		}
+	}
+	out := m
+	if !fresh {
+		out = make(map[string]any, len(f.Outputs))
+	}
+	for _, o := range f.Outputs {
+		x, given := m[o.Name]
+		x, msg := lang.CoerceField(o, x, false)
+		if msg != "" {
+			return nil, fmt.Errorf("output %q: %s", o.Name, msg)
+		}
+		if given || x != nil {
+			out[o.Name] = x
+		}
+	}
+	return out, nil
+}
+
+func (fr *frame) execFail(s *lang.FailStep) error {
+	msg, err := fr.ev.eval(s.Message)
+	if err != nil {
+		return err
+	}
+	text := value.Text(msg)
+	if text == "" {
+		text = "failed"
+	}
+	e := fr.errorf(s.Pos, s.Label(), "%s", text)
+	if s.Code != nil {
+		if e.Code, err = fr.ev.eval(s.Code); err != nil {
+			return err
+		}
+	}
+	if s.Details != nil {
+		if e.Details, err = fr.ev.eval(s.Details); err != nil {
+			return err
+		}
+	}
+	return e
+}
+
+func (fr *frame) execTry(s *lang.TryStep) (control, any, error) {
+	ctl, err := fr.execBlock(s.Try)
+	if err == nil {
+		return ctl, nil, nil
+	}
+	if uncatchable(err) {
+		return ctlNext, nil, err
+	}
+	var re *RunError
+	if !errors.As(err, &re) {
+		re = &RunError{Message: err.Error(), Flow: fr.flow.Name, Step: s.Label(), Pos: s.Pos}
+	}
+	env := fr.ev.env
+	old, had := env["error"]
+	env["error"] = re.object()
+	ctl, err = fr.execBlock(s.Catch)
+	restore(env, "error", old, had)
+	return ctl, nil, err
+}
+
+func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
+	ru := fr.run
+	target := ru.r.Project.Flow(s.Flow)
+	if target == nil {
+		return nil, fmt.Errorf("call: no flow named %q", s.Flow)
+	}
+	if fr.depth+1 > ru.limits.MaxDepth {
+		return nil, limitf("call %s: calls nest deeper than %d (limit; unbounded recursion?)", s.Flow, ru.limits.MaxDepth)
+	}
+	in := make(map[string]any, len(s.With))
+	for _, nv := range s.With {
+		v, err := fr.ev.eval(nv.Value)
+		if err != nil {
+			return nil, err
+		}
+		in[nv.Name] = v
+	}
+	if ev != nil {
+		ev.Input = maps.Clone(in) // the trace keeps what was passed, before defaults
+	}
+	args, err := lang.CoerceFieldsInto(in, target.Inputs, in, "input", false)
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %v", s.Flow, err)
+	}
+	calls := &callSite{step: s, flow: fr.flow.Name, parent: fr.calls}
+	var extra map[string]any
+	if target.Type == lang.Poll {
+		extra = map[string]any{"cursor": nil}
+	}
+	return ru.runFlow(fr.ctx, target, lang.SectionSteps, args, extra, fr.depth+1, calls)
+}
+
+func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
+	x, err := fr.ev.eval(s.Items)
+	if err != nil {
+		return ctlNext, nil, err
+	}
+	items, ok := toList(x)
+	if !ok {
+		return ctlNext, nil, fmt.Errorf("for_each: expected a list, got %s", value.TypeName(x))
+	}
+	if len(items) > fr.run.limits.MaxLoopItems {
+		return ctlNext, nil, limitf("for_each: %d items exceed the limit of %d", len(items), fr.run.limits.MaxLoopItems)
+	}
+	if s.Concurrency > 1 && len(items) > 1 {
+		return fr.forEachParallel(s, items)
+	}
+	env := fr.ev.env
+	oldItem, hadItem := env[s.As]
+	oldIdx, hadIdx := env[s.Index]
+	defer func() {
+		restore(env, s.As, oldItem, hadItem)
+		restore(env, s.Index, oldIdx, hadIdx)
+	}()
+	var results []any
+	if s.Collect != nil {
+		results = make([]any, 0, len(items))
+	}
+	for i, it := range items {
+		env[s.As] = it
+		env[s.Index] = i
+		ctl, err := fr.execBlock(s.Steps)
+		if err != nil {
+			if s.ContinueOnError && !uncatchable(err) {
+				continue
+			}
+			return ctlNext, nil, err
+		}
+		if ctl == ctlReturn {
+			return ctl, nil, nil
+		}
+		if ctl == ctlContinue {
+			continue
+		}
+		if s.Collect != nil {
+			v, err := fr.ev.eval(s.Collect)
+			if err != nil {
+				if s.ContinueOnError && !uncatchable(err) {
+					continue
+				}
+				return ctlNext, nil, fr.wrap(s, err)
+			}
+			results = append(results, v)
+		}
+	}
+	if results == nil {
+		results = []any{}
+	}
+	return ctlNext, results, nil
+}
+
+func restore(env map[string]any, k string, v any, had bool) {
+	if had {
+		env[k] = v
+	} else {
+		delete(env, k)
+	}
+}
+
+func toList(x any) ([]any, bool) {
+	switch t := x.(type) {
+	case []any:
+		return t, true
+	case nil:
+		return nil, true
+	}
+	n := value.Normalize(x)
+	l, ok := n.([]any)
+	return l, ok
+}
+
+// forEachParallel runs a loop body with several workers, each with its own
+// frame (variables, step results, VM); results keep input order. The first
+// error (by input order) cancels the other iterations.
+func (fr *frame) forEachParallel(s *lang.ForEachStep, items []any) (control, any, error) {
+	workers := min(s.Concurrency, fr.run.limits.MaxConcurrency, len(items))
+	type slot struct {
+		v    any
+		keep bool
+	}
+	results := make([]slot, len(items))
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		firstErr error
+		errIdx   = len(items)
+		returned bool
+		retVal   any
+		wg       sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(fr.ctx)
+	defer cancel()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				var err error
+				recoverRun(&err)
+				if err != nil {
+					mu.Lock()
+					firstErr, errIdx = err, -1 // a bug outranks any flow error
+					mu.Unlock()
+					cancel()
+				}
+			}()
+			sub := &frame{run: fr.run, ctx: ctx, flow: fr.flow, depth: fr.depth, nest: fr.nest + 1, calls: fr.calls}
+			sub.vars = cloneMap(fr.vars)
+			sub.steps = cloneMap(fr.steps)
+			env := cloneMap(fr.ev.env)
+			env["vars"] = sub.vars
+			env["steps"] = sub.steps
+			sub.ev.env = env
+			sub.ev.acquire(fr.run.limits.ExprMemory)
+			defer sub.ev.release()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(items) || ctx.Err() != nil {
+					return
+				}
+				env[s.As] = items[i]
+				env[s.Index] = i
+				ctl, err := sub.execSteps(s.Steps)
+				if err == nil && ctl == ctlNext && s.Collect != nil {
+					var v any
+					v, err = sub.ev.eval(s.Collect)
+					if err == nil {
+						results[i] = slot{v, true}
+					} else {
+						err = sub.wrap(s, err)
+					}
+				}
+				if err != nil {
+					if s.ContinueOnError && !uncatchable(err) {
+						continue
+					}
+					// an iteration canceled because another one failed is
+					// not the error to report
+					if errors.Is(err, ErrCanceled) && fr.ctx.Err() == nil {
+						return
+					}
+					mu.Lock()
+					if i < errIdx {
+						firstErr, errIdx = err, i
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+				if ctl == ctlReturn {
+					mu.Lock()
+					if !returned {
+						returned, retVal = true, sub.ret
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return ctlNext, nil, firstErr
+	}
+	if returned {
+		fr.ret = retVal
+		return ctlReturn, nil, nil
+	}
+	if err := fr.canceled(); err != nil {
+		return ctlNext, nil, err
+	}
+	out := make([]any, 0, len(items))
+	for _, r := range results {
+		if r.keep {
+			out = append(out, r.v)
+		}
+	}
+	return ctlNext, out, nil
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+2)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// callSite is one link of a call chain: a call step and the flow it is in.
+// The chain is formatted only when an error needs it.
+type callSite struct {
+	step   *lang.CallStep
+	flow   string
+	parent *callSite
+}
+
+// chain lists the calls outermost first, as RunError.Calls has them.
+func (c *callSite) chain() []string {
+	var out []string
+	for ; c != nil; c = c.parent {
+		out = append(out, fmt.Sprintf("%s: flow %q, step %q", c.step.Pos, c.flow, c.step.Label()))
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// emptyMap stands for the vars or steps of a flow that never writes them; it
+// is never written to.
+var emptyMap = map[string]any{}
+
+// RedactEvent returns a trace event with every secret of conn removed from
+// its text fields, inputs and outputs.
+func RedactEvent(conn *connection.Connection, ev TraceEvent) TraceEvent {
+	ev.URL = conn.Redact(ev.URL)
+	ev.Message = conn.Redact(ev.Message)
+	ev.Error = conn.Redact(ev.Error)
+	ev.Input = conn.RedactValue(ev.Input)
+	ev.Output = conn.RedactValue(ev.Output)
+	return ev
+}
