@@ -53,7 +53,7 @@ func (c *useCollector) Visit(n *ast.Node) {
 }
 
 func (c *useCollector) value(v *lang.Value) {
-	v.Exprs(func(e *lang.Expr) {
+	v.Exprs(func(e *lang.Expr, _ *lang.Node) {
 		if e.Program == nil {
 			return
 		}

@@ -522,7 +522,7 @@ func (s *scope) value(v *lang.Value) {
 	if v == nil {
 		return
 	}
-	v.Exprs(func(e *lang.Expr) { s.compile(v.Node, e) })
+	v.Exprs(func(e *lang.Expr, n *lang.Node) { s.compile(n, e) })
 }
 
 // compile compiles one expression of scalar n.

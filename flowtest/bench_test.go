@@ -143,7 +143,7 @@ func TestSuite500(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, out := run(t, p, Options{})
+	rep, out := runCase(t, p, Options{})
 	if rep.Passed != 500 {
 		t.Fatalf("%s\n%s", Summary(rep), out)
 	}

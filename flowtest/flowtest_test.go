@@ -85,7 +85,7 @@ func writeProject(t testing.TB, files map[string]string) *lang.Project {
 	return p
 }
 
-func run(t testing.TB, p *lang.Project, opts Options) (*Report, string) {
+func runCase(t testing.TB, p *lang.Project, opts Options) (*Report, string) {
 	t.Helper()
 	var out bytes.Buffer
 	opts.Out = &out
@@ -103,12 +103,12 @@ func TestAcmeSuitePasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, out := run(t, p, Options{})
+	rep, out := runCase(t, p, Options{})
 	if rep.Failed != 0 || rep.Passed != 20 || rep.Skipped != 1 {
 		t.Fatalf("%s\n%s", Summary(rep), out)
 	}
 	// the same, one case at a time, and verbose
-	rep, out = run(t, p, Options{Parallel: 1, Verbose: true})
+	rep, out = runCase(t, p, Options{Parallel: 1, Verbose: true})
 	if rep.Failed != 0 || !strings.Contains(out, "    http: GET https://demo.acme.example/api/v2/users?limit=1 -> mock 1 (GET /api/v2/users): 200\n") {
 		t.Fatalf("%s\n%s", Summary(rep), out)
 	}
@@ -235,7 +235,7 @@ steps:
 	}
 	files["tests/cases.yaml"] = b.String()
 	p := writeProject(t, files)
-	rep, out := run(t, p, Options{})
+	rep, out := runCase(t, p, Options{})
 	if len(rep.Cases) != len(tests) {
 		t.Fatalf("%d results for %d cases\n%s", len(rep.Cases), len(tests), out)
 	}
@@ -260,7 +260,7 @@ func TestRunFilter(t *testing.T) {
 		"tests/b.yaml":       "flowrun: 1\ntests:\n  - name: one\n    flow: twice\n    skip: x\n",
 	})
 	for re, want := range map[string]int{"^a/users/one$": 1, "one": 2, "^b/": 1, "^tw": 1, "nothing": 0} {
-		rep, _ := run(t, p, Options{Run: regexp.MustCompile(re)})
+		rep, _ := runCase(t, p, Options{Run: regexp.MustCompile(re)})
 		if len(rep.Cases) != want {
 			t.Errorf("--run %s: %d cases, want %d", re, len(rep.Cases), want)
 		}

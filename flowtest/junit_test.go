@@ -107,7 +107,7 @@ tests:
     outputs: {n: 2}
 `,
 	})
-	rep, _ := run(t, p, Options{Verbose: true})
+	rep, _ := runCase(t, p, Options{Verbose: true})
 	var buf bytes.Buffer
 	if err := WriteJUnit(&buf, rep, &Report{}); err != nil {
 		t.Fatal(err)

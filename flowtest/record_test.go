@@ -199,7 +199,7 @@ func TestRecord(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the rewritten file does not load: %v", err)
 	}
-	rep, offline := run(t, p2, Options{})
+	rep, offline := runCase(t, p2, Options{})
 	if rep.Failed != 0 || rep.Passed != 3 {
 		t.Fatalf("offline after recording: %s\n%s", Summary(rep), offline)
 	}

@@ -58,18 +58,19 @@ func (v *Value) Const() any {
 	return v.Lit
 }
 
-// Exprs calls fn for every expression of the value, in file order.
-func (v *Value) Exprs(fn func(*Expr)) {
+// Exprs calls fn for every expression of the value, in file order, with the
+// string scalar that holds it.
+func (v *Value) Exprs(fn func(e *Expr, scalar *Node)) {
 	if v == nil {
 		return
 	}
 	switch v.Kind {
 	case ValExpr:
-		fn(v.Expr)
+		fn(v.Expr, v.Node)
 	case ValTemplate:
 		for _, p := range v.Parts {
 			if p.Expr != nil {
-				fn(p.Expr)
+				fn(p.Expr, v.Node)
 			}
 		}
 	case ValMap, ValList:

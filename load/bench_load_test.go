@@ -50,7 +50,7 @@ func BenchmarkLoad200x20(b *testing.B) {
 	writeBigProject(b, dir, 200, 20)
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := Load(dir)
+		p, err := Project(dir)
 		if err != nil {
 			b.Fatal(err)
 		}

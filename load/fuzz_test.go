@@ -3,10 +3,12 @@ package load
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/expr-lang/expr/types"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 const fuzzConnector = "flowrun: 1\nname: fuzz\nbase_url: https://${ connection.host }/api\nconnection:\n  params:\n    host: {type: string, required: true}\n"
@@ -25,10 +27,19 @@ func FuzzLoad(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
-	if entries, err := filepath.Glob("../testdata/script/*.txtar"); err == nil {
-		for _, e := range entries {
-			if b, err := os.ReadFile(e); err == nil && len(b) < 4096 {
-				f.Add(b)
+	// the golden scripts' flow files: each member, not the whole archive
+	entries, err := filepath.Glob("../testdata/script/*.txtar")
+	if err != nil || len(entries) == 0 {
+		f.Fatalf("no golden scripts to seed from: %v", err)
+	}
+	for _, e := range entries {
+		ar, err := txtar.ParseFile(e)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, m := range ar.Files {
+			if strings.Contains(m.Name, "flows/") && len(m.Data) < 4096 {
+				f.Add(m.Data)
 			}
 		}
 	}
@@ -42,8 +53,8 @@ func FuzzLoad(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		n, err := ParseYAML("x.yaml", data)
 		if err == nil {
-			walkNodes(n, func(s *Node) {
-				if s.Kind == StringNode {
+			walkNodes(n, func(s *lang.Node) {
+				if s.Kind == lang.StringNode {
 					for off := 0; off <= len(s.Str) && off < 64; off++ {
 						p := s.At(off)
 						if p.Line < 1 || p.Col < 1 {
@@ -57,18 +68,22 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err = Load(dir)
-		if ds, ok := err.(Diagnostics); ok {
+		_, err = Project(dir)
+		lines := len(regexp.MustCompile("\r\n|\r|\n").Split(string(data), -1)) // YAML line breaks
+		if ds, ok := err.(lang.Diagnostics); ok {
 			for _, d := range ds {
 				if d.Pos.File == "" || d.Message == "" {
 					t.Fatalf("diagnostic without file or message: %+v", d)
+				}
+				if d.Pos.File == p && (d.Pos.Line < 1 || d.Pos.Line > lines || d.Pos.Col < 1) {
+					t.Fatalf("diagnostic outside the file (%d lines): %s", lines, d)
 				}
 			}
 		}
 	})
 }
 
-func walkNodes(n *Node, fn func(*Node)) {
+func walkNodes(n *lang.Node, fn func(*lang.Node)) {
 	if n == nil {
 		return
 	}
@@ -82,28 +97,4 @@ func walkNodes(n *Node, fn func(*Node)) {
 	for _, it := range n.Items {
 		walkNodes(it, fn)
 	}
-}
-
-// FuzzTemplate compiles arbitrary text as a templated scalar in a typed
-// scope: no panic, and a diagnostic for every failure.
-func FuzzTemplate(f *testing.F) {
-	for _, s := range []string{"${ inputs.n + 1 }", "a ${ b } c", "$${ x }", "${ map(xs, {.id}) }", "${ '}' }", "${", "${ {\"a\": 1} }", "${ steps.x.body }", "${ now() | date }"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, src string) {
-		if len(src) > 4096 || strings.Count(src, "(") > 200 {
-			return
-		}
-		l := &loader{proj: &Project{Flows: map[string]*Flow{}}}
-		s := &scope{l: l, flow: &Flow{Name: "f"}, env: types.Map{"inputs": types.Map{"n": types.Int}, "vars": types.Map{}, "steps": types.Map{}},
-			definite: map[string]bool{}, allIDs: map[string]bool{}}
-		n := &Node{Kind: StringNode, Str: src, Pos: Pos{File: "f.yaml", Line: 1, Col: 1}}
-		v := s.value(n)
-		if v == nil {
-			t.Fatal("nil value")
-		}
-		if v.kind == valExpr && v.expr.Program == nil && len(l.d.list) == 0 {
-			t.Fatalf("%q: expression not compiled and no diagnostic", src)
-		}
-	})
 }

@@ -1,30 +1,16 @@
 package load
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// writeFiles writes files (path -> content, slash-separated, relative to
-// dir) into dir.
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/load/loadtest"
+)
 
 func countEntries(t *testing.T, dir string) int {
 	t.Helper()
@@ -64,19 +50,19 @@ steps:
 // and a file with problems is never recorded.
 func TestShapeCache(t *testing.T) {
 	proj, cdir := t.TempDir(), filepath.Join(t.TempDir(), "shapes")
-	writeFiles(t, proj, map[string]string{"connector.yaml": defaultConnector, "flows/square.yaml": squareFlow})
+	loadtest.Write(t, proj, map[string]string{"connector.yaml": testConnector, "flows/square.yaml": squareFlow})
 	c := OpenShapeCache(cdir)
 	if c == nil {
 		t.Fatal("OpenShapeCache returned nil: the test binary cannot be identified")
 	}
 	for i := range 2 {
-		p, err := LoadWith(proj, LoadOptions{ShapeCache: c})
+		p, err := ProjectWith(proj, Options{ShapeCache: c})
 		if err != nil {
 			t.Fatalf("load %d: %v", i, err)
 		}
-		out, err := (&Runner{Project: p, Connection: &Connection{Params: map[string]any{}}}).Run(context.Background(), "square", map[string]any{"x": 7})
-		if err != nil || fmt.Sprint(out["y"]) != "49" {
-			t.Fatalf("load %d: run = %v, %v", i, out, err)
+		ret, ok := p.Flow("square").Steps[0].(*lang.ReturnStep)
+		if !ok || ret.Value.Kind != lang.ValMap || ret.Value.Vals[0].Expr.Program == nil {
+			t.Fatalf("load %d: the flow's return is not compiled", i)
 		}
 		if n := countEntries(t, cdir); n != 2 {
 			t.Fatalf("load %d: %d cache entries, want 2 (connector and flow)", i, n)
@@ -85,9 +71,9 @@ func TestShapeCache(t *testing.T) {
 
 	// A schema problem: reported on every load, never recorded.
 	bad := strings.Replace(squareFlow, "type: action", "type: action\ndescriptio: typo", 1)
-	writeFiles(t, proj, map[string]string{"flows/square.yaml": bad})
+	loadtest.Write(t, proj, map[string]string{"flows/square.yaml": bad})
 	for i := range 2 {
-		_, err := LoadWith(proj, LoadOptions{ShapeCache: c})
+		_, err := ProjectWith(proj, Options{ShapeCache: c})
 		if err == nil || !strings.Contains(err.Error(), `unknown key "descriptio"`) {
 			t.Fatalf("load %d of the edited file: err = %v, want the unknown key", i, err)
 		}
@@ -101,7 +87,7 @@ func TestShapeCache(t *testing.T) {
 	// is the trust the cache asks for; its key covers the binary, the kind
 	// and every byte of the file.
 	c.add("flow", []byte(bad))
-	if _, err := LoadWith(proj, LoadOptions{ShapeCache: c}); err != nil {
+	if _, err := ProjectWith(proj, Options{ShapeCache: c}); err != nil {
 		t.Fatalf("load with a planted entry: %v", err)
 	}
 	// The same bytes as another kind do not match.
@@ -114,19 +100,19 @@ func TestShapeCache(t *testing.T) {
 // ignored; the load validates and succeeds.
 func TestShapeCacheUnusable(t *testing.T) {
 	proj := t.TempDir()
-	writeFiles(t, proj, map[string]string{"connector.yaml": defaultConnector, "flows/square.yaml": squareFlow})
+	loadtest.Write(t, proj, map[string]string{"connector.yaml": testConnector, "flows/square.yaml": squareFlow})
 	blocker := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c := OpenShapeCache(filepath.Join(blocker, "shapes"))
 	for i := range 2 {
-		if _, err := LoadWith(proj, LoadOptions{ShapeCache: c}); err != nil {
+		if _, err := ProjectWith(proj, Options{ShapeCache: c}); err != nil {
 			t.Fatalf("load %d: %v", i, err)
 		}
 	}
-	writeFiles(t, proj, map[string]string{"flows/square.yaml": strings.Replace(squareFlow, "type: action", "type: acton", 1)})
-	if _, err := LoadWith(proj, LoadOptions{ShapeCache: c}); err == nil || !strings.Contains(err.Error(), `"type" must be one of`) {
+	loadtest.Write(t, proj, map[string]string{"flows/square.yaml": strings.Replace(squareFlow, "type: action", "type: acton", 1)})
+	if _, err := ProjectWith(proj, Options{ShapeCache: c}); err == nil || !strings.Contains(err.Error(), `"type" must be one of`) {
 		t.Fatalf("err = %v, want the schema problem", err)
 	}
 	// A directory where an entry would be is not taken for an entry.
@@ -157,3 +143,11 @@ func TestDefaultShapeCacheDir(t *testing.T) {
 		t.Error("OpenShapeCache(\"\") is not nil")
 	}
 }
+
+const testConnector = `flowrun: 1
+name: test
+base_url: ${ connection.base_url }
+connection:
+  params:
+    base_url: {type: string, default: "http://127.0.0.1:1"}
+`

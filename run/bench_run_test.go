@@ -71,7 +71,7 @@ func newLoopBench(b testing.TB) *loopBench {
 	ifs := fe.Steps[0].(*lang.IfStep)
 	set := ifs.Then[0].(*lang.SetStep)
 	return &loopBench{r: &Runner{Project: p}, items: loopItems(10_000),
-		cond: ifs.Cond.expr.Program, total: set.Vars[0].Value.expr.Program, count: set.Vars[1].Value.expr.Program}
+		cond: ifs.Cond.Expr.Program, total: set.Vars[0].Value.Expr.Program, count: set.Vars[1].Value.Expr.Program}
 }
 
 func (lb *loopBench) runFlowrun(b testing.TB) {

@@ -1038,7 +1038,7 @@ steps:
 			}
 			var lines []string
 			r := &Runner{Project: p, Connection: conn, Trace: func(ev TraceEvent) {
-				ev = conn.RedactEvent(ev)
+				ev = RedactEvent(conn, ev)
 				b, err := json.Marshal(ev)
 				if err != nil {
 					t.Error(err)
@@ -1118,8 +1118,8 @@ steps:
     http: {path: /y}
   - log: ${ steps.a.body } ${ steps.b.headers }
 `})
-	u := analyzeFlow(p.Flow("main"))
-	if u.all || u.readsField("a", "headers") || !u.readsField("a", "body") || !u.readsField("b", "headers") {
+	u := p.Flow("main").Reads
+	if u.All || u.ReadsField("a", "headers") || !u.ReadsField("a", "body") || !u.ReadsField("b", "headers") {
 		t.Errorf("analysis %+v", u)
 	}
 }

@@ -228,7 +228,6 @@ func (r *Runner) Run(ctx context.Context, flowName string, inputs map[string]any
 	return r.run(ctx, flowName, inputs)
 }
 
-
 // recoverRun turns a panic of the interpreter (a bug) into an error, so that
 // no input crashes the process that runs flows.
 func recoverRun(err *error) {

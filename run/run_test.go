@@ -11,6 +11,8 @@ import (
 
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/load/loadtest"
 	"github.com/flowrun/flowrun/value"
 )
 
@@ -39,8 +41,8 @@ func loadProject(t testing.TB, files map[string]string) *lang.Project {
 			files[name] = "flowrun: 1\n" + content
 		}
 	}
-	writeFiles(t, dir, files)
-	p, err := Load(dir)
+	loadtest.Write(t, dir, files)
+	p, err := load.Project(dir)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -119,7 +121,7 @@ func (c runCase) run(t *testing.T) (map[string]any, error, *sleeps) {
 	var out map[string]any
 	var err error
 	if c.cli {
-		out, err = r.RunCLI(context.Background(), flow, c.inputs)
+		out, err = r.Run(context.Background(), flow, lang.TextInputs(r.Project.Flow(flow).Inputs, c.inputs))
 	} else {
 		out, err = r.Run(context.Background(), flow, c.inputs)
 	}
@@ -807,6 +809,20 @@ steps:
       n: ${ nil }
       s: "  ${ 'padded' }  "
 `), want: `{"b":true,"f":3,"i":3,"l":[1,"a"],"n":null,"o":{"k":[true]},"s":"padded"}`},
+		{name: "connector and flow objects: every field validate accepts is filled", files: withConnector("base_url: https://api.example/${ 'v' + '1' }", mainFlow(`
+outputs: {c: object, f: object}
+steps:
+  - return:
+      c: '${ {"name": connector.name, "base_url": connector.base_url, "version": connector.version, "title": connector.title} }'
+      f: '${ {"name": flow.name, "type": flow.type} }'
+`)), want: `{"c":{"base_url":"https://api.example/v1","name":"test","title":"","version":""},"f":{"name":"main","type":"action"}}`},
+		{name: "one number-to-text rule", files: mainFlow(`
+outputs: {s: string, t: string}
+steps:
+  - return:
+      s: "x=${ 1e20 } y=${ 3.0 }"
+      t: '${ toString(1e20) + "/" + queryString({"x": 1e20}) }' 
+`), want: `{"s":"x=100000000000000000000 y=3","t":"100000000000000000000/x=100000000000000000000"}`},
 		{name: "mixed text interpolates", files: mainFlow(`
 outputs: {s: string}
 steps:
@@ -1010,4 +1026,10 @@ steps:
       all: ${ steps.loop }
 `}, want: `{"all":[100,100,100,100,100,100]}`},
 	})
+}
+
+// withConnector gives files a connector.yaml with the given extra lines.
+func withConnector(lines string, files map[string]string) map[string]string {
+	files["connector.yaml"] = "flowrun: 1\nname: test\n" + lines + "\n"
+	return files
 }

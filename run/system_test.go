@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/load"
 )
 
 func TestSystemFlows(t *testing.T) {
@@ -218,7 +219,7 @@ func TestFormBodyNesting(t *testing.T) {
 // TestExampleRunsEveryStepKind runs the example connector's flows and checks
 // that between them they execute every step kind of SPEC §4.
 func TestExampleRunsEveryStepKind(t *testing.T) {
-	p, err := Load(filepath.Join("..", "connectors", "example"))
+	p, err := load.Project(filepath.Join("..", "connectors", "example"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestExampleRunsEveryStepKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range lang.StepKinds {
-		if !seen[k] {
+		if !seen[string(k)] {
 			t.Errorf("step kind %q never ran", k)
 		}
 	}
