@@ -115,23 +115,37 @@ func parseInfo(info string) (string, map[string]string) {
 func schemaKeys(t *testing.T) map[string][]string {
 	t.Helper()
 	keys := map[string][]string{}
+	// walk visits a schema node: the names under "properties" are keys of
+	// the language; every subschema is visited in turn.
 	var walk func(kind string, v any)
 	walk = func(kind string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if ps, ok := x["properties"].(map[string]any); ok {
-				for k := range ps {
-					if !slices.Contains(keys[k], kind) {
-						keys[k] = append(keys[k], kind)
-					}
+		node, ok := v.(map[string]any)
+		if !ok {
+			return
+		}
+		if ps, ok := node["properties"].(map[string]any); ok {
+			for k, sub := range ps {
+				if !slices.Contains(keys[k], kind) {
+					keys[k] = append(keys[k], kind)
+				}
+				walk(kind, sub)
+			}
+		}
+		for _, kw := range []string{"$defs", "patternProperties", "dependentSchemas"} {
+			if m, ok := node[kw].(map[string]any); ok {
+				for _, sub := range m {
+					walk(kind, sub)
 				}
 			}
-			for _, e := range x {
-				walk(kind, e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(kind, e)
+		}
+		for _, kw := range []string{"items", "additionalProperties", "if", "then", "else", "not", "contains", "propertyNames", "unevaluatedProperties"} {
+			walk(kind, node[kw])
+		}
+		for _, kw := range []string{"allOf", "anyOf", "oneOf", "prefixItems"} {
+			if l, ok := node[kw].([]any); ok {
+				for _, sub := range l {
+					walk(kind, sub)
+				}
 			}
 		}
 	}
