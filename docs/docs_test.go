@@ -17,14 +17,15 @@ import (
 
 	"github.com/flowrun/flowrun/builtins"
 	"github.com/flowrun/flowrun/flowtest"
-	"github.com/flowrun/flowrun/interpreter"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/load"
 	"github.com/flowrun/flowrun/schema"
 )
 
 // loadProject loads the connector project in dir. It is the only place the
 // docs tests call the loader.
-func loadProject(dir string) (*interpreter.Project, error) {
-	return interpreter.Load(dir)
+func loadProject(dir string) (*lang.Project, error) {
+	return load.Project(dir)
 }
 
 // ---- pages and fenced blocks -------------------------------------------
