@@ -520,8 +520,9 @@ func TestTypes(t *testing.T) {
 	}
 }
 
-// TestConcurrent runs every example from many goroutines at once (under
-// -race this checks the caches and the shared options).
+// TestConcurrent runs every example from many goroutines at once and checks
+// that each gives the result it gives alone (under -race this also checks the
+// caches and the shared options).
 func TestConcurrent(t *testing.T) {
 	var programs []string
 	for _, s := range builtins.All() {
@@ -529,15 +530,28 @@ func TestConcurrent(t *testing.T) {
 			programs = append(programs, ex.Expr)
 		}
 	}
+	for i := range 300 {
+		programs = append(programs, fmt.Sprintf(`regexMatch("^a{%d}$", "a")`, i))
+	}
+	want := make([]string, len(programs))
+	for i, src := range programs {
+		v, err := eval(src)
+		want[i] = fmt.Sprintf("%#v %v", v, err)
+	}
+	if !strings.Contains(want[len(want)-299], "true") || !strings.Contains(want[len(want)-1], "false") {
+		t.Fatalf("the regexMatch programs do not give what they should: %s, %s", want[len(want)-299], want[len(want)-1])
+	}
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range programs {
-				src := programs[(i+g)%len(programs)]
-				_, _ = eval(src)
-				_, _ = eval(fmt.Sprintf(`regexMatch("^a{%d}$", "a")`, i%300))
+			for k := range programs {
+				i := (k + g*37) % len(programs)
+				v, err := eval(programs[i])
+				if got := fmt.Sprintf("%#v %v", v, err); got != want[i] && !strings.Contains(programs[i], "now") && !strings.Contains(programs[i], "uuid") {
+					t.Errorf("%s: concurrently %s, alone %s", programs[i], got, want[i])
+				}
 			}
 		}()
 	}
