@@ -31,6 +31,8 @@ type testCase struct {
 	errWant                                 *interpreter.Node
 
 	cursor       any
+	now          *time.Time // now: the case's clock
+	seen         []string   // seen: dedupe keys already seen (poll and webhook cases)
 	request      *interpreter.Node
 	registration *interpreter.Node
 	secret       string
@@ -59,7 +61,7 @@ func boolean(n *interpreter.Node) bool {
 }
 
 // decodeCase reads a case node. A problem is returned as a failure at its position.
-func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*testCase, *Failure) {
+func decodeCase(projDir string, tf *interpreter.TestFile, n *interpreter.Node, index int) (*testCase, *Failure) {
 	c := &testCase{file: tf, node: n, index: index}
 	if n.Kind != interpreter.MapNode {
 		return c, &Failure{Pos: n.Pos, Summary: "a test case must be a mapping"}
@@ -82,6 +84,32 @@ func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*test
 	c.secret = str(n.Get("secret"))
 	if cur := n.Get("cursor"); cur != nil {
 		c.cursor = plain(cur.Value())
+	}
+	if nw := n.Get("now"); nw != nil {
+		t, err := time.Parse(time.RFC3339, str(nw))
+		if err != nil {
+			return c, &Failure{Pos: nw.Pos, Summary: fmt.Sprintf("now: %v is not an RFC 3339 time such as 2026-11-02T08:00:00Z", nw.Value())}
+		}
+		t = t.UTC()
+		c.now = &t
+	}
+	if sn := n.Get("seen"); sn != nil {
+		c.seen = []string{}
+		if sn.Kind != interpreter.ListNode {
+			return c, &Failure{Pos: sn.Pos, Summary: "seen: must be a list of dedupe keys"}
+		}
+		for _, it := range sn.Items {
+			switch it.Kind {
+			case interpreter.MapNode, interpreter.ListNode, interpreter.NullNode:
+				return c, &Failure{Pos: it.Pos, Summary: "seen: a dedupe key is text (or a number)"}
+			}
+			c.seen = append(c.seen, text(plain(it.Value())))
+		}
+	}
+	if rq, f := withFixture(projDir, tf.File, c.request); f != nil {
+		return c, f
+	} else if rq != nil {
+		c.request = rq
 	}
 	c.inputs = map[string]any{}
 	if in := n.Get("inputs"); in != nil {
@@ -126,7 +154,7 @@ func decodeCase(tf *interpreter.TestFile, n *interpreter.Node, index int) (*test
 	}
 	if h := n.Get("http"); h != nil && h.Kind == interpreter.ListNode {
 		for i, mn := range h.Items {
-			m, f := decodeMock(mn, i)
+			m, f := decodeMock(mn, i, projDir, tf.File)
 			if f != nil {
 				return c, f
 			}
@@ -151,19 +179,33 @@ func resolveEnv(n *interpreter.Node) (any, error) {
 
 // connection builds the case's connection: its params over the connector's
 // defaults, and its token.
-func (c *testCase) connection(conn *interpreter.Connector) *interpreter.Connection {
+func (c *testCase) connection(connector *interpreter.Connector) *interpreter.Connection {
 	params := make(map[string]any, len(c.params))
 	for k, v := range c.params {
 		params[k] = v
 	}
-	if conn != nil {
-		for _, p := range conn.Params {
+	if connector != nil {
+		for _, p := range connector.Params {
 			if _, ok := params[p.Name]; !ok && p.HasDefault {
 				params[p.Name] = plain(p.Default)
 			}
 		}
 	}
-	return &interpreter.Connection{Params: params, Token: c.token}
+	conn := &interpreter.Connection{Params: params, Token: c.token}
+	// what the case's failures show is redacted as traces are
+	var secrets []string
+	if connector != nil {
+		for _, p := range connector.Params {
+			if v, ok := params[p.Name]; ok && p.Secret && v != nil {
+				secrets = append(secrets, text(v))
+			}
+		}
+	}
+	if c.token != nil {
+		secrets = append(secrets, c.token.AccessToken, c.token.RefreshToken)
+	}
+	conn.AddSecret(secrets...)
+	return conn
 }
 
 // expectsFailure reports whether the case is about a failing run: it

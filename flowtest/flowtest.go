@@ -129,7 +129,7 @@ func Run(ctx context.Context, proj *interpreter.Project, opts Options) (*Report,
 		}
 		suite := suiteName(proj.Dir, tf.File)
 		for i, n := range list.Items {
-			c, f := decodeCase(tf, n, i)
+			c, f := decodeCase(proj.Dir, tf, n, i)
 			if opts.Run != nil && !opts.Run.MatchString(c.name) && !opts.Run.MatchString(suite+"/"+c.name) {
 				continue
 			}

@@ -70,9 +70,10 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 		return res
 	}
 
-	// the connection and the transport: mocks, or the live service
+	// the connection and the transport: mocks, or the live service; what
+	// leaves the runner (failures, -v) is redacted as traces are
 	conn := c.connection(s.proj.Connector)
-	redact := func(s string) string { return s }
+	redact := conn.Redact
 	var (
 		mt  *mockTransport
 		rec *recorder
@@ -92,7 +93,8 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 		rt = mt
 	}
 
-	// the clock: pinned, to the signed timestamp of a webhook request if any
+	// the clock: pinned, to the case's now:, else to the signed timestamp
+	// of a webhook request if any, else DefaultNow
 	now := DefaultNow
 	var (
 		req *http.Request
@@ -105,9 +107,12 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 			res.Failures = append(res.Failures, Failure{Pos: c.at("request"), Summary: err.Error()})
 			return res
 		}
-		if f.Verify != nil {
+		if f.Verify != nil && c.now == nil {
 			now = caseNow(verifyConfig(f.Verify, ""), req.Header)
 		}
+	}
+	if c.now != nil {
+		now = *c.now
 	}
 
 	r := &interpreter.Runner{Project: s.proj, Connection: conn, Client: &http.Client{Transport: rt},
@@ -163,6 +168,9 @@ func (c *testCase) misplaced(f *interpreter.Flow) []Failure {
 	}
 	if f.Type != "webhook" && f.Type != "poll" {
 		bad("events", "only poll and webhook flows produce events")
+		bad("seen", "only poll and webhook flows drop events by dedupe key")
+	} else if f.Dedupe == nil {
+		bad("seen", "the flow has no dedupe: expression, so no event is dropped as seen")
 	}
 	if f.Type == "webhook" && c.request != nil {
 		bad("outputs", "a delivery produces events and a response: expect them with events: and response:")
@@ -188,6 +196,9 @@ func (s *suiteRun) execute(ctx context.Context, r *interpreter.Runner, f *interp
 	switch f.Type {
 	case "poll":
 		o.events, o.cursor, o.err = r.Poll(ctx, f.Name, c.inputs, c.cursor)
+		if o.err == nil {
+			o.events, o.err = dedupe(r, f, c, o.events, nil)
+		}
 		o.events = plainList(o.events)
 		o.cursor = plain(o.cursor)
 		o.outputs = map[string]any{"events": o.events, "cursor": o.cursor}
@@ -272,6 +283,11 @@ func (s *suiteRun) deliver(ctx context.Context, r *interpreter.Runner, f *interp
 		o.response = failedDelivery(500, "event flow failed")
 		return o
 	}
+	if events, err = dedupe(r, f, c, events, request); err != nil {
+		o.err = err
+		o.response = failedDelivery(500, "dedupe failed")
+		return o
+	}
 	o.events = plainList(events)
 	if resp == nil {
 		o.response = deliveryResponse(nil)
@@ -339,18 +355,52 @@ func (c *testCase) check(f *interpreter.Flow, o outcome, redact func(string) str
 	return out
 }
 
-// compare checks one expected value; a difference is a failure with a diff.
+// compare checks one expected value, which may hold matchers; a difference
+// is a failure with a diff.
 func compare(want *interpreter.Node, what string, got any, partial bool, redact func(string) string) []Failure {
-	w := plain(want.Value())
+	w, f := decodeValue(want, true)
+	if f != nil {
+		return []Failure{*f}
+	}
 	if match(w, got, partial) {
 		return nil
 	}
-	shown := got
-	if partial {
-		shown = project(w, got)
-	}
 	return []Failure{{Pos: want.Pos, Summary: what + " differ" + ifs(what == "cursor", "s", ""),
-		Detail: redact(diff("expected", "actual", w, shown))}}
+		Detail: redact(diff("expected", "actual", w, shown(w, got, partial)))}}
+}
+
+// dedupe drops the events whose dedupe key the case lists as seen, or
+// that repeat a key of an earlier event of the run, as the trigger host
+// does (trigger.Host.dedupe); request is a webhook delivery's, else nil.
+func dedupe(r *interpreter.Runner, f *interpreter.Flow, c *testCase, events []any, request map[string]any) ([]any, error) {
+	if f.Dedupe == nil {
+		return events, nil
+	}
+	seen := make(map[string]bool, len(c.seen)+len(events))
+	for _, k := range c.seen {
+		seen[k] = true
+	}
+	kept := make([]any, 0, len(events))
+	for _, e := range events {
+		var k string
+		var err error
+		if f.Type == "webhook" {
+			k, err = r.EvalWebhookDedupe(f, e, c.inputs, request)
+		} else {
+			k, err = r.EvalDedupe(f, e, c.inputs)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("flow %q: dedupe: %w", f.Name, err)
+		}
+		if k != "" && seen[k] {
+			continue
+		}
+		if k != "" {
+			seen[k] = true
+		}
+		kept = append(kept, e)
+	}
+	return kept, nil
 }
 
 func ifs(cond bool, a, b string) string {
@@ -363,7 +413,11 @@ func ifs(cond bool, a, b string) string {
 // compareResponse checks a webhook response: status, headers (a subset,
 // names in any case) and body.
 func compareResponse(want *interpreter.Node, got map[string]any, partial bool, redact func(string) string) []Failure {
-	w, _ := plain(want.Value()).(map[string]any)
+	wv, f := decodeValue(want, true)
+	if f != nil {
+		return []Failure{*f}
+	}
+	w, _ := wv.(map[string]any)
 	ok := true
 	shown := map[string]any{}
 	if st, has := w["status"]; has {

@@ -34,7 +34,7 @@ func exprOptions() []expr.Option {
 		// expr.Function options rebuild their function on every Compile;
 		// build the table once and copy it into each compile's config.
 		c := conf.CreateNew()
-		for _, o := range builtins.Options() {
+		for _, o := range append(builtins.Options(), clockOptions()...) { // clock.go
 			o(c)
 		}
 		fns := c.Functions

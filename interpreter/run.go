@@ -65,7 +65,7 @@ type Runner struct {
 	// Sleep waits for retries and wait steps; default: a timer that the
 	// run's context interrupts. Tests set it to record waits.
 	Sleep func(ctx context.Context, d time.Duration) error
-	Now   func() time.Time // the clock for Retry-After dates; default time.Now
+	Now   func() time.Time // the clock for now() in expressions and Retry-After dates; default time.Now
 
 	connOnce  sync.Once
 	authOnce  sync.Once
@@ -417,6 +417,9 @@ func (ru *run) runFlow(ctx context.Context, f *Flow, steps []Step, inputs map[st
 	env["steps"] = fr.steps
 	env["connection"] = ru.connEnv
 	env["connector"] = ru.conEnv
+	if ru.r.Now != nil {
+		env[clockName] = ru.r.Now // now() in expressions: see clock.go
+	}
 	if ru.r.usesFlow(f) {
 		env["flow"] = map[string]any{"name": f.Name, "run_id": ru.runID(), "type": f.Type}
 	}

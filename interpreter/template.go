@@ -224,7 +224,7 @@ func newCompileConfig(opts []expr.Option) *conf.Config {
 // compileWith compiles one expression with a shared configuration, as
 // expr.Compile does, with coll as the only patch visitor.
 func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, error) {
-	c.Visitors = c.Visitors[:0]
+	c.Visitors = append(c.Visitors[:0], clockPatch{}) // see clock.go
 	if coll != nil {
 		c.Visitors = append(c.Visitors, coll)
 	}
