@@ -462,22 +462,28 @@ type mockTransport struct {
 }
 
 func (t *mockTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, _, err := t.roundTrip(req)
+	return resp, err
+}
+
+// roundTrip answers a request and says which mock did (nil: none).
+func (t *mockTransport) roundTrip(req *http.Request) (*http.Response, *mock, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.n++
 	r, err := readRequest(req, t.n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := t.find(r)
 	if m == nil {
 		t.log = append(t.log, fmt.Sprintf("%s -> no mock", r))
-		return nil, errNoMock
+		return nil, nil, errNoMock
 	}
 	m.used++
 	if m.fault != "" {
 		t.log = append(t.log, fmt.Sprintf("%s -> %s: fault %s", r, m.label(), m.fault))
-		return nil, faultError(m.fault, req)
+		return nil, m, faultError(m.fault, req)
 	}
 	t.log = append(t.log, fmt.Sprintf("%s -> %s: %d", r, m.label(), m.status))
 	body := m.respBody
@@ -494,7 +500,7 @@ func (t *mockTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
 		Request:       req,
-	}, nil
+	}, m, nil
 }
 
 // find picks the mock that answers r, or records r as unmatched.

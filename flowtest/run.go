@@ -77,9 +77,25 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 	var (
 		mt  *mockTransport
 		rec *recorder
+		vt  *verifyTransport
 		rt  http.RoundTripper
 	)
-	if s.opts.Record {
+	if s.opts.VerifyLive && f.Type == "webhook" {
+		res.Status, res.SkipReason = Skipped, "verify-live never delivers, registers or removes webhooks"
+		return res
+	}
+	if s.opts.VerifyLive {
+		caseConn := conn
+		conn = s.opts.LiveConn
+		redact = func(x string) string { return caseConn.Redact(conn.Redact(x)) }
+		live := s.opts.LiveTransport
+		if live == nil {
+			live = http.DefaultTransport
+		}
+		mt = &mockTransport{mocks: c.mocks, ordered: c.ordered}
+		vt = &verifyTransport{mocks: mt, live: live, sc: newScrubber(s.proj.Connector, conn, c), redact: redact}
+		rt = vt
+	} else if s.opts.Record {
 		conn = s.opts.RecordConn
 		redact = conn.Redact
 		base := s.opts.RecordTransport
@@ -133,6 +149,14 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 	defer cancel()
 
 	o := s.execute(ctx, r, f, c, req, raw, now)
+	if vt != nil {
+		// the flow saw the mocks: what counts is how the live service differs
+		fails, notes := vt.results()
+		res.Failures, res.Notes, res.Compared = append(res.Failures, fails...), notes, vt.compared
+		res.Log = append(res.Log, vt.log...)
+		res.Failures = append(res.Failures, mt.failures(c, errors.Is(o.err, errNoMock), redact)...)
+		return res
+	}
 	res.Failures = append(res.Failures, c.check(f, o, redact)...)
 	if mt != nil {
 		if s.opts.Verbose {
