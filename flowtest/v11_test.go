@@ -225,7 +225,7 @@ func TestV11Cases(t *testing.T) {
 		{"seen on a flow without dedupe", `
     flow: plain_poll
     seen: [t1]
-    events: []`, []string{"seen: the flow has no dedupe: expression"}},
+    events: []`, []string{"seen: flow \"plain_poll\" has no dedupe: expression"}},
 		{"json_file and body_file", `
     flow: list_users
     http:

@@ -131,10 +131,21 @@ tests:
 func driftService(t *testing.T, drifted bool) (*httptest.Server, *[]string) {
 	var mu sync.Mutex
 	var seen []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(driftHandler(drifted, func(r *http.Request) {
 		mu.Lock()
 		seen = append(seen, r.Method+" "+r.URL.Path)
 		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &seen
+}
+
+// driftHandler is the service; seen (if not nil) is told of every request.
+func driftHandler(drifted bool, seen func(*http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if seen != nil {
+			seen(r)
+		}
 		if r.Header.Get("Authorization") != "Bearer live-token-123" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -158,9 +169,7 @@ func driftService(t *testing.T, drifted bool) (*httptest.Server, *[]string) {
 			return
 		}
 		json.NewEncoder(w).Encode(v)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &seen
+	})
 }
 
 func writeDriftProject(t *testing.T, liveURL string) string {
