@@ -69,7 +69,7 @@ func (s *scope) with(names types.Map) *scope {
 func (s *scope) options() []expr.Option {
 	if s.opts == nil {
 		// the environment's nature is computed once per scope, not per compile
-		env := s.env
+		env := withClock(s.env) // see clock.go
 		nt := conf.Env(env)
 		s.opts = append([]expr.Option{func(c *conf.Config) {
 			c.EnvObject = env

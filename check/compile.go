@@ -116,7 +116,7 @@ func newCompileConfig(opts []expr.Option) *conf.Config {
 // compileWith compiles one expression with a shared configuration, as
 // expr.Compile does, with coll as the only patch visitor.
 func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, error) {
-	c.Visitors = c.Visitors[:0]
+	c.Visitors = append(c.Visitors[:0], clockPatch{}) // see clock.go
 	if coll != nil {
 		c.Visitors = append(c.Visitors, coll)
 	}
@@ -153,7 +153,7 @@ func Options() []expr.Option {
 		// expr.Function options rebuild their function on every Compile;
 		// build the table once and copy it into each compile's config.
 		c := conf.CreateNew()
-		for _, o := range builtins.Options() {
+		for _, o := range append(builtins.Options(), clockOptions()...) { // clock.go
 			o(c)
 		}
 		fns := c.Functions

@@ -32,6 +32,8 @@ type testCase struct {
 	errWant                                 *lang.Node
 
 	cursor       any
+	now          *time.Time // now: the case's clock
+	seen         []string   // seen: dedupe keys already seen (poll and webhook cases)
 	request      *lang.Node
 	registration *lang.Node
 	secret       string
@@ -60,7 +62,7 @@ func boolean(n *lang.Node) bool {
 }
 
 // decodeCase reads a case node. A problem is returned as a failure at its position.
-func decodeCase(tf *lang.TestFile, n *lang.Node, index int) (*testCase, *Failure) {
+func decodeCase(projDir string, tf *lang.TestFile, n *lang.Node, index int) (*testCase, *Failure) {
 	c := &testCase{file: tf, node: n, index: index}
 	if n.Kind != lang.MapNode {
 		return c, &Failure{Pos: n.Pos, Summary: "a test case must be a mapping"}
@@ -83,6 +85,32 @@ func decodeCase(tf *lang.TestFile, n *lang.Node, index int) (*testCase, *Failure
 	c.secret = str(n.Get("secret"))
 	if cur := n.Get("cursor"); cur != nil {
 		c.cursor = plain(cur.Value())
+	}
+	if nw := n.Get("now"); nw != nil {
+		t, err := time.Parse(time.RFC3339, str(nw))
+		if err != nil {
+			return c, &Failure{Pos: nw.Pos, Summary: fmt.Sprintf("now: %v is not an RFC 3339 time such as 2026-11-02T08:00:00Z", nw.Value())}
+		}
+		t = t.UTC()
+		c.now = &t
+	}
+	if sn := n.Get("seen"); sn != nil {
+		c.seen = []string{}
+		if sn.Kind != lang.ListNode {
+			return c, &Failure{Pos: sn.Pos, Summary: "seen: must be a list of dedupe keys"}
+		}
+		for _, it := range sn.Items {
+			switch it.Kind {
+			case lang.MapNode, lang.ListNode, lang.NullNode:
+				return c, &Failure{Pos: it.Pos, Summary: "seen: a dedupe key is text (or a number)"}
+			}
+			c.seen = append(c.seen, text(plain(it.Value())))
+		}
+	}
+	if rq, f := withFixture(projDir, tf.File, c.request); f != nil {
+		return c, f
+	} else if rq != nil {
+		c.request = rq
 	}
 	c.inputs = map[string]any{}
 	if in := n.Get("inputs"); in != nil {
@@ -127,7 +155,7 @@ func decodeCase(tf *lang.TestFile, n *lang.Node, index int) (*testCase, *Failure
 	}
 	if h := n.Get("http"); h != nil && h.Kind == lang.ListNode {
 		for i, mn := range h.Items {
-			m, f := decodeMock(mn, i)
+			m, f := decodeMock(mn, i, projDir, tf.File)
 			if f != nil {
 				return c, f
 			}
@@ -152,19 +180,33 @@ func resolveEnv(n *lang.Node) (any, error) {
 
 // connection builds the case's connection: its params over the connector's
 // defaults, and its token.
-func (c *testCase) connection(conn *lang.Connector) *connection.Connection {
+func (c *testCase) connection(connector *lang.Connector) *connection.Connection {
 	params := make(map[string]any, len(c.params))
 	for k, v := range c.params {
 		params[k] = v
 	}
-	if conn != nil {
-		for _, p := range conn.Params {
+	if connector != nil {
+		for _, p := range connector.Params {
 			if _, ok := params[p.Name]; !ok && p.HasDefault {
 				params[p.Name] = plain(p.Default)
 			}
 		}
 	}
-	return &connection.Connection{Params: params, Token: c.token}
+	conn := &connection.Connection{Params: params, Token: c.token}
+	// what the case's failures show is redacted as traces are
+	var secrets []string
+	if connector != nil {
+		for _, p := range connector.Params {
+			if v, ok := params[p.Name]; ok && p.Secret && v != nil {
+				secrets = append(secrets, text(v))
+			}
+		}
+	}
+	if c.token != nil {
+		secrets = append(secrets, c.token.AccessToken, c.token.RefreshToken)
+	}
+	conn.AddSecret(secrets...)
+	return conn
 }
 
 // expectsFailure reports whether the case is about a failing run: it

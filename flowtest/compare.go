@@ -62,8 +62,13 @@ func number(v any) (f float64, i int64, isInt, ok bool) {
 	return 0, 0, false, false
 }
 
-// equal reports whether two values are the same JSON value.
+// equal reports whether two values are the same JSON value. Matchers in a
+// (see matchers.go) match as they say; a key whose matcher is $absent must
+// be missing from b.
 func equal(a, b any) bool {
+	if m, ok := a.(*matcher); ok {
+		return m.matchField(b, true)
+	}
 	if fa, ia, inta, ok := number(a); ok {
 		fb, ib, intb, ok := number(b)
 		if !ok {
@@ -77,16 +82,27 @@ func equal(a, b any) bool {
 	switch x := a.(type) {
 	case map[string]any:
 		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
+		if !ok {
 			return false
 		}
+		n := 0
 		for k, xv := range x {
 			yv, ok := y[k]
+			if m, isM := xv.(*matcher); isM {
+				if !m.matchField(yv, ok) {
+					return false
+				}
+				if ok {
+					n++
+				}
+				continue
+			}
 			if !ok || !equal(xv, yv) {
 				return false
 			}
+			n++
 		}
-		return true
+		return n == len(y)
 	case []any:
 		y, ok := b.([]any)
 		if !ok || len(x) != len(y) {
@@ -108,6 +124,8 @@ func equal(a, b any) bool {
 // other element by element; other values are equal.
 func subset(want, got any) bool {
 	switch w := want.(type) {
+	case *matcher:
+		return w.matchField(got, true)
 	case map[string]any:
 		g, ok := got.(map[string]any)
 		if !ok {
@@ -115,6 +133,12 @@ func subset(want, got any) bool {
 		}
 		for k, wv := range w {
 			gv, ok := g[k]
+			if m, isM := wv.(*matcher); isM {
+				if !m.matchField(gv, ok) {
+					return false
+				}
+				continue
+			}
 			if !ok {
 				if wv == nil {
 					continue
@@ -149,19 +173,34 @@ func match(want, got any, partial bool) bool {
 	return equal(want, got)
 }
 
-// project keeps of got what want talks about, so that a diff of a subset
-// comparison shows only what matters: the keys of want's mappings.
-func project(want, got any) any {
+// shown is got as a diff against want shows it: where a matcher of want
+// matches, the matcher as written (so that only real differences show); a
+// missing key whose matcher is $absent, the matcher too. With partial, only
+// the keys of want's mappings are kept, since a subset comparison ignores
+// the others.
+func shown(want, got any, partial bool) any {
 	switch w := want.(type) {
+	case *matcher:
+		if w.matchField(got, true) {
+			return w.display()
+		}
+		return got
 	case map[string]any:
 		g, ok := got.(map[string]any)
 		if !ok {
 			return got
 		}
-		out := make(map[string]any, len(w))
+		out := make(map[string]any, len(g))
+		if !partial {
+			for k, gv := range g {
+				out[k] = gv
+			}
+		}
 		for k, wv := range w {
 			if gv, ok := g[k]; ok {
-				out[k] = project(wv, gv)
+				out[k] = shown(wv, gv, partial)
+			} else if m, isM := wv.(*matcher); isM && m.kind == "$absent" {
+				out[k] = m.display()
 			}
 		}
 		return out
@@ -173,7 +212,7 @@ func project(want, got any) any {
 		out := make([]any, len(g))
 		for i := range g {
 			if i < len(w) {
-				out[i] = project(w[i], g[i])
+				out[i] = shown(w[i], g[i], partial)
 			} else {
 				out[i] = g[i]
 			}
@@ -182,6 +221,9 @@ func project(want, got any) any {
 	}
 	return got
 }
+
+// project keeps of got what want talks about (see shown).
+func project(want, got any) any { return shown(want, got, true) }
 
 // jsonText renders a value as indented JSON with sorted keys.
 func jsonText(v any) string {
@@ -208,6 +250,7 @@ func compactJSON(v any) string {
 
 // diff is a line-based unified diff of two values as indented JSON.
 func diff(fromName, toName string, from, to any) string {
+	from, to = display(from), display(to)
 	a, b := jsonText(from), jsonText(to)
 	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A:        lines(a),

@@ -32,6 +32,16 @@ type Options struct {
 	RecordConn *connection.Connection
 	// RecordTransport carries Record's requests; default http.DefaultTransport.
 	RecordTransport http.RoundTripper
+	// VerifyLive replays the cases with LiveConn: the flows run against
+	// their mocks as offline, and each safe request (GET, HEAD) whose mock
+	// answers with a JSON fixture is also sent to the live service, whose
+	// response's shape is compared with the fixture's (see verify.go).
+	// Writes are never sent; webhook cases are skipped.
+	VerifyLive bool
+	// LiveConn is the live connection of VerifyLive.
+	LiveConn *connection.Connection
+	// LiveTransport carries VerifyLive's live requests; default http.DefaultTransport.
+	LiveTransport http.RoundTripper
 	// Out receives a line per case and the details of failures; nil discards.
 	Out io.Writer
 	// Parallel is how many cases run at once; 0 means GOMAXPROCS. Output
@@ -70,6 +80,8 @@ type Report struct {
 	Skipped   int
 	Started   time.Time
 	Duration  time.Duration
+	// VerifyLive: live responses compared, breaking and info differences.
+	Compared, Breaking, Info int
 }
 
 // CaseResult is one case's outcome.
@@ -83,8 +95,10 @@ type CaseResult struct {
 	SkipReason string
 	Duration   time.Duration
 	Failures   []Failure
-	Log        []string // Verbose: the steps and exchanges
-	Recorded   int      // Record: the exchanges written as mocks
+	Log        []string  // Verbose: the steps and exchanges
+	Notes      []Failure // VerifyLive: differences that are not breaking (info)
+	Recorded   int       // Record: the exchanges written as mocks
+	Compared   int       // VerifyLive: live responses compared
 }
 
 // Failure is one reason a case failed.
@@ -116,6 +130,9 @@ func Run(ctx context.Context, proj *lang.Project, opts Options) (*Report, error)
 	if opts.Record && opts.RecordConn == nil {
 		return nil, fmt.Errorf("recording needs the live connection (Options.RecordConn)")
 	}
+	if opts.VerifyLive && opts.LiveConn == nil {
+		return nil, fmt.Errorf("verifying against the live service needs its connection (Options.LiveConn)")
+	}
 	rep := &Report{Project: proj.Dir, Started: time.Now()}
 	if proj.Connector != nil {
 		rep.Connector = proj.Connector.Name
@@ -130,7 +147,7 @@ func Run(ctx context.Context, proj *lang.Project, opts Options) (*Report, error)
 		}
 		suite := suiteName(proj.Dir, tf.File)
 		for i, n := range list.Items {
-			c, f := decodeCase(tf, n, i)
+			c, f := decodeCase(proj.Dir, tf, n, i)
 			if opts.Run != nil && !opts.Run.MatchString(c.name) && !opts.Run.MatchString(suite+"/"+c.name) {
 				continue
 			}
@@ -142,7 +159,7 @@ func Run(ctx context.Context, proj *lang.Project, opts Options) (*Report, error)
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if opts.Record {
+	if opts.Record || opts.VerifyLive {
 		workers = 1
 	}
 	workers = max(1, min(workers, len(cases)))
@@ -174,6 +191,13 @@ func Run(ctx context.Context, proj *lang.Project, opts Options) (*Report, error)
 		r := results[i]
 		writeCase(out, r, opts.Verbose)
 		rep.Cases = append(rep.Cases, r)
+		rep.Compared += r.Compared
+		rep.Info += len(r.Notes)
+		for _, f := range r.Failures {
+			if strings.HasPrefix(f.Summary, "breaking: ") {
+				rep.Breaking++
+			}
+		}
 		switch r.Status {
 		case Passed:
 			rep.Passed++
@@ -200,6 +224,15 @@ func suiteName(dir, file string) string {
 		rel = filepath.Base(file)
 	}
 	return filepath.ToSlash(strings.TrimSuffix(rel, filepath.Ext(rel)))
+}
+
+// LiveSummary is the summary line of a --verify-live run.
+func LiveSummary(reports ...*Report) string {
+	var c, b, i int
+	for _, r := range reports {
+		c, b, i = c+r.Compared, b+r.Breaking, i+r.Info
+	}
+	return fmt.Sprintf("verify-live: %d live response%s compared, %d breaking, %d info", c, plural(c), b, i)
 }
 
 // Summary is the summary line of one or more reports:
@@ -233,6 +266,9 @@ func writeCase(w io.Writer, r *CaseResult, verbose bool) {
 		for _, l := range r.Log {
 			b.WriteString("    " + l + "\n")
 		}
+	}
+	for _, f := range r.Notes {
+		fmt.Fprintf(&b, "    %s: %s\n", f.Pos, f.Summary)
 	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(&b, "    %s: %s\n", f.Pos, f.Summary)

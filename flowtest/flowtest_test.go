@@ -169,18 +169,21 @@ func TestCases(t *testing.T) {
     flow: twice
     http:
       - request: {path: /api/v2/a}
+        times: any
       - request: {method: POST, path: /api/v2/b, json: {x: 1}, json_exact: true}
     outputs: {n: 2}`, []string{"request 3 matched no mock: POST https://demo.acme.example/api/v2/b"}},
 		{"json lists compare whole", `
     flow: twice
     http:
       - request: {path: /api/v2/a}
+        times: any
       - request: {method: POST, path: /api/v2/b, json: {y: [1]}}
     outputs: {n: 2}`, []string{"request 3 matched no mock: POST https://demo.acme.example/api/v2/b"}},
 		{"raw body", `
     flow: twice
     http:
       - request: {path: /api/v2/a}
+        times: any
       - request: {method: POST, path: /api/v2/b, body: '{"x":1,"y":[1,2]}'}
     outputs: {n: 2}`, nil},
 		{"ordered with times", `
@@ -188,12 +191,14 @@ func TestCases(t *testing.T) {
     ordered: true
     http:
       - request: {path: /api/v2/a}
+        times: 2
       - request: {method: POST}
     outputs: {n: 2}`, nil},
 		{"numbers compare by value", `
     flow: twice
     http:
       - request: {path: /api/v2/a}
+        times: any
       - request: {method: POST, json: {x: 1.0}}
     outputs: {n: 2.0}`, nil},
 		{"outputs are exact without partial", `

@@ -85,12 +85,14 @@ tests:
     flow: twice
     http:
       - request: {path: /api/v2/a}
+        times: 2
       - request: {method: POST}
     outputs: {n: 2}
   - name: fails <&> "quoted" ]]> end
     flow: twice
     http:
       - request: {path: /api/v2/a}
+        times: 2
       - request: {method: POST}
     outputs: {n: 3}
   - name: skipped
@@ -103,6 +105,7 @@ tests:
     flow: twice
     http:
       - request: {path: /api/v2/a}
+        times: 2
       - request: {method: POST}
     outputs: {n: 2}
 `,

@@ -2,12 +2,15 @@ package flowtest
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,39 +25,65 @@ type mock struct {
 	pos   lang.Pos
 	node  *lang.Node
 
-	method, path       string // "" matches any
-	query, headers     map[string]any
-	json               any
+	method, path       string         // "" matches any
+	query, headers     map[string]any // values may be matchers
+	json               any            // may hold matchers
 	hasJSON, jsonExact bool
 	body               *string
 
 	status     int
 	respHeader http.Header
 	respBody   []byte
+	respJSON   *lang.Node // the inline response json:, for --verify-live
+	respFile   *fixture   // the response's json_file: or body_file:
+	fault      string     // connection_refused, timeout, reset
 
-	times int // 0: any number of times, at least once
-	used  int
+	times    int  // how many requests it answers (default 1)
+	timesAny bool // times: any
+	used     int
 }
 
-func decodeMock(n *lang.Node, i int) (*mock, *Failure) {
-	m := &mock{index: i + 1, pos: n.Pos, node: n, status: http.StatusOK, respHeader: http.Header{}}
+// faults are the network faults a mock response may simulate.
+var faults = []string{"connection_refused", "timeout", "reset"}
+
+func decodeMock(n *lang.Node, i int, projDir, testFile string) (*mock, *Failure) {
+	m := &mock{index: i + 1, pos: n.Pos, node: n, status: http.StatusOK, respHeader: http.Header{}, times: 1}
 	if n.Kind != lang.MapNode {
 		return nil, &Failure{Pos: n.Pos, Summary: fmt.Sprintf("mock %d must be a mapping of request and response", m.index)}
 	}
-	if t := n.Get("times"); t != nil && t.Kind == lang.IntNode {
-		m.times = int(t.Int)
+	if t := n.Get("times"); t != nil {
+		switch {
+		case t.Kind == lang.IntNode && t.Int >= 1:
+			m.times = int(t.Int)
+		case t.Kind == lang.StringNode && t.Str == "any":
+			m.timesAny = true
+		default:
+			return nil, &Failure{Pos: t.Pos, Summary: "times: must be a number of requests (1 or more) or `any`"}
+		}
 	}
+	var f *Failure
 	if rq := n.Get("request"); rq != nil {
 		m.method = strings.ToUpper(str(rq.Get("method")))
 		m.path = str(rq.Get("path"))
 		if q := rq.Get("query"); q != nil {
-			m.query, _ = plain(q.Value()).(map[string]any)
+			var v any
+			if v, f = decodeValue(q, true); f != nil {
+				return nil, f
+			}
+			m.query, _ = v.(map[string]any)
 		}
 		if h := rq.Get("headers"); h != nil {
-			m.headers, _ = plain(h.Value()).(map[string]any)
+			var v any
+			if v, f = decodeValue(h, true); f != nil {
+				return nil, f
+			}
+			m.headers, _ = v.(map[string]any)
 		}
 		if j := rq.Get("json"); j != nil {
-			m.json, m.hasJSON = plain(j.Value()), true
+			if m.json, f = decodeValue(j, true); f != nil {
+				return nil, f
+			}
+			m.hasJSON = true
 		}
 		m.jsonExact = boolean(rq.Get("json_exact"))
 		if b := rq.Get("body"); b != nil {
@@ -66,18 +95,40 @@ func decodeMock(n *lang.Node, i int) (*mock, *Failure) {
 		if s := rs.Get("status"); s != nil && s.Kind == lang.IntNode {
 			m.status = int(s.Int)
 		}
+		if fn := rs.Get("fault"); fn != nil {
+			m.fault = str(fn)
+			if !slices.Contains(faults, m.fault) {
+				return nil, &Failure{Pos: fn.Pos, Summary: fmt.Sprintf("fault: %q is not one of %s", fn.Value(), strings.Join(faults, ", "))}
+			}
+		}
 		if h := rs.Get("headers"); h != nil && h.Kind == lang.MapNode {
 			for j, k := range h.Keys {
 				m.respHeader.Add(k.Str, text(plain(h.Vals[j].Value())))
 			}
 		}
-		if j := rs.Get("json"); j != nil {
+		switch {
+		case rs.Get("json") != nil:
+			j := rs.Get("json")
+			m.respJSON = j
 			m.respBody = []byte(compactJSON(plain(j.Value())))
 			if m.respHeader.Get("Content-Type") == "" {
 				m.respHeader.Set("Content-Type", "application/json")
 			}
-		} else if b := rs.Get("body"); b != nil {
-			m.respBody = []byte(text(plain(b.Value())))
+		case rs.Get("json_file") != nil:
+			if m.respFile, f = readFixture(projDir, testFile, rs.Get("json_file"), "json_file"); f != nil {
+				return nil, f
+			}
+			m.respBody = m.respFile.data
+			if m.respHeader.Get("Content-Type") == "" {
+				m.respHeader.Set("Content-Type", "application/json")
+			}
+		case rs.Get("body_file") != nil:
+			if m.respFile, f = readFixture(projDir, testFile, rs.Get("body_file"), "body_file"); f != nil {
+				return nil, f
+			}
+			m.respBody = m.respFile.data
+		case rs.Get("body") != nil:
+			m.respBody = []byte(text(plain(rs.Get("body").Value())))
 		}
 	}
 	return m, nil
@@ -99,14 +150,15 @@ func (m *mock) label() string {
 }
 
 // exhausted reports whether the mock has answered all it may.
-func (m *mock) exhausted() bool { return m.times > 0 && m.used >= m.times }
+func (m *mock) exhausted() bool { return !m.timesAny && m.used >= m.times }
 
-// satisfied reports whether the mock was used as often as it must be.
+// satisfied reports whether the mock was used as often as it must be: its
+// times, or (times: any) at least once.
 func (m *mock) satisfied() bool {
-	if m.times > 0 {
-		return m.used >= m.times
+	if m.timesAny {
+		return m.used > 0
 	}
-	return m.used > 0
+	return m.used >= m.times
 }
 
 // seenRequest is a request the flow sent, as the matcher sees it.
@@ -152,6 +204,10 @@ func (r *seenRequest) queryValue(k string) any {
 	if !ok {
 		return nil
 	}
+	return queryText(vs)
+}
+
+func queryText(vs []string) any {
 	if len(vs) == 1 {
 		return vs[0]
 	}
@@ -171,11 +227,11 @@ func (r *seenRequest) headerValue(k string) any {
 }
 
 // textValue turns a mock's query or header value into what the request
-// would carry: text, a list of texts, or nil.
+// would carry: text, a list of texts, or nil; a matcher stays a matcher.
 func textValue(v any) any {
 	switch t := v.(type) {
-	case nil:
-		return nil
+	case nil, *matcher:
+		return v
 	case []any:
 		l := make([]any, len(t))
 		for i, x := range t {
@@ -204,13 +260,19 @@ func (m *mock) checks(r *seenRequest) (ok bool, score int) {
 		add(r.pathMatches(m.path), 8)
 	}
 	for _, k := range sortedKeys(m.query) {
-		add(equal(textValue(m.query[k]), r.queryValue(k)), 2)
+		got := r.queryValue(k)
+		add(fieldMatches(textValue(m.query[k]), got, got != nil), 2)
 	}
 	for _, k := range sortedKeys(m.headers) {
-		add(equal(textValue(m.headers[k]), r.headerValue(k)), 1)
+		got := r.headerValue(k)
+		add(fieldMatches(textValue(m.headers[k]), got, got != nil), 1)
 	}
 	if m.hasJSON {
-		add(r.jsonErr == nil && match(m.json, r.json, !m.jsonExact), 3)
+		if mt, ok := m.json.(*matcher); ok && mt.kind == "$absent" {
+			add(len(r.body) == 0, 3)
+		} else {
+			add(r.jsonErr == nil && match(m.json, r.json, !m.jsonExact), 3)
+		}
 	}
 	if m.body != nil {
 		add(*m.body == string(r.body), 3)
@@ -218,13 +280,26 @@ func (m *mock) checks(r *seenRequest) (ok bool, score int) {
 	return ok, score
 }
 
+// fieldMatches checks one query parameter or header: a matcher as it says,
+// null for "absent", else the value.
+func fieldMatches(want, got any, present bool) bool {
+	switch w := want.(type) {
+	case *matcher:
+		return w.matchField(got, present)
+	case nil:
+		return !present
+	}
+	return present && equal(want, got)
+}
+
 func (m *mock) matches(r *seenRequest) bool {
 	ok, _ := m.checks(r)
 	return ok
 }
 
-// wanted is the mock's request as a value, for diffs.
-func (m *mock) wanted() map[string]any {
+// wanted is the mock's request as a value, for diffs. Values of headers
+// that carry credentials are masked (see maskSecret).
+func (m *mock) wanted(r *seenRequest) map[string]any {
 	w := map[string]any{}
 	if m.method != "" {
 		w["method"] = m.method
@@ -242,7 +317,12 @@ func (m *mock) wanted() map[string]any {
 	if m.headers != nil {
 		h := map[string]any{}
 		for k, v := range m.headers {
-			h[k] = textValue(v)
+			v = textValue(v)
+			if s, ok := v.(string); ok && sensitiveHeader(k) {
+				got, _ := r.headerValue(k).(string)
+				v = maskSecret(s, s == got)
+			}
+			h[k] = v
 		}
 		w["headers"] = h
 	}
@@ -257,41 +337,107 @@ func (m *mock) wanted() map[string]any {
 
 // actual is the request as a value, shaped like wanted for a readable diff:
 // method and path, the whole query, the headers the mock names, and the
-// body in the form the mock gives it.
+// body in the form the mock gives it. Where a matcher of the mock matches,
+// the matcher shows instead of the value, so that the diff shows only what
+// differs.
 func (m *mock) actual(r *seenRequest) map[string]any {
 	a := map[string]any{"method": r.method, "path": r.url.Path}
 	if q := r.url.Query(); len(q) > 0 || m.query != nil {
 		qm := map[string]any{}
-		for k := range q {
-			qm[k] = r.queryValue(k)
+		for k, vs := range q {
+			qm[k] = queryText(vs)
 		}
-		a["query"] = qm
+		a["query"] = shownFields(m.query, qm)
 	}
 	if m.headers != nil {
 		h := map[string]any{}
 		for k := range m.headers {
 			if v := r.headerValue(k); v != nil {
+				if s, ok := v.(string); ok && sensitiveHeader(k) {
+					want, _ := textValue(m.headers[k]).(string)
+					if _, isM := m.headers[k].(*matcher); !isM {
+						v = maskSecret(s, s == want)
+					}
+				}
 				h[k] = v
 			}
 		}
-		a["headers"] = h
+		a["headers"] = shownFields(m.headers, h)
 	}
 	if m.hasJSON {
 		switch {
 		case r.jsonErr != nil && len(r.body) == 0:
-			a["json"] = nil
+			if mt, ok := m.json.(*matcher); ok && mt.kind == "$absent" {
+				a["json"] = mt
+			} else {
+				a["json"] = nil
+			}
 		case r.jsonErr != nil:
 			a["json"] = "(not JSON) " + string(r.body)
-		case m.jsonExact:
-			a["json"] = r.json
 		default:
-			a["json"] = project(m.json, r.json)
+			a["json"] = shown(m.json, r.json, !m.jsonExact)
 		}
 	}
 	if m.body != nil {
 		a["body"] = string(r.body)
 	}
 	return a
+}
+
+// shownFields is a request's query or headers for a diff: where the mock's
+// matcher (or null, for "absent") holds, what the mock wrote.
+func shownFields(want, got map[string]any) map[string]any {
+	out := make(map[string]any, len(got))
+	for k, v := range got {
+		out[k] = v
+	}
+	for k, w := range want {
+		gv, present := got[k]
+		if !present {
+			// header names match in any case
+			for gk, x := range got {
+				if strings.EqualFold(gk, k) {
+					gv, present = x, true
+				}
+			}
+		}
+		switch wt := textValue(w).(type) {
+		case *matcher:
+			if wt.matchField(gv, present) {
+				out[k] = wt
+			}
+		case nil:
+			if !present {
+				out[k] = nil
+			}
+		}
+	}
+	return out
+}
+
+// sensitiveHeader reports whether a header carries credentials; the
+// nearest-mock diff masks its values as traces do.
+func sensitiveHeader(k string) bool {
+	switch strings.ToLower(k) {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token":
+		return true
+	}
+	return sensitiveName.MatchString(k)
+}
+
+// maskSecret shows a credential header's value in a diff: its scheme word
+// (Bearer, Basic, SSWS) if any, then ***, and whether the mock's and the
+// request's values are the same, so that the diff still tells a wrong key
+// from a right one without printing either.
+func maskSecret(v string, same bool) string {
+	scheme := ""
+	if i := strings.IndexByte(v, ' '); i > 0 && i < 16 {
+		scheme = v[:i+1]
+	}
+	if same {
+		return scheme + "***"
+	}
+	return scheme + "*** (" + strconv.Itoa(len(v)) + " characters, sha256 " + shortHash(v) + ")"
 }
 
 // unmatched is a request no mock answered.
@@ -317,19 +463,29 @@ type mockTransport struct {
 }
 
 func (t *mockTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, _, err := t.roundTrip(req)
+	return resp, err
+}
+
+// roundTrip answers a request and says which mock did (nil: none).
+func (t *mockTransport) roundTrip(req *http.Request) (*http.Response, *mock, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.n++
 	r, err := readRequest(req, t.n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := t.find(r)
 	if m == nil {
 		t.log = append(t.log, fmt.Sprintf("%s -> no mock", r))
-		return nil, errNoMock
+		return nil, nil, errNoMock
 	}
 	m.used++
+	if m.fault != "" {
+		t.log = append(t.log, fmt.Sprintf("%s -> %s: fault %s", r, m.label(), m.fault))
+		return nil, m, faultError(m.fault, req)
+	}
 	t.log = append(t.log, fmt.Sprintf("%s -> %s: %d", r, m.label(), m.status))
 	body := m.respBody
 	if req.Method == http.MethodHead {
@@ -345,7 +501,7 @@ func (t *mockTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
 		Request:       req,
-	}, nil
+	}, m, nil
 }
 
 // find picks the mock that answers r, or records r as unmatched.
@@ -379,14 +535,27 @@ func (t *mockTransport) find(r *seenRequest) *mock {
 		t.unmatched = append(t.unmatched, u)
 		return nil
 	}
+	// the first matching mock that is not used up answers; a times: any
+	// mock only when no other one does, so that it never shadows the
+	// mocks of a paginated or retried exchange
+	var fallback *mock
 	for _, m := range t.mocks {
-		if !m.exhausted() && m.matches(r) {
+		if m.exhausted() || !m.matches(r) {
+			continue
+		}
+		if !m.timesAny {
 			return m
 		}
+		if fallback == nil {
+			fallback = m
+		}
+	}
+	if fallback != nil {
+		return fallback
 	}
 	u := &unmatched{req: r, nearest: nearest(t.mocks, r)}
 	if u.nearest != nil && u.nearest.exhausted() && u.nearest.matches(r) {
-		u.note = fmt.Sprintf("%s matches, but it answers only %s and was used up", u.nearest.label(), timesText(u.nearest.times))
+		u.note = fmt.Sprintf("%s matches, but it answers only %s and was used up (say times: N, or times: any, for a mock that answers more)", u.nearest.label(), timesText(u.nearest.times))
 	}
 	t.unmatched = append(t.unmatched, u)
 	return nil
@@ -432,7 +601,7 @@ func (t *mockTransport) failures(c *testCase, stopped bool, redact func(string) 
 			if u.note != "" {
 				b.WriteString(u.note + "\n")
 			}
-			b.WriteString(diff("mock", "request", u.nearest.wanted(), u.nearest.actual(u.req)))
+			b.WriteString(diff("mock", "request", u.nearest.wanted(u.req), u.nearest.actual(u.req)))
 		}
 		out = append(out, Failure{Pos: c.pos(),
 			Summary: redact(fmt.Sprintf("request %d matched no mock: %s", u.req.n, u.req)),
@@ -443,7 +612,9 @@ func (t *mockTransport) failures(c *testCase, stopped bool, redact func(string) 
 			continue
 		}
 		msg := fmt.Sprintf("%s was never used", m.label())
-		if m.used > 0 {
+		if m.timesAny {
+			msg += " (times: any answers any number of requests, but at least one)"
+		} else if m.used > 0 {
 			msg = fmt.Sprintf("%s was used %d of %d times", m.label(), m.used, m.times)
 		} else if m.times > 1 {
 			msg = fmt.Sprintf("%s was never used (times: %d)", m.label(), m.times)
@@ -472,4 +643,9 @@ func isJSONType(ct string) bool {
 		return false
 	}
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:3])
 }

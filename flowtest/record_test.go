@@ -187,6 +187,9 @@ func TestRecord(t *testing.T) {
 			t.Errorf("the rewritten file lacks %q", keep)
 		}
 	}
+	if strings.Contains(got, "times: 1\n") {
+		t.Error("1.1 recordings leave out times: 1 (a mock answers once)")
+	}
 	if strings.Contains(got, "/old") {
 		t.Error("the case's old mocks were kept")
 	}
@@ -227,5 +230,59 @@ func TestEntryEnd(t *testing.T) {
 	}
 	if got := entryEnd(lines, 7, 4); got != 7 {
 		t.Errorf("entryEnd = %d, want 7", got)
+	}
+}
+
+// TestRecordGeneratedIDs: a UUID the flow generates is recorded as a
+// $regex matcher (the next run sends another); one the service gave is
+// recorded as is; repeats of the same exchange become times: N.
+func TestRecordGeneratedIDs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == "GET" {
+			io.WriteString(w, `{"id":"0b7e4b8e-3f0c-4c55-9e1e-2f5a8d7c1b20"}`)
+			return
+		}
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	p := writeProject(t, map[string]string{
+		"connector.yaml": "flowrun: 1\nname: gen\nbase_url: ${ connection.base_url }\nconnection:\n  params:\n    base_url: {type: string, default: https://svc.example}\n",
+		"flows/gen.yaml": `flowrun: 1
+name: gen
+type: action
+outputs: {ok: boolean}
+steps:
+  - id: thing
+    http: {path: /thing}
+  - http: {path: /thing}
+  - http:
+      method: POST
+      path: /orders
+      json:
+        request_id: ${ uuid() }
+        thing: ${ steps.thing.body.id }
+  - return: {ok: true}
+`,
+		"tests/gen.yaml": "flowrun: 1\ntests:\n  - name: gen\n    flow: gen\n    outputs: {ok: true}\n",
+	})
+	conn := &connection.Connection{Params: map[string]any{"base_url": srv.URL}}
+	if _, err := Run(context.Background(), p, Options{Record: true, RecordConn: conn}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(p.Dir, "tests", "gen.yaml"))
+	got := string(data)
+	for _, want := range []string{"times: 2", "request_id:\n", "$regex: ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", "thing: 0b7e4b8e-3f0c-4c55-9e1e-2f5a8d7c1b20"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the recording lacks %q:\n%s", want, got)
+		}
+	}
+	p2, err := load.Project(p.Dir)
+	if err != nil {
+		t.Fatalf("the rewritten file does not load: %v\n%s", err, got)
+	}
+	rep, out := runCase(t, p2, Options{})
+	if rep.Passed != 1 {
+		t.Fatalf("offline after recording: %s\n%s\n%s", Summary(rep), out, got)
 	}
 }

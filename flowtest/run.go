@@ -72,15 +72,32 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 		return res
 	}
 
-	// the connection and the transport: mocks, or the live service
+	// the connection and the transport: mocks, or the live service; what
+	// leaves the runner (failures, -v) is redacted as traces are
 	conn := c.connection(s.proj.Connector)
-	redact := func(s string) string { return s }
+	redact := conn.Redact
 	var (
 		mt  *mockTransport
 		rec *recorder
+		vt  *verifyTransport
 		rt  http.RoundTripper
 	)
-	if s.opts.Record {
+	if s.opts.VerifyLive && f.Type == "webhook" {
+		res.Status, res.SkipReason = Skipped, "verify-live never delivers, registers or removes webhooks"
+		return res
+	}
+	if s.opts.VerifyLive {
+		caseConn := conn
+		conn = s.opts.LiveConn
+		redact = func(x string) string { return caseConn.Redact(conn.Redact(x)) }
+		live := s.opts.LiveTransport
+		if live == nil {
+			live = http.DefaultTransport
+		}
+		mt = &mockTransport{mocks: c.mocks, ordered: c.ordered}
+		vt = &verifyTransport{mocks: mt, live: live, sc: newScrubber(s.proj.Connector, conn, c), redact: redact}
+		rt = vt
+	} else if s.opts.Record {
 		conn = s.opts.RecordConn
 		redact = conn.Redact
 		base := s.opts.RecordTransport
@@ -94,7 +111,8 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 		rt = mt
 	}
 
-	// the clock: pinned, to the signed timestamp of a webhook request if any
+	// the clock: pinned, to the case's now:, else to the signed timestamp
+	// of a webhook request if any, else DefaultNow
 	now := DefaultNow
 	var (
 		req *http.Request
@@ -107,9 +125,12 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 			res.Failures = append(res.Failures, Failure{Pos: c.at("request"), Summary: err.Error()})
 			return res
 		}
-		if f.Verify != nil {
+		if f.Verify != nil && c.now == nil {
 			now = caseNow(verifyConfig(f.Verify, ""), req.Header)
 		}
+	}
+	if c.now != nil {
+		now = *c.now
 	}
 
 	r := &run.Runner{Project: s.proj, Connection: conn, Client: &http.Client{Transport: rt},
@@ -130,6 +151,14 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 	defer cancel()
 
 	o := s.execute(ctx, r, f, c, req, raw, now)
+	if vt != nil {
+		// the flow saw the mocks: what counts is how the live service differs
+		fails, notes := vt.results()
+		res.Failures, res.Notes, res.Compared = append(res.Failures, fails...), notes, vt.compared
+		res.Log = append(res.Log, vt.log...)
+		res.Failures = append(res.Failures, mt.failures(c, errors.Is(o.err, errNoMock), redact)...)
+		return res
+	}
 	res.Failures = append(res.Failures, c.check(f, o, redact)...)
 	if mt != nil {
 		if s.opts.Verbose {
@@ -165,6 +194,9 @@ func (c *testCase) misplaced(f *lang.Flow) []Failure {
 	}
 	if f.Type != lang.Webhook && f.Type != lang.Poll {
 		bad("events", "only poll and webhook flows produce events")
+		bad("seen", "only poll and webhook flows drop events by dedupe key")
+	} else if f.Dedupe == nil && c.node.Get("seen") != nil {
+		out = append(out, Failure{Pos: c.node.KeyNode("seen").Pos, Summary: fmt.Sprintf("seen: flow %q has no dedupe: expression, so no event is dropped as seen", f.Name)})
 	}
 	if f.Type == lang.Webhook && c.request != nil {
 		bad("outputs", "a delivery produces events and a response: expect them with events: and response:")
@@ -190,6 +222,9 @@ func (s *suiteRun) execute(ctx context.Context, r *run.Runner, f *lang.Flow, c *
 	switch f.Type {
 	case "poll":
 		o.events, o.cursor, o.err = r.Poll(ctx, f.Name, c.inputs, c.cursor)
+		if o.err == nil {
+			o.events, o.err = dedupe(r, f, c, o.events, nil)
+		}
 		o.events = plainList(o.events)
 		o.cursor = plain(o.cursor)
 		o.outputs = map[string]any{"events": o.events, "cursor": o.cursor}
@@ -274,6 +309,11 @@ func (s *suiteRun) deliver(ctx context.Context, r *run.Runner, f *lang.Flow, c *
 		o.response = failedDelivery(500, "event flow failed")
 		return o
 	}
+	if events, err = dedupe(r, f, c, events, request); err != nil {
+		o.err = err
+		o.response = failedDelivery(500, "dedupe failed")
+		return o
+	}
 	o.events = plainList(events)
 	if resp == nil {
 		o.response = deliveryResponse(nil)
@@ -341,18 +381,52 @@ func (c *testCase) check(f *lang.Flow, o outcome, redact func(string) string) []
 	return out
 }
 
-// compare checks one expected value; a difference is a failure with a diff.
+// compare checks one expected value, which may hold matchers; a difference
+// is a failure with a diff.
 func compare(want *lang.Node, what string, got any, partial bool, redact func(string) string) []Failure {
-	w := plain(want.Value())
+	w, f := decodeValue(want, true)
+	if f != nil {
+		return []Failure{*f}
+	}
 	if match(w, got, partial) {
 		return nil
 	}
-	shown := got
-	if partial {
-		shown = project(w, got)
-	}
 	return []Failure{{Pos: want.Pos, Summary: what + " differ" + ifs(what == "cursor", "s", ""),
-		Detail: redact(diff("expected", "actual", w, shown))}}
+		Detail: redact(diff("expected", "actual", w, shown(w, got, partial)))}}
+}
+
+// dedupe drops the events whose dedupe key the case lists as seen, or
+// that repeat a key of an earlier event of the run, as the trigger host
+// does (trigger.Host.dedupe); request is a webhook delivery's, else nil.
+func dedupe(r *run.Runner, f *lang.Flow, c *testCase, events []any, request map[string]any) ([]any, error) {
+	if f.Dedupe == nil {
+		return events, nil
+	}
+	seen := make(map[string]bool, len(c.seen)+len(events))
+	for _, k := range c.seen {
+		seen[k] = true
+	}
+	kept := make([]any, 0, len(events))
+	for _, e := range events {
+		var k string
+		var err error
+		if f.Type == "webhook" {
+			k, err = r.EvalWebhookDedupe(f, e, c.inputs, request)
+		} else {
+			k, err = r.EvalDedupe(f, e, c.inputs)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("flow %q: dedupe: %w", f.Name, err)
+		}
+		if k != "" && seen[k] {
+			continue
+		}
+		if k != "" {
+			seen[k] = true
+		}
+		kept = append(kept, e)
+	}
+	return kept, nil
 }
 
 func ifs(cond bool, a, b string) string {
@@ -365,7 +439,11 @@ func ifs(cond bool, a, b string) string {
 // compareResponse checks a webhook response: status, headers (a subset,
 // names in any case) and body.
 func compareResponse(want *lang.Node, got map[string]any, partial bool, redact func(string) string) []Failure {
-	w, _ := plain(want.Value()).(map[string]any)
+	wv, f := decodeValue(want, true)
+	if f != nil {
+		return []Failure{*f}
+	}
+	w, _ := wv.(map[string]any)
 	ok := true
 	shown := map[string]any{}
 	if st, has := w["status"]; has {

@@ -202,3 +202,7 @@ func WhereIs(name string) string {
 	}
 	return ""
 }
+
+// ClockName is the scope name under which a run puts its clock, for `now()`
+// and `nowUTC()` (see check/clock.go). No expression can spell it.
+const ClockName = "flowrun clock"

@@ -69,7 +69,7 @@ type Runner struct {
 	// Sleep waits for retries and wait steps; default: a timer that the
 	// run's context interrupts. Tests set it to record waits.
 	Sleep func(ctx context.Context, d time.Duration) error
-	Now   func() time.Time // the clock for Retry-After dates; default time.Now
+	Now   func() time.Time // the clock for now() in expressions and Retry-After dates; default time.Now
 
 	connOnce sync.Once
 	authOnce sync.Once
@@ -401,6 +401,9 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	env["steps"] = fr.steps
 	env["connection"] = ru.connEnv
 	env["connector"] = ru.conEnv
+	if ru.r.Now != nil {
+		env[lang.ClockName] = ru.r.Now // now() in expressions: see check/clock.go
+	}
 	if f.UsesFlow {
 		env["flow"] = lang.FlowObject.Value(lang.FlowEnv{F: f, RunID: ru.runID()})
 	}

@@ -22,6 +22,7 @@ type testOptions struct {
 	junit      string
 	verbose    bool
 	record     bool
+	verifyLive bool
 	connection string
 }
 
@@ -40,13 +41,23 @@ and actual and the path:line:col of the case), and a summary line
 
 With --record, the cases run against the live service with the connection in
 --connection, and the exchanges are written into the test files as the cases'
-mocks, with secrets, tokens and credential headers redacted.
+mocks, with secrets, tokens and credential headers redacted (in the 1.1 style:
+a mock answers once; a UUID the flow generated is recorded as a $regex matcher).
+
+With --verify-live, the cases run against their mocks as offline, but with the
+live connection in --connection, and every safe request (GET or HEAD) whose mock
+answers with a JSON fixture is also sent to the live service (the connection's
+base_url). Where the live response's shape (keys and value types, not values)
+differs from the fixture's, it says so at the fixture's file:line:col: a key
+gone or a type changed is breaking (exit 1), a new key is info. Writes are never
+sent, and webhook cases are skipped.
 
 Exit status: 0 every case passed, 1 a case failed, 2 usage or load errors.`,
 		Example: `  flowrun test
   flowrun test connectors/github connectors/okta --junit report.xml
   flowrun test . --run 'users/creates' -v
-  flowrun test . --run 'lists users' --record --connection live.yaml`,
+  flowrun test . --run 'lists users' --record --connection live.yaml
+  flowrun test connectors/okta --verify-live --connection okta-sandbox.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.projects = args
 			return runTest(e, o)
@@ -57,7 +68,8 @@ Exit status: 0 every case passed, 1 a case failed, 2 usage or load errors.`,
 	f.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "show the steps and HTTP exchanges of every case")
 	f.BoolVar(&o.record, "record", false, "run against the live service and write the exchanges into the test files as mocks")
-	f.StringVarP(&o.connection, "connection", "c", "", "with --record: the live connection file (YAML or JSON: params, token)")
+	f.BoolVar(&o.verifyLive, "verify-live", false, "re-send the suite's safe requests (GET, HEAD) to the live service and report where the responses' shape drifted from the fixtures")
+	f.StringVarP(&o.connection, "connection", "c", "", "with --record or --verify-live: the live connection file (YAML or JSON: params, token)")
 	return cmd
 }
 
@@ -75,11 +87,17 @@ func runTest(e *env, o *testOptions) error {
 	if o.record && o.connection == "" {
 		return usageErr("--record needs --connection FILE: the live connection to record with")
 	}
-	if o.connection != "" && !o.record {
-		return usageErr("--connection is for --record; offline cases give their connection in the test file")
+	if o.verifyLive && o.connection == "" {
+		return usageErr("--verify-live needs --connection FILE: the live connection to compare with")
 	}
-	if o.record && len(o.projects) > 1 {
-		return usageErr("--record takes one project")
+	if o.record && o.verifyLive {
+		return usageErr("--record and --verify-live do not go together: record writes mocks, verify-live compares them")
+	}
+	if o.connection != "" && !o.record && !o.verifyLive {
+		return usageErr("--connection is for --record and --verify-live; offline cases give their connection in the test file")
+	}
+	if (o.record || o.verifyLive) && len(o.projects) > 1 {
+		return usageErr("--record and --verify-live take one project")
 	}
 
 	// load every project first: a project that does not load stops the run
@@ -107,6 +125,13 @@ func runTest(e *env, o *testOptions) error {
 			}
 			opts.Record, opts.RecordConn = true, conn
 		}
+		if o.verifyLive {
+			conn, err := loadConnection(e, p, o.connection)
+			if err != nil {
+				return err
+			}
+			opts.VerifyLive, opts.LiveConn = true, conn
+		}
 		if len(p.Tests) == 0 {
 			fmt.Fprintf(e.stderr, "flowrun: %s has no tests (add test suites as tests/<name>.yaml)\n", p.Dir)
 		}
@@ -119,6 +144,9 @@ func runTest(e *env, o *testOptions) error {
 		}
 	}
 	fmt.Fprintln(e.stdout, flowtest.Summary(reports...))
+	if o.verifyLive {
+		fmt.Fprintln(e.stdout, flowtest.LiveSummary(reports...))
+	}
 	if o.junit != "" {
 		if err := writeJUnit(o.junit, reports); err != nil {
 			return &exitError{code: exitUsage, msg: "--junit: " + err.Error()}

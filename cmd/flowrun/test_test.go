@@ -29,8 +29,9 @@ func TestFlowtestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode": cmdExitcode,
-			"cmptimes": cmdCmptimes,
+			"exitcode":    cmdExitcode,
+			"cmptimes":    cmdCmptimes,
+			"driftserver": cmdDriftserver,
 		},
 	})
 }
@@ -44,6 +45,19 @@ var durationRe = []struct {
 	{regexp.MustCompile(`(?m)^((?:ok  |FAIL) .*) \([0-9][0-9.]*(?:ns|µs|ms|s|m)+(?:[0-9.]+(?:ms|s))?\)$`), "$1 (TIME)"},
 	{regexp.MustCompile(` time="[0-9.]+"`), ` time="T"`},
 	{regexp.MustCompile(` timestamp="[0-9T:-]+"`), ` timestamp="TS"`},
+	{regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`), `$$LIVE_URL`},
+}
+
+// driftserver [drifted|steady]: start the service of verify_live_test.go
+// (drifted by default) on a local port for the rest of the script, with its
+// URL in $LIVE_URL.
+func cmdDriftserver(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: driftserver [drifted|steady]")
+	}
+	srv := httptest.NewServer(driftHandler(len(args) == 0 || args[0] != "steady", nil))
+	ts.Defer(srv.Close)
+	ts.Setenv("LIVE_URL", srv.URL)
 }
 
 func blankTimes(s string) string {

@@ -295,31 +295,59 @@ func defs() map[string]*Node {
 			p("params", "The connection's parameters by name.", freeMap(anyValue())),
 			p("token", "For OAuth 2.0: the token.", ref("token")),
 		})
+	d["matcher"] = o(
+		"description", "A matcher, where a mock's request (query, headers, json) or an expectation gives a value: `{$any: true}` (present, any value), `{$regex: \"...\"}` (the value, as text, matches this Go regular expression; anchor it with ^ and $) or `{$absent: true}` (the key is missing).",
+		"markdownDescription", "A matcher, where a mock's request (`query`, `headers`, `json`) or an expectation gives a value: `{$any: true}` (present, any value), `{$regex: \"...\"}` (the value, as text, matches this Go regular expression; anchor it with `^` and `$`) or `{$absent: true}` (the key is missing).",
+		"title", "matcher",
+		"type", "object",
+		"minProperties", 1, "maxProperties", 1,
+		"additionalProperties", false,
+		"properties", props([]prop{
+			p("$any", "The key is present, whatever its value (null included).", o("const", true, "errorMessage", "must be true")),
+			p("$regex", "The value, as text, matches this Go regular expression (RE2 syntax; unanchored unless it says ^ and $).", str()),
+			p("$absent", "The key (header, query parameter) is missing.", o("const", true, "errorMessage", "must be true")),
+		}))
+	d["mock_value"] = o(
+		"description", "A value the request must carry, or a matcher: `{$any: true}`, `{$regex: \"^[0-9a-f-]{36}$\"}`, `{$absent: true}`. null means the key must be absent.",
+		"markdownDescription", "A value the request must carry, or a matcher: `{$any: true}`, `{$regex: \"^[0-9a-f-]{36}$\"}`, `{$absent: true}`. `null` means the key must be absent.",
+		"anyOf", []*Node{typ("string", "number", "boolean", "null", "array"), ref("matcher")})
 	d["mock_request"] = closed("mock request",
-		"What a request must look like to match this mock. Keys left out match anything.",
+		"What a request must look like to match this mock. Keys left out match anything; values may be matchers (`{$any: true}`, `{$regex: ...}`, `{$absent: true}`).",
 		[]prop{
 			p("method", "The HTTP method.", enum(httpMethods...)),
 			p("path", "The URL path, without the query string, e.g. `/api/v2/users`.", str()),
-			p("query", "Query parameters the request must carry (others may be present).", freeMap(anyValue())),
-			p("headers", "Headers the request must carry (others may be present); names match case-insensitively.", freeMap(anyValue())),
-			p("json", "The JSON body: by default, the request's body must contain these keys with these values; with `json_exact`, equal it.", anyValue()),
+			p("query", "Query parameters the request must carry (others may be present). A value may be a matcher; `{$absent: true}` (or null) requires the parameter to be missing.", freeMap(ref("mock_value"))),
+			p("headers", "Headers the request must carry (others may be present); names match case-insensitively. A value may be a matcher.", freeMap(ref("mock_value"))),
+			p("json", "The JSON body: by default, the request's body must contain these keys with these values; with `json_exact`, equal it. Values anywhere in it may be matchers, e.g. `id: {$regex: \"^[0-9a-f-]{36}$\"}` for a generated UUID.", anyValue()),
 			p("json_exact", "Match `json` exactly rather than as a subset. Default false.", boolean()),
 			p("body", "The raw text body, matched exactly.", str()),
 		}).with("allOf", allOf(atMostOne("json", "body")))
 	d["mock_response"] = closed("mock response",
-		"The response the mock answers with.",
+		"The response the mock answers with, or a network fault.",
 		[]prop{
 			p("status", "The HTTP status. Default 200.", status()),
 			p("headers", "Response headers.", freeMap(typ("string", "number", "boolean"))),
 			p("json", "A JSON body (sets `Content-Type: application/json`).", anyValue()),
+			p("json_file", "A JSON body read from this file, named relative to the test file's directory (sets `Content-Type: application/json`). Keep fixtures out of `.yaml` names under tests/, which are suites.", str().with("minLength", 1)),
 			p("body", "A raw text body.", str()),
-		}).with("allOf", allOf(atMostOne("json", "body")))
+			p("body_file", "A raw body read from this file, named relative to the test file's directory.", str().with("minLength", 1)),
+			p("fault", "A network fault instead of a response: `connection_refused` (retried for any method), `timeout` or `reset` (retried for idempotent methods), as the live service's failures would be. The flow's error has code `transient`.", enum("connection_refused", "timeout", "reset")),
+		}).with("allOf", allOf(
+		atMostOne("json", "json_file", "body", "body_file"),
+		when(o("required", []string{"fault"}), o("properties", o(
+			"status", forbid(`cannot be used together with "fault"`),
+			"headers", forbid(`cannot be used together with "fault"`),
+			"json", forbid(`cannot be used together with "fault"`),
+			"json_file", forbid(`cannot be used together with "fault"`),
+			"body", forbid(`cannot be used together with "fault"`),
+			"body_file", forbid(`cannot be used together with "fault"`)))),
+	))
 	d["mock"] = closed("mock",
-		"One mocked HTTP exchange: a request to match and the response to give.",
+		"One mocked HTTP exchange: a request to match and the response to give. A mock answers once unless `times` says otherwise; among the mocks that match a request, the first one not used up answers.",
 		[]prop{
 			p("request", "What a request must look like to match.", ref("mock_request")),
 			p("response", "The response to give. Default `{status: 200}`.", ref("mock_response")),
-			p("times", "How many requests this mock answers; default: any number.", integer(1)),
+			p("times", "How many requests this mock answers, and must answer: a number (default 1), or `any` for any number, at least one (a `times: any` mock answers only requests that no other mock answers).", o("anyOf", []*Node{integer(1), o("const", "any")}, "errorMessage", "must be a number of requests (1 or more) or any")),
 		}, "request")
 	d["webhook_request"] = closed("webhook request",
 		"The webhook request delivered to the flow (seen as `request`).",
@@ -330,7 +358,9 @@ func defs() map[string]*Node {
 			p("query", "Query parameters.", freeMap(anyValue())),
 			p("body", "The body; a mapping or list is sent as JSON.", anyValue()),
 			p("raw", "The raw body text, sent as is (use it to test signatures byte for byte).", str()),
-		}).with("allOf", allOf(atMostOne("body", "raw")))
+			p("json_file", "The body read from this JSON file (named relative to the test file's directory), sent byte for byte with `Content-Type: application/json` unless `headers` gives one.", str().with("minLength", 1)),
+			p("body_file", "The raw body read from this file (named relative to the test file's directory), sent byte for byte.", str().with("minLength", 1)),
+		}).with("allOf", allOf(atMostOne("body", "raw", "json_file", "body_file")))
 	d["expected_response"] = closed("expected response",
 		"The response the webhook sender must get.",
 		[]prop{
@@ -347,8 +377,10 @@ func defs() map[string]*Node {
 			p("connection", "The connection the case runs with.", ref("test_connection")),
 			p("inputs", "The flow's inputs.", freeMap(anyValue())),
 			p("http", "The mocked HTTP exchanges. A request no mock matches fails the case, naming the request and the nearest mock.", listOf(ref("mock"))),
-			p("ordered", "Requests must match the mocks in the order they are listed. Default false.", boolean()),
-			p("outputs", "The expected outputs (action and helper flows).", anyValue()),
+			p("ordered", "Requests must match the mocks in the order they are listed. Default false. Rarely needed: a mock answers once, and the first matching mock not used up answers, so paginated and retried exchanges go in order anyway.", boolean()),
+			p("now", "The case's clock (RFC 3339, e.g. `2026-11-02T08:00:00Z`): `now()` and `nowUTC()` in expressions, signature timestamps and Retry-After dates. Default 2026-01-01T00:00:00Z, or a webhook request's signed timestamp.", o("type", "string", "pattern", `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`, "errorMessage", "must be an RFC 3339 time such as 2026-11-02T08:00:00Z")),
+			p("seen", "Poll and webhook flows with `dedupe`: dedupe keys already seen; events with these keys, or repeating a key within the case, are dropped as `flowrun serve` drops them.", listOf(typ("string", "number"))),
+			p("outputs", "The expected outputs (action and helper flows). Values may be matchers, e.g. `{$regex: \"^[0-9a-f-]{36}$\"}`.", anyValue()),
 			p("partial", "Compare `outputs` and `events` as subsets: keys not listed are ignored. Default false.", boolean()),
 			p("error", "The case expects the flow to fail with an error containing this text.", str()),
 			p("events", "The expected events (webhook and poll flows).", listOf(anyValue())),
