@@ -29,18 +29,31 @@
 // compares outputs: with the registration it returns. webhook.url is
 // https://flowrun.test/hooks/test and webhook.secret the case's secret:.
 //
-// Mocks: request keys left out match anything; query and headers are
-// subsets (a null value requires the key to be absent; header names match
-// in any case); json is a subset unless json_exact; body is exact. Without
-// times: a mock answers any number of requests and must answer at least one;
-// with times: N it answers N and must answer N. With ordered: true, requests
-// consume the mocks in order. Every case's clock (Runner.Now) is pinned to
-// DefaultNow, or to the signed timestamp its webhook request carries; waits
-// and retry back-offs do not sleep.
+// Mocks (SPEC §7, §8.7): request keys left out match anything; query and
+// headers are subsets (header names match in any case); json is a subset
+// unless json_exact; body is exact. Values may be matchers ({$any: true},
+// {$regex: "..."}, {$absent: true}; a null query or header value also means
+// absent), anywhere in query, headers and json, and in expectations too. A
+// mock answers once, times: N answers N requests, times: any any number (at
+// least one); among the mocks that match a request, the first one not used
+// up answers, and a times: any mock only when no other does. With ordered:
+// true, requests consume the mocks in order. A mock may answer with a
+// network fault (connection_refused, timeout, reset: the errors the Go
+// network stack gives, so retries apply as live), or with a body read from
+// a file beside the suite (json_file:, body_file:). Every case's clock
+// (Runner.Now, now() in expressions included) is pinned to its now:, else to
+// the signed timestamp its webhook request carries, else DefaultNow; waits
+// and retry back-offs do not sleep. Poll and webhook events are dropped by
+// their dedupe key as the trigger host drops them: keys listed in seen:, and
+// repeats within the case. Failures are redacted as traces are.
 //
 // With Options.Record, the cases run against the live service instead and the
 // exchanges are written back into the test files as mocks, with secrets,
-// tokens and credential headers redacted.
+// tokens and credential headers redacted, in the 1.1 style (once; a UUID the
+// flow generated becomes a $regex matcher). With Options.VerifyLive, the
+// cases run against their mocks with the live connection, and each safe
+// request is also sent live to compare the response's shape with the
+// fixture's (verify.go).
 //
 // The CLI (`flowrun test`) is the main user; it imports this package, which
 // imports the interpreter and trigger packages and nothing of the CLI.
