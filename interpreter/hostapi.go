@@ -49,3 +49,33 @@ func (r *Runner) CheckInputs(flowName string, inputs map[string]any) (map[string
 	}
 	return in, nil
 }
+
+// EvalVerifySecrets evaluates a webhook flow's verify.secret as a list of
+// secrets: a list value (secret rotation) gives each item as text (null
+// items as ""), any other value one text. No verify.secret gives nil.
+func (r *Runner) EvalVerifySecrets(f *Flow, registration any, webhook map[string]any, inputs map[string]any) ([]string, error) {
+	if f.Verify == nil || f.Verify.Secret == nil {
+		return nil, nil
+	}
+	conn, err := r.connection()
+	if err != nil {
+		return nil, err
+	}
+	ev := evaluator{env: map[string]any{"registration": registration, "webhook": webhook, "inputs": inputs,
+		"connection": conn.env()}}
+	v, err := ev.eval(f.Verify.Secret)
+	if err != nil {
+		return nil, err
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return []string{toText(v)}, nil
+	}
+	out := make([]string, len(list))
+	for i, x := range list {
+		if x != nil {
+			out[i] = toText(x)
+		}
+	}
+	return out, nil
+}

@@ -214,9 +214,9 @@ func sign(secret string, body []byte) string {
 }
 
 func realPayload(t *testing.T, name string) []byte {
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "realdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "realdata", name))
 	if err != nil {
-		t.Skipf("realdata not available: %v", err)
+		t.Fatalf("fixture missing: %v", err)
 	}
 	return b
 }
