@@ -25,7 +25,7 @@ type Spec struct {
 	// SignedPayload is what is signed (hmac_sha256 only), with {body} and
 	// {timestamp}: "v0:{timestamp}:{body}" (Slack), "{timestamp}.{body}"
 	// (Stripe). Default "{body}". standard_webhooks always signs
-	// "{id}.{timestamp}.{body}".
+	// "{id}.{timestamp}.{body}" (which it may say, and nothing else).
 	SignedPayload string
 	// TimestampHeader is where {timestamp} comes from when Format does not
 	// carry it (Slack: X-Slack-Request-Timestamp); for standard_webhooks it
@@ -35,6 +35,9 @@ type Spec struct {
 	// timestamp (unix seconds) and now. 0 means DefaultTolerance.
 	Tolerance time.Duration
 }
+
+// standardSignedPayload is what standard_webhooks signs; a Spec may say so.
+const standardSignedPayload = "{id}.{timestamp}.{body}"
 
 // DefaultTolerance is the clock skew allowed when Spec.Tolerance is 0.
 const DefaultTolerance = 5 * time.Minute
@@ -92,7 +95,9 @@ func Check(s Spec) []Problem {
 		}
 	case "standard_webhooks":
 		unused("format", s.Format, "format: its header is a space-separated list of v1,<base64>")
-		unused("signed_payload", s.SignedPayload, "signed_payload: it always signs {id}.{timestamp}.{body}")
+		if s.SignedPayload != standardSignedPayload {
+			unused("signed_payload", s.SignedPayload, "signed_payload: it always signs "+standardSignedPayload)
+		}
 	case "shared_secret":
 		if s.Header == "" {
 			add("header", -1, "name the header that carries the secret, e.g. header: Authorization", "shared_secret needs a header")
@@ -141,7 +146,7 @@ func Check(s Spec) []Problem {
 	case tsAt < 0 && s.TimestampHeader != "":
 		add("timestamp_header", -1, "add {timestamp} to signed_payload, e.g. v0:{timestamp}:{body}",
 			"timestamp_header is read, but signed_payload does not sign it")
-	case tsAt < 0 && s.Tolerance != 0:
+	case tsAt < 0 && s.Tolerance > 0:
 		add("tolerance", -1, "sign a timestamp (signed_payload with {timestamp}), or remove tolerance",
 			"tolerance has no effect: no timestamp is signed")
 	}
@@ -275,6 +280,9 @@ func parseFormat(f string) (sigFormat, []Problem) {
 		trimmed := strings.TrimLeft(part, " ")
 		at := start + len(part) - len(trimmed)
 		trimmed = strings.TrimRight(trimmed, " ")
+		if trimmed == "" {
+			at = max(start-1, 0) // the comma before an empty part
+		}
 		k, v, ok := strings.Cut(trimmed, "=")
 		if !ok || k == "" || strings.ContainsAny(k, "{} ") {
 			bad(at, "write each comma-separated part as key={placeholder}, e.g. t={timestamp},v1={hex}", "%q is not key={placeholder}", trimmed)
@@ -286,7 +294,7 @@ func parseFormat(f string) (sigFormat, []Problem) {
 			continue
 		}
 		if len(toks) != 1 || !toks[0].ph {
-			bad(at+len(k)+1, "in the pair form each value is exactly one placeholder: {hex}, {base64} or {timestamp}", "the value of %s is not one placeholder", k)
+			bad(at+len(k)+min(len(v), 1), "in the pair form each value is exactly one placeholder: {hex}, {base64} or {timestamp}", "the value of %s is not one placeholder", k)
 			continue
 		}
 		t := toks[0]

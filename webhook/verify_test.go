@@ -488,24 +488,35 @@ var fuzzConfigs = []struct {
 		Format: "t={timestamp},v1={hex}", SignedPayload: "{timestamp}.{body}"}, "", "", 1700000000},
 	{testConfig{Scheme: "standard_webhooks", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "webhook-timestamp", "webhook-id", 1614265330},
 	{testConfig{Scheme: "hmac_sha256", Header: "X-Sig", Secret: "k", Format: "{base64}"}, "", "", 1614265330},
+	{testConfig{Scheme: "hmac_sha256", Header: "X-PagerDuty-Signature", Secret: "It's a Secret to Everybody", Format: "v1={hex}"}, "", "", 1614265330},
 }
 
 var verifyErrors = []error{ErrMissingHeader, ErrMalformedSignature, ErrMalformedTimestamp, ErrTimestampTolerance, ErrSignatureMismatch}
 
+// FuzzVerify drives Verify with any signature header, timestamp, id and
+// body under each scheme. If it accepts, the signature covers the body (one
+// byte more is refused) and the configured secret made it (a decoy secret
+// alone is refused, and adding the decoy as a rotated secret changes
+// nothing); whatever it answers, the error never holds a secret or the
+// expected digest.
 func FuzzVerify(f *testing.F) {
 	f.Add(uint8(0), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "", "", []byte("Hello, World!"))
 	f.Add(uint8(1), "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", "1531420618", "", []byte("token=x"))
 	f.Add(uint8(2), "t=1700000000,v1=00,v1=", "", "", []byte("{}"))
 	f.Add(uint8(3), "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", "1614265330", "msg_p5jXN8AQM9LWM0D4loKWxJek", []byte(`{"test": 2432232314}`))
 	f.Add(uint8(4), "====", "", "", []byte(nil))
+	// several signatures in one header (SPEC 8.4)
+	f.Add(uint8(5), "v1="+strings.Repeat("00", 32)+",v1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "", "", []byte("Hello, World!"))
+	f.Add(uint8(5), "v1="+strings.Repeat("00", 32)+" v2=zz v1=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", "", "", []byte("Hello, World!"))
+	f.Add(uint8(3), "v1,AAAA v1a,xyz v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", "1614265330", "msg_p5jXN8AQM9LWM0D4loKWxJek", []byte(`{"test": 2432232314}`))
 	f.Fuzz(func(t *testing.T, mode uint8, sig, ts, id string, body []byte) {
 		fc := fuzzConfigs[int(mode)%len(fuzzConfigs)]
-		h := http.Header{}
-		sigHeader := fc.cfg.Header
-		if sigHeader == "" {
-			sigHeader = "webhook-signature"
+		v, err := Compile(fc.cfg.spec())
+		if err != nil {
+			t.Fatal(err)
 		}
-		h[strings.ToLower(sigHeader)] = []string{sig}
+		h := http.Header{}
+		h[strings.ToLower(v.SignatureHeader())] = []string{sig}
 		if fc.tsHeader != "" {
 			h.Set(fc.tsHeader, ts)
 		}
@@ -513,11 +524,28 @@ func FuzzVerify(f *testing.F) {
 			h.Set(fc.idHeader, id)
 		}
 		now := time.Unix(fc.now, 0)
-		err := verifyCfg(fc.cfg, h, body, now)
+		decoy := "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		// the digest a sender with the secret would send, which no error may show
+		good := http.Header{}
+		for k, vs := range h {
+			good[k] = vs
+		}
+		if err := v.Sign(good, body, fc.cfg.Secret, now); err != nil {
+			t.Fatal(err)
+		}
+		leaks := []string{fc.cfg.Secret, strings.TrimPrefix(fc.cfg.Secret, "whsec_"), good.Get(v.SignatureHeader())}
+
+		err = v.Verify(h, body, []string{fc.cfg.Secret}, now)
+		rotated := v.Verify(h, body, []string{decoy, fc.cfg.Secret}, now)
+		if (err == nil) != (rotated == nil) {
+			t.Fatalf("one secret: %v; with a decoy beside it: %v", err, rotated)
+		}
 		if err == nil {
-			// Accepted: then the signature must cover the body.
-			if verifyCfg(fc.cfg, h, append(body[:len(body):len(body)], 'x'), now) == nil {
+			if v.Verify(h, append(body[:len(body):len(body)], 'x'), []string{fc.cfg.Secret}, now) == nil {
 				t.Fatalf("accepted with the body changed: %+v %q", fc.cfg, h)
+			}
+			if v.Verify(h, body, []string{decoy}, now) == nil {
+				t.Fatalf("accepted with another secret: %+v %q", fc.cfg, h)
 			}
 			return
 		}
@@ -528,8 +556,10 @@ func FuzzVerify(f *testing.F) {
 		if !known {
 			t.Fatalf("unexpected error kind: %v", err)
 		}
-		if strings.Contains(err.Error(), fc.cfg.Secret) {
-			t.Fatalf("error leaks the secret: %v", err)
+		for _, l := range leaks {
+			if l != "" && strings.Contains(err.Error(), l) {
+				t.Fatalf("error %q leaks %q", err, l)
+			}
 		}
 	})
 }
