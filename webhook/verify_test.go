@@ -585,3 +585,57 @@ func TestVerifySharedSecret(t *testing.T) {
 		t.Errorf("empty secret: %v", err)
 	}
 }
+
+// TestRealVectorsRotationAndSeveralSignatures (SPEC 8.4): each published
+// vector still verifies when its secret is one of several (rotation) and
+// when its signature is one of several in the header, comma- or
+// space-separated (Standard Webhooks: space); without its secret it fails.
+func TestRealVectorsRotationAndSeveralSignatures(t *testing.T) {
+	for _, vec := range loadVectors(t) {
+		cfg, tsHeader, _ := configFor(vec)
+		v, err := Compile(cfg.spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if tsHeader != "" {
+			sec, _ := strconv.ParseInt(vec.Headers[tsHeader], 10, 64)
+			now = time.Unix(sec, 0)
+		}
+		var name, sig string
+		for k, x := range vec.ExpectedHeader {
+			name, sig = k, x
+		}
+		decoySecret := "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		decoy := canonHeaders(vec.Headers)
+		if err := v.Sign(decoy, []byte(vec.Body), decoySecret, now); err != nil {
+			t.Fatal(err)
+		}
+		decoySig := decoy.Get(name)
+		seps := []string{",", " ", ", "}
+		if cfg.Scheme == "standard_webhooks" {
+			seps = []string{" "}
+		}
+		for _, sep := range seps {
+			for _, header := range []string{decoySig + sep + sig, sig + sep + decoySig} {
+				h := canonHeaders(vec.Headers, map[string]string{name: header})
+				if err := v.Verify(h, []byte(vec.Body), []string{decoySecret, vec.Secret}, now); err != nil {
+					t.Errorf("%s: %q with both secrets: %v", vec.Scheme, header, err)
+				}
+				if err := v.Verify(h, []byte(vec.Body), []string{vec.Secret}, now); err != nil {
+					t.Errorf("%s: %q: %v", vec.Scheme, header, err)
+				}
+				if err := v.Verify(h, []byte(vec.Body), []string{"whsec_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"}, now); !errors.Is(err, ErrSignatureMismatch) {
+					t.Errorf("%s: %q with a third secret: %v", vec.Scheme, header, err)
+				}
+			}
+		}
+		// the same header sent twice, once per signature
+		h := canonHeaders(vec.Headers)
+		h.Add(name, decoySig)
+		h.Add(name, sig)
+		if err := v.Verify(h, []byte(vec.Body), []string{vec.Secret}, now); err != nil {
+			t.Errorf("%s: two header lines: %v", vec.Scheme, err)
+		}
+	}
+}
