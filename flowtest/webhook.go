@@ -135,28 +135,11 @@ func (c *testCase) unsigned() bool {
 	return n != nil && n.Kind == interpreter.BoolNode && !n.Bool
 }
 
-// caseFlow is a webhook flow bound to a test case, as webhook.Deliver runs it.
-type caseFlow struct {
-	r            *interpreter.Runner
-	f            *interpreter.Flow
-	inputs       map[string]any
-	registration any
-	hook         map[string]any
-}
-
-func (b *caseFlow) Secrets() ([]string, error) {
-	return b.r.EvalVerifySecrets(b.f, b.registration, b.hook, b.inputs)
-}
-
-func (b *caseFlow) Event(ctx context.Context, request map[string]any) ([]any, map[string]any, error) {
-	return b.r.Event(ctx, b.f.Name, b.inputs, b.registration, b.hook, request)
-}
-
 // deliver delivers a webhook case's request through webhook.Deliver, as the
 // trigger host does, signing it first with the case's secret (else the
 // flow's) unless the case carries its own signature or says signed: false.
 func (s *suiteRun) deliver(ctx context.Context, r *interpreter.Runner, f *interpreter.Flow, c *testCase, reg any, hook map[string]any, req *http.Request, raw []byte, now time.Time) outcome {
-	flow := &caseFlow{r: r, f: f, inputs: c.inputs, registration: reg, hook: hook}
+	flow := r.BindWebhook(f, c.inputs, reg, hook)
 	var v *webhook.Verifier
 	if f.Verify != nil {
 		var err error

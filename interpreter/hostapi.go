@@ -1,6 +1,9 @@
 package interpreter
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // EvalWebhookDedupe evaluates a webhook flow's dedupe key for one event of a
 // delivery; the expression sees event, inputs and request.
@@ -78,4 +81,30 @@ func (r *Runner) EvalVerifySecrets(f *Flow, registration any, webhook map[string
 		}
 	}
 	return out, nil
+}
+
+// BoundWebhook is a webhook flow bound to the inputs, registration and
+// webhook values of one trigger (or test case): what webhook.Deliver runs.
+// It implements webhook.Flow.
+type BoundWebhook struct {
+	r            *Runner
+	f            *Flow
+	inputs       map[string]any
+	registration any
+	hook         map[string]any
+}
+
+// BindWebhook binds a webhook flow for webhook.Deliver.
+func (r *Runner) BindWebhook(f *Flow, inputs map[string]any, registration any, webhook map[string]any) *BoundWebhook {
+	return &BoundWebhook{r: r, f: f, inputs: inputs, registration: registration, hook: webhook}
+}
+
+// Secrets evaluates verify.secret (see EvalVerifySecrets).
+func (b *BoundWebhook) Secrets() ([]string, error) {
+	return b.r.EvalVerifySecrets(b.f, b.registration, b.hook, b.inputs)
+}
+
+// Event runs the event steps with request in scope (see Runner.Event).
+func (b *BoundWebhook) Event(ctx context.Context, request map[string]any) ([]any, map[string]any, error) {
+	return b.r.Event(ctx, b.f.Name, b.inputs, b.registration, b.hook, request)
 }

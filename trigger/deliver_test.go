@@ -187,26 +187,10 @@ func TestSameMessageInTestAndServe(t *testing.T) {
 		{"bad verify format", badFormat, string(body), "", "application/json"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			files := map[string]string{"connector.yaml": hostConnector, "flows/hook.yaml": c.flow}
-			for name, content := range files {
-				p := filepath.Join(dir, name)
-				os.MkdirAll(filepath.Dir(p), 0o755)
-				os.WriteFile(p, []byte(content), 0o644)
-			}
-			proj, err := interpreter.Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
 			svc := newService(t)
-			conn := &interpreter.Connection{Params: map[string]any{"base_url": svc.srv.URL, "token": "tok-secret-123"}}
+			h, dir := newHostWith(t, svc, &memSink{}, map[string]string{"connector.yaml": hostConnector, "flows/hook.yaml": c.flow})
 			l := &logs{}
-			h := &Host{Runner: &interpreter.Runner{Project: proj, Connection: conn}, Store: st, Sink: &memSink{}, PublicURL: "https://hooks.example.com", Logf: l.logf}
+			h.Logf = l.logf
 			tr, err := h.On(context.Background(), "issue_events", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -230,7 +214,7 @@ func TestSameMessageInTestAndServe(t *testing.T) {
 				c.name, svc.srv.URL, tr.Secret, c.contentTyp, sig, c.body)
 			os.MkdirAll(filepath.Join(dir, "tests"), 0o755)
 			os.WriteFile(filepath.Join(dir, "tests", "same.yaml"), []byte(suite), 0o644)
-			proj, err = interpreter.Load(dir)
+			proj, err := interpreter.Load(dir)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -420,7 +420,7 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *interpreter.Flow,
 	}
 	hook := map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}
 	return webhook.Deliver(ctx, webhook.Delivery{
-		Flow:       &boundFlow{r: h.Runner, f: f, inputs: in, registration: reg, hook: hook},
+		Flow:       h.Runner.BindWebhook(f, in, reg, hook),
 		Verifier:   v,
 		Request:    r,
 		MaxBody:    h.MaxBody,
@@ -499,23 +499,6 @@ type compiledVerifier struct {
 func VerifySpec(v *interpreter.Verify) webhook.Spec {
 	return webhook.Spec{Scheme: v.Scheme, Header: v.Header, Format: v.Format, SignedPayload: v.SignedPayload,
 		TimestampHeader: v.TimestampHeader, Tolerance: v.Tolerance}
-}
-
-// boundFlow is a webhook flow bound to one trigger, as webhook.Deliver runs it.
-type boundFlow struct {
-	r            *interpreter.Runner
-	f            *interpreter.Flow
-	inputs       map[string]any
-	registration any
-	hook         map[string]any
-}
-
-func (b *boundFlow) Secrets() ([]string, error) {
-	return b.r.EvalVerifySecrets(b.f, b.registration, b.hook, b.inputs)
-}
-
-func (b *boundFlow) Event(ctx context.Context, request map[string]any) ([]any, map[string]any, error) {
-	return b.r.Event(ctx, b.f.Name, b.inputs, b.registration, b.hook, request)
 }
 
 // Serve hosts every trigger that is on: webhooks over HTTP on ln, polls on

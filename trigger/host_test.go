@@ -184,8 +184,14 @@ func (s *memSink) count() int {
 }
 
 func newHost(t *testing.T, svc *service, sink Sink) *Host {
+	h, _ := newHostWith(t, svc, sink, map[string]string{"connector.yaml": hostConnector, "flows/hook.yaml": hookFlow, "flows/poll.yaml": pollFlow})
+	return h
+}
+
+// newHostWith is newHost for a project of the given files; it returns the
+// project's directory too.
+func newHostWith(t *testing.T, svc *service, sink Sink, files map[string]string) (*Host, string) {
 	dir := t.TempDir()
-	files := map[string]string{"connector.yaml": hostConnector, "flows/hook.yaml": hookFlow, "flows/poll.yaml": pollFlow}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -204,7 +210,7 @@ func newHost(t *testing.T, svc *service, sink Sink) *Host {
 	t.Cleanup(func() { st.Close() })
 	conn := &interpreter.Connection{Params: map[string]any{"base_url": svc.srv.URL, "token": "tok-secret-123"}}
 	conn.AddSecret("tok-secret-123")
-	return &Host{Runner: &interpreter.Runner{Project: proj, Connection: conn}, Store: st, Sink: sink, PublicURL: "https://hooks.example.com"}
+	return &Host{Runner: &interpreter.Runner{Project: proj, Connection: conn}, Store: st, Sink: sink, PublicURL: "https://hooks.example.com"}, dir
 }
 
 func sign(secret string, body []byte) string {

@@ -263,7 +263,7 @@ func parseFormat(f string) (sigFormat, []Problem) {
 			case t.name == "timestamp":
 				bad(t.off, "write the format as key={placeholder} pairs, e.g. t={timestamp},v1={hex}", "{timestamp} must be a key={timestamp} pair")
 			default:
-				bad(t.off, formatHint, "unknown placeholder {%s}%s", t.name, didYouMean(t.name, "hex", "base64", "timestamp"))
+				bad(t.off, formatHint, "unknown placeholder {%s}", t.name)
 			}
 		}
 		if sf.enc == "" && len(ps) == 0 {
@@ -316,7 +316,7 @@ func parseFormat(f string) (sigFormat, []Problem) {
 			}
 			sf.tsKey, sf.tsAt = k, t.off
 		default:
-			bad(t.off, formatHint, "unknown placeholder {%s}%s", t.name, didYouMean(t.name, "hex", "base64", "timestamp"))
+			bad(t.off, formatHint, "unknown placeholder {%s}", t.name)
 		}
 	}
 	if sf.enc == "" && len(ps) == 0 {
@@ -350,7 +350,7 @@ func parsePayload(p string) ([]payloadPart, []Problem) {
 			ps = append(ps, Problem{Field: "signed_payload", Offset: t.off, Message: "{id} is only signed by standard_webhooks",
 				Hint: "signed_payload placeholders are {body} and {timestamp}"})
 		default:
-			ps = append(ps, Problem{Field: "signed_payload", Offset: t.off, Message: fmt.Sprintf("unknown placeholder {%s}%s", t.name, didYouMean(t.name, "body", "timestamp")),
+			ps = append(ps, Problem{Field: "signed_payload", Offset: t.off, Message: fmt.Sprintf("unknown placeholder {%s}", t.name),
 				Hint: "signed_payload placeholders are {body} and {timestamp}"})
 		}
 	}
@@ -369,39 +369,4 @@ func placeholderAt(text string, parts []payloadPart, name string) int {
 		}
 	}
 	return -1
-}
-
-// didYouMean suggests the known name nearest to got (by edit distance, at
-// most 2), as ` (did you mean {x}?)`, or "".
-func didYouMean(got string, known ...string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(got), k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return " (did you mean {" + best + "}?)"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
