@@ -13,11 +13,12 @@
 // values differ, a line-based unified diff of expected and actual JSON.
 //
 // Webhook cases are signed by the runner: it computes the signature the
-// flow's verify block expects from the case's secret (hmac_sha256 in the
-// GitHub, Slack and Stripe styles, and Standard Webhooks) and checks the
-// request with trigger.Verify before the event steps run, as the trigger host
-// does. A case whose request headers already carry a signature is delivered
-// as written, so suites can prove that tampered deliveries are refused.
+// flow's verify block expects from the case's secret (webhook.Verifier.Sign)
+// and delivers the request through webhook.Deliver, the code the trigger
+// host runs, so a case sees the same answers and messages as `flowrun
+// serve`. A case whose request headers already carry a signature is
+// delivered as written, so suites can prove that tampered deliveries are
+// refused; signed: false sends it unsigned.
 //
 // What a case runs, by the flow's type: action and helper flows run with
 // inputs and expect outputs; authping expects {working, label, message}; a
@@ -56,5 +57,6 @@
 // fixture's (verify.go).
 //
 // The CLI (`flowrun test`) is the main user; it imports this package, which
-// imports the interpreter and trigger packages and nothing of the CLI.
+// imports the interpreter and webhook packages and nothing of the CLI (nor
+// the trigger host and its SQLite store).
 package flowtest

@@ -12,7 +12,6 @@ import (
 
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
-	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/value"
 )
 
@@ -125,8 +124,8 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 			res.Failures = append(res.Failures, Failure{Pos: c.at("request"), Summary: err.Error()})
 			return res
 		}
-		if f.Verify != nil && c.now == nil {
-			now = caseNow(verifyConfig(f.Verify, ""), req.Header)
+		if c.now == nil {
+			now = caseNow(f, req.Header)
 		}
 	}
 	if c.now != nil {
@@ -205,7 +204,7 @@ func (c *testCase) misplaced(f *lang.Flow) []Failure {
 		bad("events", "only a delivery (request:) produces events")
 		bad("response", "only a delivery (request:) gets a response")
 	}
-	return out
+	return append(out, c.webhookCaseProblems(f)...)
 }
 
 func article(word string) string {
@@ -268,57 +267,6 @@ func (s *suiteRun) execute(ctx context.Context, r *run.Runner, f *lang.Flow, c *
 		if err == nil {
 			o.outputs = plain(map[string]any(out))
 		}
-	}
-	return o
-}
-
-// deliver verifies a webhook case's request as the trigger host does,
-// signing it first unless the case carries its own signature, and runs the
-// event steps.
-func (s *suiteRun) deliver(ctx context.Context, r *run.Runner, f *lang.Flow, c *testCase, reg any, hook map[string]any, req *http.Request, raw []byte, now time.Time) outcome {
-	var o outcome
-	if f.Verify != nil {
-		secret, err := r.EvalVerifySecret(f, reg, hook, c.inputs)
-		if err != nil {
-			o.err = fmt.Errorf("verify.secret: %w", err)
-			o.response = failedDelivery(500, "cannot evaluate verify.secret")
-			return o
-		}
-		cfg := verifyConfig(f.Verify, secret)
-		if !carriesSignature(cfg, req.Header) {
-			signWith := c.secret
-			if signWith == "" {
-				signWith = secret
-			}
-			if err := Sign(cfg, signWith, req.Header, raw, now); err != nil {
-				o.err = fmt.Errorf("signing the request: %w", err)
-				o.response = failedDelivery(500, "cannot sign")
-				return o
-			}
-		}
-		if err := trigger.Verify(cfg, req.Header, raw, now); err != nil {
-			o.err = fmt.Errorf("signature verification failed: %w", err)
-			o.response = failedDelivery(http.StatusUnauthorized, "signature verification failed")
-			return o
-		}
-	}
-	request := trigger.RequestObject(req, raw)
-	events, resp, err := r.Event(ctx, f.Name, c.inputs, reg, hook, request)
-	if err != nil {
-		o.err = err
-		o.response = failedDelivery(500, "event flow failed")
-		return o
-	}
-	if events, err = dedupe(r, f, c, events, request); err != nil {
-		o.err = err
-		o.response = failedDelivery(500, "dedupe failed")
-		return o
-	}
-	o.events = plainList(events)
-	if resp == nil {
-		o.response = deliveryResponse(nil)
-	} else {
-		o.response = deliveryResponse(plain(resp).(map[string]any))
 	}
 	return o
 }

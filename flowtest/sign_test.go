@@ -2,99 +2,203 @@ package flowtest
 
 import (
 	"encoding/json"
-	"net/http"
+	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
-	"time"
-
-	"github.com/flowrun/flowrun/trigger"
 )
 
-// TestSignPublishedVectors: Sign computes the published signatures of
-// realdata/webhook-signature-vectors.json (Standard Webhooks, GitHub, Slack).
-func TestSignPublishedVectors(t *testing.T) {
-	data, err := os.ReadFile("/work/shared/realdata/webhook-signature-vectors.json")
+// vectorFile is testdata/realdata/webhook-signature-vectors.json: published
+// signatures of Standard Webhooks, GitHub and Slack.
+type vectorFile struct {
+	Vectors []struct {
+		Scheme   string            `json:"scheme"`
+		Secret   string            `json:"secret"`
+		Headers  map[string]string `json:"headers"`
+		Body     string            `json:"body"`
+		Expected map[string]string `json:"expected_header"`
+	} `json:"vectors"`
+}
+
+func loadVectors(t *testing.T) vectorFile {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "realdata", "webhook-signature-vectors.json"))
 	if err != nil {
-		t.Skipf("realdata not available: %v", err)
+		t.Fatalf("fixture missing: %v", err)
 	}
-	var doc struct {
-		Vectors []struct {
-			Scheme   string            `json:"scheme"`
-			Secret   string            `json:"secret"`
-			Headers  map[string]string `json:"headers"`
-			Body     string            `json:"body"`
-			Expected map[string]string `json:"expected_header"`
-		} `json:"vectors"`
-	}
+	var doc vectorFile
 	if err := json.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
-	configs := map[string]trigger.VerifyConfig{
-		"standard-webhooks-v1":       {Scheme: "standard_webhooks"},
-		"github-x-hub-signature-256": {Scheme: "hmac_sha256", Header: "X-Hub-Signature-256", Format: "sha256={hex}"},
-		"slack-v0": {Scheme: "hmac_sha256", Header: "X-Slack-Signature", Format: "v0={hex}",
-			TimestampHeader: "X-Slack-Request-Timestamp", SignedPayload: "v0:{timestamp}:{body}"},
+	return doc
+}
+
+// vectorVerify is the verify block of each vector's scheme.
+var vectorVerify = map[string]string{
+	"standard-webhooks-v1":       "scheme: standard_webhooks",
+	"github-x-hub-signature-256": "scheme: hmac_sha256\n  header: X-Hub-Signature-256\n  format: \"sha256={hex}\"",
+	"slack-v0":                   "scheme: hmac_sha256\n  header: X-Slack-Signature\n  format: \"v0={hex}\"\n  signed_payload: \"v0:{timestamp}:{body}\"\n  timestamp_header: X-Slack-Request-Timestamp",
+}
+
+// hookFlowYAML is a webhook flow verifying as verify says, whose one event
+// carries the signature header the request arrived with.
+func hookFlowYAML(name, verify, sigHeader string) string {
+	v := ""
+	if verify != "" {
+		v = "verify:\n  " + verify + "\n  secret: ${ registration.secret }\n"
 	}
-	if len(doc.Vectors) < len(configs) {
+	return fmt.Sprintf(`flowrun: 1
+name: %s
+type: webhook
+%sregister: {steps: [{return: {secret: x}}]}
+deregister: {steps: [{log: gone}]}
+event:
+  steps:
+    - return:
+        events:
+          - sig: ${ request.headers[%q] ?? "" }
+`, name, v, strings.ToLower(sigHeader))
+}
+
+// TestSignPublishedVectors: a webhook case is signed as the published
+// vectors say (the runner pins the clock to the vector's timestamp), and the
+// signed request passes the flow's verify.
+func TestSignPublishedVectors(t *testing.T) {
+	doc := loadVectors(t)
+	if len(doc.Vectors) < len(vectorVerify) {
 		t.Fatalf("%d vectors", len(doc.Vectors))
 	}
-	for _, v := range doc.Vectors {
-		cfg, ok := configs[v.Scheme]
+	files := map[string]string{}
+	var suite strings.Builder
+	suite.WriteString("flowrun: 1\ntests:\n")
+	for i, v := range doc.Vectors {
+		verify, ok := vectorVerify[v.Scheme]
 		if !ok {
-			t.Errorf("no config for %s", v.Scheme)
-			continue
+			t.Fatalf("no verify block for vector %s", v.Scheme)
 		}
-		h := http.Header{}
-		for k, x := range v.Headers {
-			h.Set(k, x)
+		var sigHeader, sig string
+		for k, x := range v.Expected {
+			sigHeader, sig = k, x
 		}
-		now := caseNow(cfg, h)
-		if err := Sign(cfg, v.Secret, h, []byte(v.Body), now); err != nil {
-			t.Fatalf("%s: %v", v.Scheme, err)
+		name := fmt.Sprintf("hook%d", i)
+		files["flows/"+name+".yaml"] = hookFlowYAML(name, verify, sigHeader)
+		headers := []byte("{}")
+		if v.Headers != nil {
+			headers, _ = json.Marshal(v.Headers)
 		}
-		for k, want := range v.Expected {
-			if got := h.Get(k); got != want {
-				t.Errorf("%s: %s = %q, want %q", v.Scheme, k, got, want)
-			}
-		}
-		cfg.Secret = v.Secret
-		if err := trigger.Verify(cfg, h, []byte(v.Body), now); err != nil {
-			t.Errorf("%s: trigger.Verify refuses the signed request: %v", v.Scheme, err)
-		}
+		fmt.Fprintf(&suite, "  - name: %s\n    flow: %s\n    registration: {secret: %q}\n    request:\n      headers: %s\n      raw: %q\n    events: [{sig: %q}]\n",
+			v.Scheme, name, v.Secret, headers, v.Body, sig)
+	}
+	files["tests/vectors.yaml"] = suite.String()
+	rep, out := runCase(t, writeProject(t, files), Options{})
+	if rep.Failed != 0 || rep.Passed != len(doc.Vectors) {
+		t.Fatalf("%s\n%s", Summary(rep), out)
 	}
 }
 
-// TestSignRoundTrip: what Sign writes, trigger.Verify accepts, for every
-// format style, with the clock pinned.
-func TestSignRoundTrip(t *testing.T) {
-	body := []byte(`{"id":"evt_1","type":"customer.created"}`)
-	for name, cfg := range map[string]trigger.VerifyConfig{
-		"stripe":        {Scheme: "hmac_sha256", Header: "Stripe-Signature", Format: "t={timestamp},v1={hex}", SignedPayload: "{timestamp}.{body}"},
-		"base64":        {Scheme: "hmac_sha256", Header: "X-Sig", Format: "{base64}"},
-		"default hex":   {Scheme: "hmac_sha256", Header: "X-Sig"},
-		"svix prefix":   {Scheme: "standard_webhooks", Header: "svix-signature"},
-		"standard":      {Scheme: "standard_webhooks"},
-		"ts header hex": {Scheme: "hmac_sha256", Header: "X-Sig", TimestampHeader: "X-Ts", SignedPayload: "{timestamp}:{body}"},
-	} {
-		secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-		h := http.Header{}
-		if err := Sign(cfg, secret, h, body, DefaultNow); err != nil {
-			t.Fatalf("%s: %v", name, err)
+// TestWebhookCaseKeys: signed: false, secret: and secret rotation in
+// webhook cases (SPEC §8.7, §8.4), with the failures positioned in the
+// test file.
+func TestWebhookCaseKeys(t *testing.T) {
+	files := map[string]string{
+		"flows/github.yaml": hookFlowYAML("github", vectorVerify["github-x-hub-signature-256"], "X-Hub-Signature-256"),
+		"flows/open.yaml":   hookFlowYAML("open", "", "X-Hub-Signature-256"),
+		"flows/rotating.yaml": strings.Replace(hookFlowYAML("rotating", vectorVerify["github-x-hub-signature-256"], "X-Hub-Signature-256"),
+			"secret: ${ registration.secret }", "secret: [\"${ registration.secret }\", \"${ registration.old_secret }\"]", 1),
+	}
+	cases := []struct {
+		name, body string
+		want       []string // failures, as path:line:col: summary
+	}{
+		{"signed by the runner with the flow's secret", `
+    flow: github
+    registration: {secret: "It's a Secret to Everybody"}
+    request: {raw: "Hello, World!"}
+    events: [{sig: "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}]`, nil},
+		{"unsigned", `
+    flow: github
+    registration: {secret: s3}
+    signed: false
+    request: {raw: "Hello, World!"}
+    response: {status: 401, body: {error: signature verification failed}}`, nil},
+		{"unsigned, not expected", `
+    flow: github
+    registration: {secret: s3}
+    signed: false
+    request: {raw: "Hello, World!"}
+    events: []`, []string{"flow failed: delivery answered 401: signature verification failed: missing header X-Hub-Signature-256"}},
+		{"a secret for a flow without verify", `
+    flow: open
+    secret: s3
+    request: {raw: "Hello, World!"}
+    events: [{sig: ""}]`, []string{`secret: flow "open" has no verify block, so its requests are not signed; remove secret:`}},
+		{"signed for a flow without verify", `
+    flow: open
+    signed: false
+    request: {raw: "Hello, World!"}
+    events: [{sig: ""}]`, []string{`signed: flow "open" has no verify block, so its requests are not signed; remove signed:`}},
+		{"a secret that is not used", `
+    flow: github
+    registration: {secret: s3}
+    secret: s4
+    signed: false
+    request: {raw: "Hello, World!"}
+    response: {status: 401}`, []string{"secret: is not used: signed: false sends the request unsigned"}},
+		{"signed with the old secret while rotating", `
+    flow: rotating
+    registration: {secret: new, old_secret: "It's a Secret to Everybody"}
+    secret: "It's a Secret to Everybody"
+    request: {raw: "Hello, World!"}
+    events: [{sig: "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"}]`, nil},
+		{"signed with a secret of neither", `
+    flow: rotating
+    registration: {secret: new, old_secret: old}
+    secret: "It's a Secret to Everybody"
+    request: {raw: "Hello, World!"}
+    response: {status: 401}`, nil},
+		{"a malformed JSON body is 400", `
+    flow: github
+    registration: {secret: s3}
+    request: {headers: {content-type: application/json}, raw: "{\"action\": "}
+    response: {status: 400, body: {error: malformed body}}`, nil},
+		{"an empty JSON body is 400", `
+    flow: github
+    registration: {secret: s3}
+    request: {headers: {content-type: application/json}, raw: ""}
+    error: "the body is empty, but Content-Type application/json says JSON"`, nil},
+	}
+	var b strings.Builder
+	b.WriteString("flowrun: 1\ntests:\n")
+	lines := map[string]int{} // "case/key" -> line in the file
+	line := 3
+	for _, c := range cases {
+		fmt.Fprintf(&b, "  - name: %s%s\n", c.name, c.body)
+		for i, l := range strings.Split(c.body, "\n")[1:] {
+			k, _, _ := strings.Cut(strings.TrimSpace(l), ":")
+			lines[c.name+"/"+k] = line + i + 1
 		}
-		cfg.Secret = secret
-		if err := trigger.Verify(cfg, h, body, DefaultNow); err != nil {
-			t.Errorf("%s: %v (headers %v)", name, err, h)
-		}
-		if got := caseNow(cfg, h); cfg.Format != "" && cfg.Format != "{base64}" && !got.Equal(DefaultNow) {
-			t.Errorf("%s: the signed timestamp reads back as %v", name, got)
-		}
-		// a request signed an hour ago is refused, as a replay
-		if cfg.SignedPayload != "" || cfg.Scheme == "standard_webhooks" {
-			h := http.Header{}
-			Sign(cfg, secret, h, body, DefaultNow.Add(-time.Hour))
-			if err := trigger.Verify(cfg, h, body, DefaultNow); err == nil {
-				t.Errorf("%s: a stale signature verifies", name)
+		line += strings.Count(c.body, "\n") + 1
+	}
+	files["tests/cases.yaml"] = b.String()
+	rep, out := runCase(t, writeProject(t, files), Options{})
+	if len(rep.Cases) != len(cases) {
+		t.Fatalf("%d results\n%s", len(rep.Cases), out)
+	}
+	for i, c := range cases {
+		var got, want []string // summaries; a secret: or signed: one must point at its key
+		for _, f := range rep.Cases[i].Failures {
+			got = append(got, f.Summary)
+			if strings.HasPrefix(f.Summary, "secret:") || strings.HasPrefix(f.Summary, "signed:") {
+				key, _, _ := strings.Cut(f.Summary, ":")
+				if f.Pos.Line != lines[c.name+"/"+key] || f.Pos.Col != 5 || !strings.HasSuffix(f.Pos.File, "cases.yaml") {
+					t.Errorf("%s: failure at %s, want cases.yaml:%d:5", c.name, f.Pos, lines[c.name+"/"+key])
+				}
 			}
+		}
+		want = c.want
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: failures\n%s\nwant\n%s\n%s", c.name, strings.Join(got, "\n"), strings.Join(want, "\n"), out)
 		}
 	}
 }

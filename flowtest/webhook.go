@@ -2,19 +2,17 @@ package flowtest
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flowrun/flowrun/lang"
-	"github.com/flowrun/flowrun/trigger"
+	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/value"
+	"github.com/flowrun/flowrun/webhook"
 )
 
 // DefaultNow is the clock of every case unless the case's webhook request
@@ -85,260 +83,119 @@ func webhookRequest(n *lang.Node) (*http.Request, []byte, error) {
 	return req, raw, nil
 }
 
-// verifyConfig is the trigger package's view of a flow's verify block.
-func verifyConfig(v *lang.Verify, secret string) trigger.VerifyConfig {
-	return trigger.VerifyConfig{Scheme: v.Scheme, Header: v.Header, Secret: secret, Format: v.Format,
-		SignedPayload: v.SignedPayload, TimestampHeader: v.TimestampHeader, Tolerance: v.Tolerance}
-}
-
-// signatureHeader is the header that carries the signature.
-func signatureHeader(cfg trigger.VerifyConfig) string {
-	if cfg.Scheme == "standard_webhooks" && cfg.Header == "" {
-		return "webhook-signature"
-	}
-	return cfg.Header
-}
-
-// standardHeaders are the id and timestamp headers of Standard Webhooks, named
-// after the signature header's prefix ("svix-signature" -> "svix-id").
-func standardHeaders(cfg trigger.VerifyConfig) (id, ts string) {
-	prefix := "webhook-"
-	if p, ok := strings.CutSuffix(strings.ToLower(signatureHeader(cfg)), "-signature"); ok && p != "" {
-		prefix = p + "-"
-	}
-	ts = cfg.TimestampHeader
-	if ts == "" {
-		ts = prefix + "timestamp"
-	}
-	return prefix + "id", ts
-}
-
-// carriesSignature reports whether the case wrote the signature header itself.
-func carriesSignature(cfg trigger.VerifyConfig, h http.Header) bool {
-	return h.Get(signatureHeader(cfg)) != ""
-}
-
-// sigFormat is a parsed verify format: literal text around one digest, or
-// comma-separated key={placeholder} pairs.
-type sigFormat struct {
-	pairs          [][2]string // key, placeholder name (hex, base64, timestamp)
-	prefix, suffix string
-	enc            string
-}
-
-func parseSigFormat(f string) (sigFormat, error) {
-	if f == "" {
-		f = "{hex}"
-	}
-	var sf sigFormat
-	if strings.Contains(f, ",") {
-		for part := range strings.SplitSeq(f, ",") {
-			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-			name := strings.Trim(v, "{}")
-			if !ok || k == "" || (name != "hex" && name != "base64" && name != "timestamp") {
-				return sf, fmt.Errorf("verify format %q: each part must be key={hex}, key={base64} or key={timestamp}", f)
-			}
-			if name != "timestamp" {
-				sf.enc = name
-			}
-			sf.pairs = append(sf.pairs, [2]string{k, name})
-		}
-		if sf.enc == "" {
-			return sf, fmt.Errorf("verify format %q has no {hex} or {base64}", f)
-		}
-		return sf, nil
-	}
-	for _, enc := range []string{"hex", "base64"} {
-		if before, after, ok := strings.Cut(f, "{"+enc+"}"); ok {
-			sf.enc, sf.prefix, sf.suffix = enc, before, after
-			return sf, nil
-		}
-	}
-	return sf, fmt.Errorf("verify format %q has no {hex} or {base64}", f)
-}
-
-func (sf sigFormat) timestampKey() string {
-	for _, p := range sf.pairs {
-		if p[1] == "timestamp" {
-			return p[0]
-		}
-	}
-	return ""
-}
-
-// signedTimestamp finds the timestamp a request carries for verification:
-// the timestamp header, or the timestamp pair of the signature header.
-func signedTimestamp(cfg trigger.VerifyConfig, h http.Header) string {
-	if cfg.Scheme == "standard_webhooks" {
-		_, ts := standardHeaders(cfg)
-		return h.Get(ts)
-	}
-	if cfg.TimestampHeader != "" {
-		return h.Get(cfg.TimestampHeader)
-	}
-	sf, err := parseSigFormat(cfg.Format)
-	if err != nil {
-		return ""
-	}
-	if k := sf.timestampKey(); k != "" {
-		for part := range strings.SplitSeq(h.Get(cfg.Header), ",") {
-			if pk, v, ok := strings.Cut(strings.TrimSpace(part), "="); ok && pk == k {
-				return v
-			}
-		}
-	}
-	return ""
+// verifySpec is a flow's verify block as the webhook package reads it.
+func verifySpec(v *lang.Verify) webhook.Spec {
+	return webhook.Spec{Scheme: v.Scheme, Header: v.Header, Format: v.Format, SignedPayload: v.SignedPayload,
+		TimestampHeader: v.TimestampHeader, Tolerance: v.Tolerance}
 }
 
 // caseNow pins a webhook case's clock: the signed timestamp the request
 // carries, else DefaultNow.
-func caseNow(cfg trigger.VerifyConfig, h http.Header) time.Time {
-	if ts := signedTimestamp(cfg, h); ts != "" {
-		if sec, err := strconv.ParseInt(ts, 10, 64); err == nil {
-			return time.Unix(sec, 0).UTC()
-		}
+func caseNow(f *lang.Flow, h http.Header) time.Time {
+	if f.Verify == nil {
+		return DefaultNow
+	}
+	v, err := webhook.Compile(verifySpec(f.Verify))
+	if err != nil {
+		return DefaultNow
+	}
+	if t, ok := v.SignedTimestamp(h); ok {
+		return t
 	}
 	return DefaultNow
 }
 
-// Sign adds the signature that cfg describes to a request's headers, as the
-// sender would compute it with secret at time now: the signature header and,
-// where the scheme signs one, the timestamp (and Standard Webhooks' id)
-// header, unless the request already carries it.
-func Sign(cfg trigger.VerifyConfig, secret string, h http.Header, body []byte, now time.Time) error {
-	switch cfg.Scheme {
-	case "hmac_sha256":
-		return signHMAC(cfg, secret, h, body, now)
-	case "standard_webhooks":
-		return signStandard(cfg, secret, h, body, now)
-	case "shared_secret":
-		if h.Get(cfg.Header) == "" {
-			h.Set(cfg.Header, secret)
+// webhookCaseProblems reports the keys of a webhook case that do not fit
+// the flow (SPEC §8.7): secret: or signed: for a flow without verify, and
+// secret: beside signed: false.
+func (c *testCase) webhookCaseProblems(f *lang.Flow) []Failure {
+	var out []Failure
+	at := func(key string) lang.Pos { return c.node.KeyNode(key).Pos }
+	if f.Type != lang.Webhook {
+		if c.node.Get("signed") != nil {
+			out = append(out, Failure{Pos: at("signed"), Summary: fmt.Sprintf("signed: only webhook deliveries are signed; flow %q is %s %s flow", f.Name, article(string(f.Type)), f.Type)})
 		}
-		return nil
-	}
-	return fmt.Errorf("verify scheme %q is not hmac_sha256, standard_webhooks or shared_secret", cfg.Scheme)
-}
-
-func signHMAC(cfg trigger.VerifyConfig, secret string, h http.Header, body []byte, now time.Time) error {
-	if cfg.Header == "" {
-		return fmt.Errorf("verify: hmac_sha256 needs a header")
-	}
-	sf, err := parseSigFormat(cfg.Format)
-	if err != nil {
-		return err
-	}
-	ts := strconv.FormatInt(now.Unix(), 10)
-	if cfg.TimestampHeader != "" {
-		if v := h.Get(cfg.TimestampHeader); v != "" {
-			ts = v
-		} else {
-			h.Set(cfg.TimestampHeader, ts)
-		}
-	}
-	content, err := signedPayload(cfg.SignedPayload, body, ts, "")
-	if err != nil {
-		return err
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(content)
-	sum := mac.Sum(nil)
-	digest := hex.EncodeToString(sum)
-	if sf.enc == "base64" {
-		digest = base64.StdEncoding.EncodeToString(sum)
-	}
-	if sf.pairs == nil {
-		h.Set(cfg.Header, sf.prefix+digest+sf.suffix)
-		return nil
-	}
-	parts := make([]string, len(sf.pairs))
-	for i, p := range sf.pairs {
-		v := digest
-		if p[1] == "timestamp" {
-			v = ts
-		}
-		parts[i] = p[0] + "=" + v
-	}
-	h.Set(cfg.Header, strings.Join(parts, ","))
-	return nil
-}
-
-func signStandard(cfg trigger.VerifyConfig, secret string, h http.Header, body []byte, now time.Time) error {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || len(key) == 0 {
-		return fmt.Errorf("the standard_webhooks secret must be base64 after an optional whsec_ prefix")
-	}
-	idH, tsH := standardHeaders(cfg)
-	id := h.Get(idH)
-	if id == "" {
-		id = "msg_flowrun_test"
-		h.Set(idH, id)
-	}
-	ts := h.Get(tsH)
-	if ts == "" {
-		ts = strconv.FormatInt(now.Unix(), 10)
-		h.Set(tsH, ts)
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + ts + "."))
-	mac.Write(body)
-	h.Set(signatureHeader(cfg), "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
-	return nil
-}
-
-// signedPayload assembles the signed bytes from a payload template with
-// {body}, {timestamp} and {id}; the body is inserted as is, never scanned.
-func signedPayload(tmpl string, body []byte, ts, id string) ([]byte, error) {
-	if tmpl == "" {
-		tmpl = "{body}"
-	}
-	var b []byte
-	rest := tmpl
-	for rest != "" {
-		i := strings.IndexByte(rest, '{')
-		if i < 0 {
-			b = append(b, rest...)
-			break
-		}
-		b = append(b, rest[:i]...)
-		j := strings.IndexByte(rest[i:], '}')
-		if j < 0 {
-			return nil, fmt.Errorf("verify signed_payload %q: unclosed {", tmpl)
-		}
-		switch name := rest[i+1 : i+j]; name {
-		case "body":
-			b = append(b, body...)
-		case "timestamp":
-			b = append(b, ts...)
-		case "id":
-			b = append(b, id...)
-		default:
-			return nil, fmt.Errorf("verify signed_payload %q: unknown placeholder {%s}", tmpl, name)
-		}
-		rest = rest[i+j+1:]
-	}
-	return b, nil
-}
-
-// deliveryResponse is the response the sender gets, as the trigger host
-// answers: the flow's response, else 200 {"ok": true}.
-func deliveryResponse(resp map[string]any) map[string]any {
-	out := map[string]any{"status": 200, "headers": map[string]any{}, "body": map[string]any{"ok": true}}
-	if resp == nil {
 		return out
 	}
-	if s, ok := resp["status"]; ok && s != nil {
-		out["status"] = s
+	if f.Verify == nil {
+		for _, key := range []string{"secret", "signed"} {
+			if c.node.Get(key) != nil {
+				out = append(out, Failure{Pos: at(key), Summary: fmt.Sprintf("%s: flow %q has no verify block, so its requests are not signed; remove %s:", key, f.Name, key)})
+			}
+		}
+		return out
 	}
-	if h, ok := resp["headers"].(map[string]any); ok {
-		out["headers"] = h
+	if c.node.Get("secret") != nil && c.unsigned() {
+		out = append(out, Failure{Pos: at("secret"), Summary: "secret: is not used: signed: false sends the request unsigned"})
 	}
-	out["body"] = resp["body"]
 	return out
 }
 
-// failedDelivery is what the host answers a delivery that failed.
-func failedDelivery(status int, msg string) map[string]any {
-	return map[string]any{"status": status, "headers": map[string]any{"Content-Type": "application/json"},
-		"body": map[string]any{"error": msg}}
+// unsigned reports whether the case says signed: false.
+func (c *testCase) unsigned() bool {
+	n := c.node.Get("signed")
+	return n != nil && n.Kind == lang.BoolNode && !n.Bool
+}
+
+// deliver delivers a webhook case's request through webhook.Deliver, as the
+// trigger host does, signing it first with the case's secret (else the
+// flow's) unless the case carries its own signature or says signed: false.
+func (s *suiteRun) deliver(ctx context.Context, r *run.Runner, f *lang.Flow, c *testCase, reg any, hook map[string]any, req *http.Request, raw []byte, now time.Time) outcome {
+	flow := r.BindWebhook(f, c.inputs, reg, hook)
+	var v *webhook.Verifier
+	if f.Verify != nil {
+		var err error
+		if v, err = webhook.Compile(verifySpec(f.Verify)); err != nil {
+			return deliveryOutcome(webhook.Misconfigured(err))
+		}
+		if !v.Carries(req.Header) && !c.unsigned() {
+			signWith := c.secret
+			if signWith == "" {
+				secrets, err := flow.Secrets()
+				if err != nil {
+					return deliveryOutcome(webhook.Misconfigured(fmt.Errorf("verify.secret: %w", err)))
+				}
+				for _, s := range secrets {
+					if s != "" {
+						signWith = s
+						break
+					}
+				}
+			}
+			if err := v.Sign(req.Header, raw, signWith, now); err != nil {
+				return outcome{err: fmt.Errorf("signing the case's request: %w", err)}
+			}
+		}
+	}
+	res := webhook.Deliver(ctx, webhook.Delivery{Flow: flow, Verifier: v, Request: req, Now: now, DecodeJSON: value.DecodeJSON})
+	if res.Err == nil && res.Events != nil {
+		// dedupe as the host applies it: repeats in the delivery and seen: keys
+		events, err := dedupe(r, f, c, res.Events, res.Request)
+		if err != nil {
+			return outcome{err: fmt.Errorf("dedupe: %w", err)}
+		}
+		res.Events = events
+	}
+	return deliveryOutcome(res)
+}
+
+// deliveryOutcome is what a case compares: the events, and the response
+// the sender got ({status, headers, body}, the body as text).
+func deliveryOutcome(res webhook.Result) outcome {
+	var o outcome
+	headers := map[string]any{}
+	for k, vs := range res.Header {
+		headers[k] = strings.Join(vs, ", ")
+	}
+	var body any
+	if len(res.Body) > 0 {
+		body = string(res.Body)
+	}
+	o.response = map[string]any{"status": res.Status, "headers": headers, "body": body}
+	if res.Err != nil {
+		o.err = res.Err
+		return o
+	}
+	o.events = plainList(res.Events)
+	return o
 }

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/flowrun/flowrun/lang"
@@ -53,4 +54,60 @@ func (r *Runner) CheckInputs(flowName string, inputs map[string]any) (map[string
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
 	return in, nil
+}
+
+// EvalVerifySecrets evaluates a webhook flow's verify.secret as a list of
+// secrets: a list value (secret rotation) gives each item as text (null
+// items as ""), any other value one text. No verify.secret gives nil.
+func (r *Runner) EvalVerifySecrets(f *lang.Flow, registration any, webhook map[string]any, inputs map[string]any) ([]string, error) {
+	if f.Verify == nil || f.Verify.Secret == nil {
+		return nil, nil
+	}
+	conn, err := r.connection()
+	if err != nil {
+		return nil, err
+	}
+	ev := evaluator{env: map[string]any{"registration": registration, "webhook": webhook, "inputs": inputs,
+		"connection": conn.Env()}}
+	v, err := ev.eval(f.Verify.Secret)
+	if err != nil {
+		return nil, err
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return []string{value.Text(v)}, nil
+	}
+	out := make([]string, len(list))
+	for i, x := range list {
+		if x != nil {
+			out[i] = value.Text(x)
+		}
+	}
+	return out, nil
+}
+
+// BoundWebhook is a webhook flow bound to the inputs, registration and
+// webhook values of one trigger (or test case): what webhook.Deliver runs.
+// It implements webhook.Flow.
+type BoundWebhook struct {
+	r            *Runner
+	f            *lang.Flow
+	inputs       map[string]any
+	registration any
+	hook         map[string]any
+}
+
+// BindWebhook binds a webhook flow for webhook.Deliver.
+func (r *Runner) BindWebhook(f *lang.Flow, inputs map[string]any, registration any, webhook map[string]any) *BoundWebhook {
+	return &BoundWebhook{r: r, f: f, inputs: inputs, registration: registration, hook: webhook}
+}
+
+// Secrets evaluates verify.secret (see EvalVerifySecrets).
+func (b *BoundWebhook) Secrets() ([]string, error) {
+	return b.r.EvalVerifySecrets(b.f, b.registration, b.hook, b.inputs)
+}
+
+// Event runs the event steps with request in scope (see Runner.Event).
+func (b *BoundWebhook) Event(ctx context.Context, request map[string]any) ([]any, map[string]any, error) {
+	return b.r.Event(ctx, b.f.Name, b.inputs, b.registration, b.hook, request)
 }

@@ -1,5 +1,5 @@
 // Package trigger hosts webhook and poll triggers: durable state (SQLite),
-// request verification, and (later) the serve loop that runs them.
+// the serve loop, and the sinks events go to.
 //
 // The package owns two self-contained pieces today:
 //
@@ -8,9 +8,12 @@
 //     bounded dedupe keys and the run history. A run's outcome is saved with
 //     [Store.Commit] in one transaction, only after its events were delivered,
 //     so a crash repeats events (dedupe drops the repeats) but never loses one.
-//   - [Verify], which checks a webhook request's signature (hmac_sha256 in the
-//     GitHub, Slack and Stripe styles, and Standard Webhooks) before any step
-//     of the flow runs.
+//   - [Host], which registers webhooks, serves their deliveries through
+//     webhook.Deliver (verification, the request object and the answer live
+//     in package webhook, shared with flowtest) and adds the host's state:
+//     replay and dedupe keys, the sink, the run history, and refusals logged
+//     as one summary line per trigger and interval; and runs polls on their
+//     schedule.
 //
 // The CLI (flowrun serve, flowrun poll, trigger commands) imports this package;
 // it sits beside the interpreter and uses it, never the other way round.

@@ -18,10 +18,11 @@ import (
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/value"
+	"github.com/flowrun/flowrun/webhook"
 )
 
 // DefaultMaxBody bounds a webhook request body.
-const DefaultMaxBody = 1 << 20
+const DefaultMaxBody = webhook.DefaultMaxBody
 
 // Host turns webhook and poll flows of one project into running triggers:
 // it registers and deregisters webhooks, verifies and handles deliveries,
@@ -40,11 +41,20 @@ type Host struct {
 	// FLOWRUN_POLL_EVERY (a Go duration such as "200ms"); schedules written in
 	// flows are at least 1m, too slow for a test.
 	Every time.Duration
+	// RejectEvery is how often, at most, refused deliveries (401, 413,
+	// malformed bodies) of one trigger are logged: the first in full, the
+	// rest as one summary line with counts by reason. 0 means
+	// DefaultRejectEvery.
+	RejectEvery time.Duration
 
 	wg       sync.WaitGroup
 	pollMu   sync.Mutex
 	pollBusy map[string]bool
 	hookMu   map[string]*hookLock // per webhook trigger, guarded by pollMu
+
+	verifiers map[string]compiledVerifier // by flow name, guarded by pollMu
+	rejectMu  sync.Mutex
+	rejectLog *rejectLog
 }
 
 type hookLock struct {
@@ -322,7 +332,9 @@ func (h *Host) dedupe(ctx context.Context, t *Trigger, f *lang.Flow, events []an
 	return ds, kept, nil
 }
 
-// ServeHTTP receives webhook deliveries at /hooks/{id}.
+// ServeHTTP receives webhook deliveries at /hooks/{id}. An unknown trigger
+// is 404; a store that cannot be read is 503 (the sender retries); the rest
+// is webhook.Deliver's answer.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/healthz" {
 		w.WriteHeader(http.StatusOK)
@@ -336,6 +348,14 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	t, err := h.Store.GetTrigger(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		h.logf("trigger %s: reading the trigger: %v", id, err)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "30")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"error":"retry later"}`))
+		return
+	}
 	// a state directory may hold triggers of several projects; this host
 	// serves only its own
 	if err != nil || t.Kind != "webhook" || t.Project != h.project().Connector.Name {
@@ -352,177 +372,135 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Runner.Connection.AddSecret(t.Secret)
 	h.wg.Add(1)
 	defer h.wg.Done()
-	status, hdr, body, _, err := h.deliver(ctx, t, f, r)
-	if err != nil {
-		h.logf("trigger %s: %v", t.ID, err)
+	res := h.deliver(ctx, t, f, r)
+	for k, v := range res.Header {
+		w.Header()[k] = v
 	}
-	for k, v := range hdr {
-		w.Header().Set(k, v)
-	}
-	if w.Header().Get("Content-Type") == "" && len(body) > 0 {
-		w.Header().Set("Content-Type", "application/json")
-	}
-	w.WriteHeader(status)
-	w.Write(body)
+	w.WriteHeader(res.Status)
+	w.Write(res.Body)
 }
 
-// deliver handles one webhook request and returns the response to send.
-func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request) (int, map[string]string, []byte, int, error) {
+// deliver handles one webhook request through webhook.Deliver, with the
+// host's state: replay keys and dedupe keys from the store, events to the
+// sink, and the run recorded.
+func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request) webhook.Result {
 	start := time.Now()
-	limit := h.MaxBody
-	if limit <= 0 {
-		limit = DefaultMaxBody
+	res := h.deliverOnce(ctx, t, f, r)
+	if e := res.Err; e != nil {
+		msg := h.Runner.Connection.Redact(e.Error())
+		switch {
+		case e.Status == http.StatusBadRequest && e.Reason == "bad_body", e.Status == http.StatusInternalServerError:
+			// it passed verification (or the project is at fault): worth a
+			// line in the run history and in `trigger list`
+			if cerr := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
+				h.logf("trigger %s: recording the failed delivery: %v", t.ID, cerr)
+			}
+		}
+		if e.Status < 500 {
+			h.rejects().note(h.now(), t.ID, e.Reason, msg)
+		} else {
+			h.logf("trigger %s: %s", t.ID, msg)
+		}
 	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return http.StatusBadRequest, nil, jsonMsg("cannot read body"), 0, err
-	}
-	if int64(len(raw)) > limit {
-		return http.StatusRequestEntityTooLarge, nil, jsonMsg("body too large"), 0, fmt.Errorf("body over %d bytes refused", limit)
-	}
+	return res
+}
+
+func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request) webhook.Result {
 	in, err := decodeInput(t.Input)
 	if err != nil {
-		return http.StatusInternalServerError, nil, jsonMsg("bad trigger input"), 0, err
+		return webhook.Misconfigured(fmt.Errorf("stored trigger input: %w", err))
 	}
 	var reg any
 	if len(t.Registration) > 0 {
 		if reg, err = value.DecodeJSON(t.Registration); err != nil {
-			return http.StatusInternalServerError, nil, jsonMsg("bad registration"), 0, err
+			return webhook.Misconfigured(fmt.Errorf("stored registration: %w", err))
 		}
+	}
+	v, err := h.verifier(f)
+	if err != nil {
+		return webhook.Misconfigured(err)
 	}
 	hook := map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}
-	if f.Verify != nil {
-		secret, err := h.Runner.EvalVerifySecret(f, reg, hook, in)
-		if err != nil {
-			return http.StatusInternalServerError, nil, jsonMsg("cannot evaluate verify.secret"), 0, err
-		}
-		cfg := VerifyConfig{Scheme: f.Verify.Scheme, Header: f.Verify.Header, Secret: secret, Format: f.Verify.Format,
-			SignedPayload: f.Verify.SignedPayload, TimestampHeader: f.Verify.TimestampHeader, Tolerance: f.Verify.Tolerance}
-		if err := Verify(cfg, r.Header, raw, h.now()); err != nil {
-			return http.StatusUnauthorized, nil, jsonMsg("signature verification failed"), 0, fmt.Errorf("delivery rejected: %w", err)
-		}
-	}
-	request := RequestObject(r, raw)
-	events, resp, err := h.Runner.Event(ctx, f.Name, in, reg, hook, request)
-	if err != nil {
-		msg := h.Runner.Connection.Redact(err.Error())
-		_ = h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg})
-		return http.StatusInternalServerError, nil, jsonMsg("event flow failed"), 0, err
-	}
-	if f.Dedupe != nil {
+	return webhook.Deliver(ctx, webhook.Delivery{
+		Flow:       h.Runner.BindWebhook(f, in, reg, hook),
+		Verifier:   v,
+		Request:    r,
+		MaxBody:    h.MaxBody,
+		Now:        h.now(),
+		DecodeJSON: value.DecodeJSON,
+		Seen: func(ctx context.Context, key string) (bool, error) {
+			seen, err := h.Store.SeenKeys(ctx, t.ID, []string{key})
+			return seen[key], err
+		},
+		Accept: func(ctx context.Context, a webhook.Accepted) error {
+			return h.accept(ctx, t, f, in, a, time.Now())
+		},
+	})
+}
+
+// accept dedupes a delivery's events, hands them to the sink and commits
+// the run with the dedupe keys and the replay key.
+func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[string]any, a webhook.Accepted, start time.Time) error {
+	if f.Dedupe != nil || a.ReplayKey != "" {
 		// a sender that retries while the first attempt is still in flight
 		// (Okta retries after 3s) must not get past dedupe twice
 		unlock := h.lockTrigger(t.ID)
 		defer unlock()
 	}
-	ds, keys, err := h.dedupe(ctx, t, f, events, in, request)
+	if a.ReplayKey != "" {
+		seen, err := h.Store.SeenKeys(ctx, t.ID, []string{a.ReplayKey})
+		if err != nil {
+			return err
+		}
+		if seen[a.ReplayKey] {
+			return nil // the same body was accepted meanwhile
+		}
+	}
+	ds, keys, err := h.dedupe(ctx, t, f, a.Events, in, a.Request)
 	if err != nil {
-		return http.StatusInternalServerError, nil, jsonMsg("dedupe failed"), 0, err
+		return &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
 	}
 	if err := h.Sink.Deliver(ctx, ds); err != nil {
 		// the sender retries: at-least-once
-		return http.StatusServiceUnavailable, nil, jsonMsg("sink unavailable, retry later"), 0, err
+		return fmt.Errorf("sink: %w", err)
+	}
+	if a.ReplayKey != "" {
+		keys = append(keys, a.ReplayKey)
 	}
 	if err := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Keys: keys, Events: len(ds), Started: start, Duration: time.Since(start), Status: "ok"}); err != nil {
 		h.logf("trigger %s: events delivered but not recorded: %v", t.ID, err)
 	}
-	status, hdr, body := 200, map[string]string{}, []byte(`{"ok":true}`)
-	if resp != nil {
-		status, hdr, body, err = responseParts(resp)
-		if err != nil {
-			return http.StatusInternalServerError, nil, jsonMsg("bad response"), len(ds), fmt.Errorf("flow %q: %w", f.Name, err)
-		}
-	}
-	return status, hdr, body, len(ds), nil
+	return nil
 }
 
-func jsonMsg(m string) []byte {
-	b, _ := json.Marshal(map[string]string{"error": m})
-	return b
+// verifier is a webhook flow's compiled verify block (nil without one),
+// compiled once per flow: the project does not change while it is hosted.
+func (h *Host) verifier(f *lang.Flow) (*webhook.Verifier, error) {
+	if f.Verify == nil {
+		return nil, nil
+	}
+	h.pollMu.Lock()
+	defer h.pollMu.Unlock()
+	if c, ok := h.verifiers[f.Name]; ok {
+		return c.v, c.err
+	}
+	v, err := webhook.Compile(VerifySpec(f.Verify))
+	if h.verifiers == nil {
+		h.verifiers = map[string]compiledVerifier{}
+	}
+	h.verifiers[f.Name] = compiledVerifier{v, err}
+	return v, err
 }
 
-// RequestObject is the `request` a webhook's event steps see:
-// {method, path, headers (lower-case names), query, body, raw}.
-func RequestObject(r *http.Request, raw []byte) map[string]any {
-	headers := make(map[string]any, len(r.Header))
-	for k, vs := range r.Header {
-		headers[strings.ToLower(k)] = strings.Join(vs, ", ")
-	}
-	query := map[string]any{}
-	for k, vs := range r.URL.Query() {
-		if len(vs) == 1 {
-			query[k] = vs[0]
-		} else {
-			l := make([]any, len(vs))
-			for i, v := range vs {
-				l[i] = v
-			}
-			query[k] = l
-		}
-	}
-	var body any = string(raw)
-	ct := strings.ToLower(r.Header.Get("Content-Type"))
-	if strings.Contains(ct, "json") && len(raw) > 0 {
-		if v, err := value.DecodeJSON(raw); err == nil {
-			body = v
-		}
-	} else if strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		body = formBody(string(raw))
-	}
-	if len(raw) == 0 {
-		body = nil
-	}
-	return map[string]any{"method": r.Method, "path": r.URL.Path, "headers": headers, "query": query, "body": body, "raw": string(raw)}
+type compiledVerifier struct {
+	v   *webhook.Verifier
+	err error
 }
 
-func formBody(raw string) any {
-	req := &http.Request{Method: "POST", Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, Body: io.NopCloser(strings.NewReader(raw))}
-	if err := req.ParseForm(); err != nil {
-		return raw
-	}
-	m := map[string]any{}
-	for k, vs := range req.PostForm {
-		m[k] = vs[0]
-	}
-	return m
-}
-
-// responseParts turns a flow's response object into status, headers and body.
-func responseParts(resp map[string]any) (int, map[string]string, []byte, error) {
-	status := 200
-	switch s := resp["status"].(type) {
-	case nil:
-	case int:
-		status = s
-	case float64:
-		status = int(s)
-	default:
-		return 0, nil, nil, fmt.Errorf("response.status must be a number")
-	}
-	if status < 100 || status > 599 {
-		return 0, nil, nil, fmt.Errorf("response.status %d is not an HTTP status", status)
-	}
-	hdr := map[string]string{}
-	if hm, ok := resp["headers"].(map[string]any); ok {
-		for k, v := range hm {
-			hdr[k] = fmt.Sprint(v)
-		}
-	}
-	var body []byte
-	switch b := resp["body"].(type) {
-	case nil:
-	case string:
-		body = []byte(b)
-		if _, ok := hdr["Content-Type"]; !ok {
-			hdr["Content-Type"] = "text/plain; charset=utf-8"
-		}
-	default:
-		var err error
-		if body, err = json.Marshal(b); err != nil {
-			return 0, nil, nil, err
-		}
-	}
-	return status, hdr, body, nil
+// VerifySpec is a flow's verify block as webhook.Spec.
+func VerifySpec(v *lang.Verify) webhook.Spec {
+	return webhook.Spec{Scheme: v.Scheme, Header: v.Header, Format: v.Format, SignedPayload: v.SignedPayload,
+		TimestampHeader: v.TimestampHeader, Tolerance: v.Tolerance}
 }
 
 // Serve hosts every trigger that is on: webhooks over HTTP on ln, polls on
@@ -538,6 +516,21 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	go func() {
 		defer pollWG.Done()
 		h.schedule(ctx, pollCtx, &pollWG)
+	}()
+	flushDone := make(chan struct{})
+	go func() {
+		defer close(flushDone)
+		every := h.rejects().every
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-pollCtx.Done():
+				return
+			case <-tick.C:
+				h.rejects().flush(h.now(), false)
+			}
+		}
 	}()
 	var err error
 	select {
@@ -558,6 +551,8 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 		<-done
 	}
 	stopPolls()
+	<-flushDone
+	h.rejects().flush(h.now(), true)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

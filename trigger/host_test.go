@@ -186,8 +186,14 @@ func (s *memSink) count() int {
 }
 
 func newHost(t *testing.T, svc *service, sink Sink) *Host {
+	h, _ := newHostWith(t, svc, sink, map[string]string{"connector.yaml": hostConnector, "flows/hook.yaml": hookFlow, "flows/poll.yaml": pollFlow})
+	return h
+}
+
+// newHostWith is newHost for a project of the given files; it returns the
+// project's directory too.
+func newHostWith(t *testing.T, svc *service, sink Sink, files map[string]string) (*Host, string) {
 	dir := t.TempDir()
-	files := map[string]string{"connector.yaml": hostConnector, "flows/hook.yaml": hookFlow, "flows/poll.yaml": pollFlow}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -206,7 +212,7 @@ func newHost(t *testing.T, svc *service, sink Sink) *Host {
 	t.Cleanup(func() { st.Close() })
 	conn := &connection.Connection{Params: map[string]any{"base_url": svc.srv.URL, "token": "tok-secret-123"}}
 	conn.AddSecret("tok-secret-123")
-	return &Host{Runner: &run.Runner{Project: proj, Connection: conn}, Store: st, Sink: sink, PublicURL: "https://hooks.example.com"}
+	return &Host{Runner: &run.Runner{Project: proj, Connection: conn}, Store: st, Sink: sink, PublicURL: "https://hooks.example.com"}, dir
 }
 
 func sign(secret string, body []byte) string {
@@ -216,9 +222,9 @@ func sign(secret string, body []byte) string {
 }
 
 func realPayload(t *testing.T, name string) []byte {
-	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "realdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "realdata", name))
 	if err != nil {
-		t.Skipf("realdata not available: %v", err)
+		t.Fatalf("fixture missing: %v", err)
 	}
 	return b
 }

@@ -262,11 +262,12 @@ func defs() map[string]*Node {
 			p("scheme", "`hmac_sha256`: an HMAC-SHA256 of the signed payload in `header`; `standard_webhooks`: the Standard Webhooks scheme (webhook-id, webhook-timestamp and webhook-signature headers); `shared_secret`: `header` carries the secret itself (Okta event hooks), compared in constant time.",
 				enum("hmac_sha256", "standard_webhooks", "shared_secret")),
 			p("header", "The header that carries the signature, e.g. `X-Acme-Signature` (hmac_sha256).", str()),
-			p("secret", "The signing secret, e.g. `${ registration.secret }`.", ref("template")),
-			p("format", "How the header carries the digest: `{hex}` or `{base64}` marks the digest, e.g. `sha256={hex}`. Default `{hex}`.", str()),
+			p("secret", "The signing secret, e.g. `${ registration.secret }`; or a list of secrets while one is rotated, any of which may sign a request.",
+				o("type", []string{"string", "array"}, "items", ref("template"), "minItems", 1)),
+			p("format", "How the header carries the digest: `{hex}` or `{base64}` marks the digest, e.g. `sha256={hex}`, or key={placeholder} pairs such as `t={timestamp},v1={hex}`. Several signatures in one header (comma- or space-separated) are each tried. Default `{hex}`.", str()),
 			p("timestamp_header", "Optional: a header carrying the request's Unix timestamp, for replay protection and for `{timestamp}` in `signed_payload`.", str()),
 			p("tolerance", "Optional: how far the timestamp may be from now; older or newer requests fail. Default `5m` when a timestamp is checked.", ref("duration")),
-			p("signed_payload", "Optional: what is signed, with `{body}` (the raw body), `{timestamp}` (the `timestamp_header` value) and `{id}`; e.g. `v0:{timestamp}:{body}`. Default `{body}`.", str()),
+			p("signed_payload", "Optional: what is signed, with `{body}` (the raw body) and `{timestamp}` (from `timestamp_header` or a `t={timestamp}` pair of `format`); e.g. `v0:{timestamp}:{body}`. Default `{body}`.", str()),
 		}, "scheme", "secret").with("allOf", allOf(
 		when(keyIn("scheme", "hmac_sha256", "shared_secret"), o("required", []string{"header"})),
 	))
@@ -388,7 +389,8 @@ func defs() map[string]*Node {
 			p("expect_cursor", "Poll flows: the expected new cursor.", anyValue()),
 			p("request", "Webhook flows: the request delivered to `event`.", ref("webhook_request")),
 			p("registration", "Webhook flows: the stored registration data the flow sees.", typ("object")),
-			p("secret", "Webhook flows: the secret the runner signs `request` with, per the flow's `verify`.", str()),
+			p("secret", "Webhook flows: the secret the runner signs `request` with, per the flow's `verify` (an error when the flow has no `verify`).", str()),
+			p("signed", "Webhook flows: `false` sends `request` unsigned, to test that the flow refuses it. Default true.", boolean()),
 			p("response", "Webhook flows: the response the sender must get.", ref("expected_response")),
 		}, "name", "flow").with("allOf", allOf(atMostOne("outputs", "error"), atMostOne("events", "error")))
 
