@@ -157,6 +157,15 @@ func TestWebhookCaseKeys(t *testing.T) {
     secret: "It's a Secret to Everybody"
     request: {raw: "Hello, World!"}
     response: {status: 401}`, nil},
+		{"signed on a register case", `
+    flow: github
+    signed: true
+    outputs: {secret: x}`, []string{"signed: only a delivery (request:) is signed"}},
+		{"no secret to sign with", `
+    flow: github
+    registration: {secret: ""}
+    request: {raw: "Hello, World!"}
+    events: []`, []string{"flow failed: delivery answered 500: verify is misconfigured: refusing to verify with an empty secret"}},
 		{"a malformed JSON body is 400", `
     flow: github
     registration: {secret: s3}
