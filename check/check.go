@@ -14,6 +14,7 @@ import (
 
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/value"
+	"github.com/flowrun/flowrun/webhook"
 )
 
 var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -176,6 +177,7 @@ func (c *projChecker) flow(f *lang.Flow) {
 		if v := f.Verify; v != nil {
 			vs := c.newScope(f, types.Map{"registration": reg, "webhook": hook, "inputs": fieldsType(f.Inputs), "connection": connectionType(conn)})
 			vs.value(v.Secret)
+			c.verify(v)
 		}
 		section(lang.SectionRegister, types.Map{"webhook": hook})
 		section(lang.SectionDeregister, types.Map{"registration": reg, "webhook": hook})
@@ -631,4 +633,23 @@ func goTypeName(t reflect.Type) string {
 		return "object"
 	}
 	return t.String()
+}
+
+// verify checks a webhook flow's verify settings with the webhook package,
+// the code that verifies deliveries in serve and test: a problem inside
+// format or signed_payload is reported at its character.
+func (c *projChecker) verify(v *lang.Verify) {
+	for _, p := range webhook.Check(v.Spec) {
+		pos := v.Pos
+		if k := v.Node.KeyNode(p.Field); k != nil {
+			pos = k.Pos
+			if val := v.Node.Get(p.Field); val != nil {
+				pos = val.Pos
+				if p.Offset >= 0 && val.Kind == lang.StringNode {
+					pos = val.At(p.Offset)
+				}
+			}
+		}
+		c.d.Add(pos, p.Hint, "verify.%s: %s", p.Field, p.Message)
+	}
 }

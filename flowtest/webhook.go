@@ -83,19 +83,13 @@ func webhookRequest(n *lang.Node) (*http.Request, []byte, error) {
 	return req, raw, nil
 }
 
-// verifySpec is a flow's verify block as the webhook package reads it.
-func verifySpec(v *lang.Verify) webhook.Spec {
-	return webhook.Spec{Scheme: v.Scheme, Header: v.Header, Format: v.Format, SignedPayload: v.SignedPayload,
-		TimestampHeader: v.TimestampHeader, Tolerance: v.Tolerance}
-}
-
 // caseNow pins a webhook case's clock: the signed timestamp the request
 // carries, else DefaultNow.
 func caseNow(f *lang.Flow, h http.Header) time.Time {
 	if f.Verify == nil {
 		return DefaultNow
 	}
-	v, err := webhook.Compile(verifySpec(f.Verify))
+	v, err := webhook.Compile(f.Verify.Spec)
 	if err != nil {
 		return DefaultNow
 	}
@@ -148,7 +142,7 @@ func (s *suiteRun) deliver(ctx context.Context, r *run.Runner, f *lang.Flow, c *
 	var v *webhook.Verifier
 	if f.Verify != nil {
 		var err error
-		if v, err = webhook.Compile(verifySpec(f.Verify)); err != nil {
+		if v, err = webhook.Compile(f.Verify.Spec); err != nil {
 			return deliveryOutcome(webhook.Misconfigured(err))
 		}
 		if !v.Carries(req.Header) && !c.unsigned() {

@@ -2,6 +2,8 @@ package lang
 
 import (
 	"time"
+
+	"github.com/flowrun/flowrun/webhook"
 )
 
 // Project is a loaded, checked connector project: an immutable program that
@@ -219,16 +221,13 @@ func FindField(fs []*Field, name string) *Field {
 	return nil
 }
 
-// Verify is how a webhook flow checks its deliveries.
+// Verify is how a webhook flow checks its deliveries: the scheme and its
+// settings (checked and run by the webhook package), and the secret.
 type Verify struct {
-	Scheme          string
-	Header          string
-	Secret          *Value
-	Format          string
-	SignedPayload   string
-	TimestampHeader string
-	Tolerance       time.Duration
-	Pos             Pos
+	webhook.Spec
+	Secret *Value
+	Pos    Pos
+	Node   *Node // the verify: mapping, for positions of its keys
 }
 
 // Step is one step of a flow. The concrete types below form a closed set.

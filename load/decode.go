@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/webhook"
 )
 
 // The decoder turns checked-by-schema YAML into the syntax tree. It reports
@@ -251,13 +252,11 @@ func (l *loader) flowBody(fs *flowSrc) {
 			l.d.Add(k.Pos, "put the steps that handle a delivery under event.steps", "a webhook flow has no top-level steps")
 		}
 		if v := n.Get("verify"); v != nil {
-			f.Verify = &lang.Verify{Scheme: str(v, "scheme"), Header: str(v, "header"), Secret: l.value(v.Get("secret")),
-				Format: str(v, "format"), SignedPayload: str(v, "signed_payload"), TimestampHeader: str(v, "timestamp_header"), Pos: v.Pos}
+			f.Verify = &lang.Verify{Spec: webhook.Spec{Scheme: str(v, "scheme"), Header: str(v, "header"),
+				Format: str(v, "format"), SignedPayload: str(v, "signed_payload"), TimestampHeader: str(v, "timestamp_header")},
+				Secret: l.value(v.Get("secret")), Pos: v.Pos, Node: v}
 			if t := v.Get("tolerance"); t != nil {
 				f.Verify.Tolerance = l.duration(t, "verify.tolerance")
-			}
-			if f.Verify.Scheme == "hmac_sha256" && f.Verify.Header == "" {
-				l.d.Add(v.Pos, "name the header that carries the signature, e.g. header: X-Hub-Signature-256", "verify with hmac_sha256 needs a header")
 			}
 		}
 		f.Register = l.steps(n.Get("register").Get("steps"))

@@ -253,7 +253,7 @@ func TestShippedVerifyBlocksCheck(t *testing.T) {
 				continue
 			}
 			verified++
-			if ps := webhook.Check(VerifySpec(f.Verify)); len(ps) > 0 {
+			if ps := webhook.Check(f.Verify.Spec); len(ps) > 0 {
 				t.Errorf("%s: flow %s: %v", dir, name, ps)
 			}
 		}

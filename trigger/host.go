@@ -484,7 +484,7 @@ func (h *Host) verifier(f *lang.Flow) (*webhook.Verifier, error) {
 	if c, ok := h.verifiers[f.Name]; ok {
 		return c.v, c.err
 	}
-	v, err := webhook.Compile(VerifySpec(f.Verify))
+	v, err := webhook.Compile(f.Verify.Spec)
 	if h.verifiers == nil {
 		h.verifiers = map[string]compiledVerifier{}
 	}
@@ -495,12 +495,6 @@ func (h *Host) verifier(f *lang.Flow) (*webhook.Verifier, error) {
 type compiledVerifier struct {
 	v   *webhook.Verifier
 	err error
-}
-
-// VerifySpec is a flow's verify block as webhook.Spec.
-func VerifySpec(v *lang.Verify) webhook.Spec {
-	return webhook.Spec{Scheme: v.Scheme, Header: v.Header, Format: v.Format, SignedPayload: v.SignedPayload,
-		TimestampHeader: v.TimestampHeader, Tolerance: v.Tolerance}
 }
 
 // Serve hosts every trigger that is on: webhooks over HTTP on ln, polls on
