@@ -274,9 +274,9 @@ func TestServeWebhookEndToEnd(t *testing.T) {
 	events := filepath.Join(dir, "events.jsonl")
 	p := startServe(t, project, conn, state, addr, "file:"+events)
 	url := "http://" + addr + trigger.HookPath(id)
-	body, err := os.ReadFile("../../../shared/realdata/github-webhook-issues-opened.json")
+	body, err := os.ReadFile("../../testdata/realdata/github-webhook-issues-opened.json")
 	if err != nil {
-		t.Skipf("realdata not available: %v", err)
+		t.Fatal(err)
 	}
 	hdr := map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "d-1", "X-Hub-Signature-256": hubSign(tr.Secret, body)}
 	if c := post(t, url, hdr, body); c != 200 {
