@@ -14,6 +14,7 @@ import (
 	"github.com/flowrun/flowrun/flowtest"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/load/loadtest"
 	"github.com/flowrun/flowrun/webhook"
 )
 
@@ -175,7 +176,6 @@ func TestReplayedBodyIsDropped(t *testing.T) {
 // TestSameMessageInTestAndServe: the same mistake gives the same message
 // in `flowrun test` (a case's failure) and in `flowrun serve` (the log).
 func TestSameMessageInTestAndServe(t *testing.T) {
-	badFormat := strings.Replace(hookFlow, `format: "sha256={hex}"`, `format: "sha256={hx}"`, 1)
 	body := realPayload(t, "github-webhook-issues-opened.json")
 	for _, c := range []struct {
 		name, flow string
@@ -185,7 +185,6 @@ func TestSameMessageInTestAndServe(t *testing.T) {
 	}{
 		{"forged signature", hookFlow, string(body), "not-the-secret", "application/json"},
 		{"malformed JSON", hookFlow, `{"action":`, "", "application/json"},
-		{"bad verify format", badFormat, string(body), "", "application/json"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			svc := newService(t)
@@ -260,5 +259,18 @@ func TestShippedVerifyBlocksCheck(t *testing.T) {
 	}
 	if verified < 8 {
 		t.Fatalf("only %d verify blocks found", verified)
+	}
+}
+
+// TestBadVerifyFormatIsAValidateError: a mistake in verify settings never
+// reaches a delivery: loading the project (validate, test and serve alike)
+// reports it with webhook.Check's message.
+func TestBadVerifyFormatIsAValidateError(t *testing.T) {
+	badFormat := strings.Replace(hookFlow, `format: "sha256={hex}"`, `format: "sha256={hx}"`, 1)
+	dir := t.TempDir()
+	loadtest.Write(t, dir, map[string]string{"connector.yaml": hostConnector, "flows/hook.yaml": badFormat})
+	_, err := load.Project(dir)
+	if err == nil || !strings.Contains(err.Error(), "verify.format: unknown placeholder {hx}") {
+		t.Fatalf("load: %v", err)
 	}
 }
