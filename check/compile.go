@@ -100,10 +100,11 @@ func (e *envRef) Visit(node *ast.Node) {
 	}
 }
 
-// nullableEquality makes `==` and `!=` between two integers compare values
-// of any type. A name typed integer may hold null at run time (error.status
-// without a status, an optional input not given), and expr compiles an
-// integer equality to a type assertion that panics on null; compared as
+// nullableEquality makes `==` and `!=` between two integers, or two strings,
+// compare values of any type. A name typed integer or string may hold null
+// at run time (error.status without a status, an optional input not given),
+// and expr compiles such an equality to a type assertion that panics on
+// null; compared as
 // values, null == 404 is false as the language says (SPEC §8.6).
 type nullableEquality struct{}
 
@@ -114,15 +115,24 @@ func (nullableEquality) Visit(node *ast.Node) {
 	if !ok || (b.Operator != "==" && b.Operator != "!=") {
 		return
 	}
-	if b.Left.Type().Kind() != reflect.Int || b.Right.Type().Kind() != reflect.Int {
+	k := b.Left.Type().Kind()
+	if k != b.Right.Type().Kind() || (k != reflect.Int && k != reflect.String) {
 		return
 	}
 	// the side that can be null (a literal cannot) compares as any value
-	if _, lit := b.Left.(*ast.IntegerNode); lit {
+	if isLiteral(b.Left) {
 		b.Right.SetType(anyType)
 	} else {
 		b.Left.SetType(anyType)
 	}
+}
+
+func isLiteral(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.IntegerNode, *ast.StringNode:
+		return true
+	}
+	return false
 }
 
 // newCompileConfig builds an expr configuration once, for a scope to compile

@@ -114,7 +114,7 @@ func languageMessage(msg string) string {
 	if strings.Contains(msg, "interface {}") || strings.HasPrefix(msg, "reflect:") || strings.HasPrefix(msg, "runtime error:") {
 		return "a value of the wrong type: " + goTypes.Replace(msg)
 	}
-	return msg
+	return strings.ReplaceAll(msg, "<nil>", "null")
 }
 
 var goTypes = strings.NewReplacer("map[string]interface {}", "object", "[]interface {}", "list", "interface {}", "value", "<nil>", "null", "runtime error: ", "", "reflect: ", "")
