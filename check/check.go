@@ -337,8 +337,9 @@ func (s *scope) steps(list []lang.Step) {
 }
 
 // branch checks a nested step list in a copy of the scope and returns the
-// ids it defines on every path.
-func (s *scope) branch(list []lang.Step, names types.Map) map[string]bool {
+// ids it defines on every path, and whether the list always ends (fail or
+// return) so that no path leaves it.
+func (s *scope) branch(list []lang.Step, names types.Map) (map[string]bool, bool) {
 	var c *scope
 	if len(names) > 0 {
 		c = s.with(names)
@@ -348,7 +349,58 @@ func (s *scope) branch(list []lang.Step, names types.Map) map[string]bool {
 		c = &cp
 	}
 	c.steps(list)
-	return c.definite
+	return c.definite, ends(list)
+}
+
+// ends reports a step list that never completes: one of its steps (the
+// last, in a well-written flow) is a fail or a return, or a branching step
+// all of whose branches end.
+func ends(list []lang.Step) bool {
+	return slices.ContainsFunc(list, stepEnds)
+}
+
+func stepEnds(st lang.Step) bool {
+	switch t := st.(type) {
+	case *lang.FailStep, *lang.ReturnStep:
+		return true
+	case *lang.IfStep:
+		return ends(t.Then) && ends(t.Else)
+	case *lang.SwitchStep:
+		if !t.HasDefault || !ends(t.Default) {
+			return false
+		}
+		for _, c := range t.Cases {
+			if !ends(c.Steps) {
+				return false
+			}
+		}
+		return true
+	case *lang.TryStep:
+		return t.HasCatch && ends(t.Try) && ends(t.Catch)
+	}
+	return false
+}
+
+// join is what is defined after a branching step: the ids defined on every
+// branch that can complete. A branch that always ends (fail or return) does
+// not reach the next step, so it counts as defining everything; when no
+// branch completes, nothing after the step runs, and the ids of every
+// branch are kept (the checker reports no false "not defined" there).
+func join(sets []map[string]bool, end []bool) map[string]bool {
+	var live []map[string]bool
+	for i, d := range sets {
+		if !end[i] {
+			live = append(live, d)
+		}
+	}
+	if len(live) == 0 {
+		out := map[string]bool{}
+		for _, d := range sets {
+			maps.Copy(out, d)
+		}
+		return out
+	}
+	return intersect(live...)
 }
 
 func intersect(sets ...map[string]bool) map[string]bool {
@@ -387,17 +439,25 @@ func (s *scope) step(st lang.Step) {
 		s.httpStep(t)
 	case *lang.IfStep:
 		s.value(t.Cond)
-		s.definite = intersect(s.branch(t.Then, nil), s.branch(t.Else, nil))
+		d1, e1 := s.branch(t.Then, nil)
+		d2, e2 := s.branch(t.Else, nil)
+		s.definite = join([]map[string]bool{d1, d2}, []bool{e1, e2})
 	case *lang.SwitchStep:
 		var sets []map[string]bool
+		var end []bool
 		for _, c := range t.Cases {
 			s.value(c.When)
-			sets = append(sets, s.branch(c.Steps, nil))
+			d, e := s.branch(c.Steps, nil)
+			sets, end = append(sets, d), append(end, e)
 		}
 		if t.HasDefault {
-			sets = append(sets, s.branch(t.Default, nil))
-			s.definite = intersect(sets...)
+			d, e := s.branch(t.Default, nil)
+			sets, end = append(sets, d), append(end, e)
+		} else {
+			// no case matching: the ids defined before the switch
+			sets, end = append(sets, s.definite), append(end, false)
 		}
+		s.definite = join(sets, end)
 	case *lang.ForEachStep:
 		s.value(t.Items)
 		for _, key := range []string{"as", "index"} {
@@ -431,12 +491,14 @@ func (s *scope) step(st lang.Step) {
 		s.value(t.Code)
 		s.value(t.Details)
 	case *lang.TryStep:
-		d1 := s.branch(t.Try, nil)
-		d2 := s.branch(t.Catch, types.Map{"error": lang.ErrorObject.Type()})
+		d1, e1 := s.branch(t.Try, nil)
+		d2, e2 := s.branch(t.Catch, types.Map{"error": lang.ErrorObject.Type()})
 		if !t.HasCatch {
-			d2 = s.definite
+			// an error in try goes on after it (no catch), having run only
+			// part of it
+			d2, e2 = s.definite, false
 		}
-		s.definite = intersect(d1, d2)
+		s.definite = join([]map[string]bool{d1, d2}, []bool{e1, e2})
 	case *lang.ContinueIfStep:
 		s.value(t.Cond)
 		s.value(t.Message)

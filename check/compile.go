@@ -2,6 +2,7 @@ package check
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -99,6 +100,41 @@ func (e *envRef) Visit(node *ast.Node) {
 	}
 }
 
+// nullableEquality makes `==` and `!=` between two integers, or two strings,
+// compare values of any type. A name typed integer or string may hold null
+// at run time (error.status without a status, an optional input not given),
+// and expr compiles such an equality to a type assertion that panics on
+// null; compared as
+// values, null == 404 is false as the language says (SPEC §8.6).
+type nullableEquality struct{}
+
+var anyType = reflect.TypeOf((*any)(nil)).Elem()
+
+func (nullableEquality) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BinaryNode)
+	if !ok || (b.Operator != "==" && b.Operator != "!=") {
+		return
+	}
+	k := b.Left.Type().Kind()
+	if k != b.Right.Type().Kind() || (k != reflect.Int && k != reflect.String) {
+		return
+	}
+	// the side that can be null (a literal cannot) compares as any value
+	if isLiteral(b.Left) {
+		b.Right.SetType(anyType)
+	} else {
+		b.Left.SetType(anyType)
+	}
+}
+
+func isLiteral(n ast.Node) bool {
+	switch n.(type) {
+	case *ast.IntegerNode, *ast.StringNode:
+		return true
+	}
+	return false
+}
+
 // newCompileConfig builds an expr configuration once, for a scope to compile
 // many expressions with (expr.Compile would rebuild it for each one).
 func newCompileConfig(opts []expr.Option) *conf.Config {
@@ -129,6 +165,7 @@ func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, 
 	if env.found {
 		return nil, (&file.Error{Location: env.loc, Message: "unknown name $env"}).Bind(tree.Source)
 	}
+	ast.Walk(&tree.Node, nullableEquality{})
 	if c.Optimize {
 		if err := optimizer.Optimize(&tree.Node, c); err != nil {
 			var fe *file.Error

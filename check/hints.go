@@ -39,6 +39,12 @@ func (s *scope) nameHint(d lang.Diagnostic, src string, err error) lang.Diagnost
 			}
 			return d
 		}
+		if where := lang.WhereIs(name); where != "" {
+			// a name of the language used where it is not in scope: say
+			// where it is, rather than guess a look-alike
+			d.Hint = fmt.Sprintf("`%s` exists in %s", name, where)
+			return d
+		}
 		d.Hint = value.Suggest(name, slices.Sorted(maps.Keys(s.env)))
 		for _, scope := range []string{"inputs", "vars", "steps"} {
 			if m, ok := s.env[scope].(types.Map); ok && d.Hint == "" {
@@ -90,3 +96,19 @@ var functionNames = sync.OnceValue(func() []string {
 	slices.Sort(names)
 	return slices.Compact(names)
 })
+
+// SchemaHint is the hint for a JSON Schema error on node n with message msg:
+// an expression given to a key that takes a literal value (max_pages,
+// concurrency, an enum such as type:) says so, since "expected integer, got
+// string" does not tell that the ${ } is what is wrong. "" when there is
+// nothing to add.
+func SchemaHint(n *lang.Node, msg string) string {
+	if n == nil || n.Kind != lang.StringNode || !strings.Contains(n.Str, "${") {
+		return ""
+	}
+	if strings.HasPrefix(msg, "expected ") && strings.HasSuffix(msg, ", got string") ||
+		strings.Contains(msg, " must be ") {
+		return "this key takes a literal value, not an expression"
+	}
+	return ""
+}

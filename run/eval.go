@@ -3,6 +3,7 @@ package run
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -78,7 +79,77 @@ func (e *exprRunError) Error() string {
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
-	return fmt.Sprintf("expression `%s`: %s", strings.TrimSpace(e.expr.Src), msg)
+	return fmt.Sprintf("expression `%s`: %s", strings.TrimSpace(e.expr.Src), languageMessage(msg))
+}
+
+var (
+	// expr's run-time panics on operands of the wrong type, e.g.
+	// "invalid operation: <nil> > int"
+	invalidOpRe = regexp.MustCompile(`^invalid operation: (\S+(?: \S+)?) (<=|>=|<|>|\+|-|\*|/|%|\*\*) (\S+(?: \S+)?)$`)
+	// and Go's own on a type assertion, e.g.
+	// "interface conversion: interface {} is nil, not bool"
+	convRe = regexp.MustCompile(`^interface conversion: interface \{\} is (.+), not (.+)$`)
+)
+
+// languageMessage says an expr run-time error in the language's words: no
+// Go type names (SPEC §8.6: no user-facing message shows Go internals).
+func languageMessage(msg string) string {
+	if m := invalidOpRe.FindStringSubmatch(msg); m != nil {
+		a, op, b := kindName(m[1]), m[2], kindName(m[3])
+		switch op {
+		case "<", ">", "<=", ">=":
+			if a == "null" || b == "null" {
+				if a == "null" {
+					a, b = b, a
+				}
+				return fmt.Sprintf("cannot compare null with %s", article(a))
+			}
+			return fmt.Sprintf("cannot compare %s with %s", article(a), article(b))
+		}
+		return fmt.Sprintf("cannot apply %s to %s and %s", op, article(a), article(b))
+	}
+	if m := convRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("expected %s, got %s", article(kindName(m[2])), article(kindName(m[1])))
+	}
+	if strings.Contains(msg, "interface {}") || strings.HasPrefix(msg, "reflect:") || strings.HasPrefix(msg, "runtime error:") {
+		return "a value of the wrong type: " + goTypes.Replace(msg)
+	}
+	return strings.ReplaceAll(msg, "<nil>", "null")
+}
+
+var goTypes = strings.NewReplacer("map[string]interface {}", "object", "[]interface {}", "list", "interface {}", "value", "<nil>", "null", "runtime error: ", "", "reflect: ", "")
+
+// kindName is the language's name for a Go type as %T prints it.
+func kindName(t string) string {
+	switch {
+	case t == "<nil>" || t == "nil":
+		return "null"
+	case strings.HasPrefix(t, "int") || strings.HasPrefix(t, "uint") || strings.HasPrefix(t, "float"):
+		return "number"
+	case t == "string":
+		return "string"
+	case t == "bool":
+		return "boolean"
+	case strings.HasPrefix(t, "map["):
+		return "object"
+	case strings.HasPrefix(t, "[]"):
+		return "list"
+	case t == "time.Time":
+		return "date"
+	case t == "time.Duration":
+		return "duration"
+	}
+	return "value"
+}
+
+func article(kind string) string {
+	switch kind {
+	case "null":
+		return "null"
+	case "object", "integer":
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 func (e *exprRunError) Unwrap() error { return e.err }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// goInternals are pieces of Go's own messages that no user-facing output may
+// show (SPEC §8.6): type assertions, runtime panics, stack dumps, reflection.
+var goInternals = []string{"interface {}", "runtime error", "goroutine", "reflect:"}
+
+func findGoInternals(t *testing.T, where, out string) {
+	t.Helper()
+	for _, bad := range goInternals {
+		if i := strings.Index(out, bad); i >= 0 {
+			line := out[strings.LastIndexByte(out[:i], '\n')+1:]
+			if j := strings.IndexByte(line, '\n'); j >= 0 {
+				line = line[:j]
+			}
+			t.Errorf("%s shows Go internals (%q): %s", where, bad, line)
+		}
+	}
+}
+
+// TestNoGoInternals checks the expected outputs of every golden script (the
+// want* sections, which TestScripts holds the command's output to) and the
+// verbose output of each shipped connector's test suite.
+func TestNoGoInternals(t *testing.T) {
+	scripts, err := filepath.Glob("../../testdata/script/*.txtar")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no golden scripts found: %v", err)
+	}
+	for _, s := range scripts {
+		a, err := txtar.ParseFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range a.Files {
+			if strings.HasPrefix(f.Name, "want") {
+				findGoInternals(t, filepath.Base(s)+": "+f.Name, string(f.Data))
+			}
+		}
+	}
+	dirs, err := filepath.Glob("../../connectors/*/connector.yaml")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no connectors found: %v", err)
+	}
+	for _, c := range dirs {
+		dir := filepath.Dir(c)
+		var out, errb bytes.Buffer
+		Main([]string{"test", "--verbose", dir}, nil, &out, &errb)
+		findGoInternals(t, "flowrun test "+filepath.Base(dir), out.String()+errb.String())
+	}
+}
