@@ -250,7 +250,7 @@ func (fr *frame) buildRequest1(s *lang.HTTPStep) (*request, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%s %q is not an absolute http(s) URL", method, raw)
 	}
-	req := &request{method: method, url: u, headers: make(http.Header, 4), trusted: true, step: s.Label()}
+	req := &request{method: method, url: u, headers: make(http.Header, 4), trusted: true}
 	var baseErr error
 	if s.URL != nil {
 		// url: may point anywhere; credentials go only to their origins
@@ -373,8 +373,8 @@ func (fr *frame) buildRequest1(s *lang.HTTPStep) (*request, error) {
 		case baseErr != nil:
 			return nil, baseErr
 		case s.Auth != nil:
-			return nil, fmt.Errorf("step %s: %s %s: its auth: settings would send credentials to %s, but they go only to %s; list the origin in the connector's http.allowed_origins, or use auth: false",
-				req.step, method, redactURL(u), originText(u), fr.credOrigins())
+			return nil, fmt.Errorf("%s %s: its auth: settings would send credentials to %s, but they go only to %s; list the origin in the connector's http.allowed_origins, or use auth: false",
+				method, redactURL(u), originText(u), fr.credOrigins())
 		}
 	}
 	if !req.trusted {
@@ -390,7 +390,7 @@ func (fr *frame) buildRequest1(s *lang.HTTPStep) (*request, error) {
 			what = "its body"
 		}
 		if what != "" {
-			return nil, fmt.Errorf("step %s: %s %s: %s holds a secret of the connection, which goes only to %s", req.step, method, redactURL(u), what, fr.credOrigins())
+			return nil, fmt.Errorf("%s %s: %s holds a secret of the connection, which goes only to %s", method, redactURL(u), what, fr.credOrigins())
 		}
 	}
 	return req, nil
@@ -754,8 +754,8 @@ func (fr *frame) checkRedirect(r *request, hr *http.Request, via []*http.Request
 	from, to := originText(via[len(via)-1].URL), originText(hr.URL)
 	if (hr.Method != "GET" && hr.Method != "HEAD") || hr.ContentLength > 0 {
 		r.note(fmt.Sprintf("redirect %d from %s to %s refused", status, from, to))
-		return fmt.Errorf("step %s: refused to follow a %d redirect from %s to %s: the %s request carries the connection's credentials, which go only to %s; a redirect to another origin is followed only for GET and HEAD (without credentials)",
-			r.step, status, from, to, hr.Method, fr.credOrigins())
+		return fmt.Errorf("refused to follow a %d redirect from %s to %s: the %s request carries the connection's credentials, which go only to %s; a redirect to another origin is followed only for GET and HEAD (without credentials)",
+			status, from, to, hr.Method, fr.credOrigins())
 	}
 	fr.stripCreds(r, hr.Header, true)
 	r.note(fmt.Sprintf("redirect %d from %s to %s followed without credentials", status, from, to))
@@ -906,7 +906,7 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 			break
 		}
 		next := &request{method: req.method, headers: req.headers, body: req.body, authHeaders: req.authHeaders,
-			secretHeaders: req.secretHeaders, oauth: req.oauth, trusted: req.trusted, step: req.step, ev: req.ev}
+			secretHeaders: req.secretHeaders, oauth: req.oauth, trusted: req.trusted, ev: req.ev}
 		if p.Next != nil {
 			nv, err := fr.ev.eval(p.Next)
 			if err != nil {
@@ -952,7 +952,7 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 				// credentials are for their origins, not for wherever a
 				// next link points
 				if fr.holdsSecret(next.url.String()) || (len(next.body) > 0 && (fr.bodyRefSecret(s) || fr.holdsSecret(string(next.body)))) {
-					return nil, fmt.Errorf("step %s: paginate: next page %s is on another origin and its request holds a secret of the connection, which goes only to %s", req.step, redactURL(next.url), fr.credOrigins())
+					return nil, fmt.Errorf("paginate: next page %s is on another origin and its request holds a secret of the connection, which goes only to %s", redactURL(next.url), fr.credOrigins())
 				}
 				next.headers = first.headers.Clone()
 				fr.stripCreds(first, next.headers, false)
