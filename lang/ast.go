@@ -54,6 +54,9 @@ type HTTPDefaults struct {
 	Timeout time.Duration
 	Headers []NamedValue
 	Retry   Retry
+	// AllowedOrigins are origins (scheme://host[:port]) besides base_url's
+	// that may receive the connection's credentials (http.allowed_origins).
+	AllowedOrigins []string
 }
 
 // Retry is a retry policy for http steps.

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -140,11 +141,35 @@ func (l *loader) connector(file string, n *lang.Node) *lang.Connector {
 		if r := h.Get("retry"); r != nil {
 			c.HTTP.Retry = l.retry(r, c.HTTP.Retry)
 		}
+		c.HTTP.AllowedOrigins = l.origins(h.Get("allowed_origins"))
 	}
 	if c.HTTP.Timeout == 0 {
 		c.HTTP.Timeout = 30 * time.Second
 	}
 	return c
+}
+
+// origins decodes http.allowed_origins: each entry must be an origin,
+// scheme://host[:port], without path, query or user.
+func (l *loader) origins(n *lang.Node) []string {
+	if n == nil || n.Kind != lang.ListNode {
+		return nil
+	}
+	var out []string
+	for _, it := range n.Items {
+		if it.Kind != lang.StringNode {
+			l.d.Add(it.Pos, "write an origin such as https://uploads.example.com", "allowed_origins entry must be a string, got %s", it.Kind)
+			continue
+		}
+		u, err := url.Parse(it.Str)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery || strings.HasSuffix(it.Str, "#") || strings.Contains(it.Str, "${") {
+			l.d.Add(it.Pos, "write scheme://host[:port] with no path, e.g. https://uploads.example.com", "allowed_origins entry %q is not an origin", it.Str)
+			continue
+		}
+		out = append(out, strings.ToLower(u.Scheme)+"://"+strings.ToLower(u.Host))
+	}
+	return out
 }
 
 func (l *loader) retry(n *lang.Node, def lang.Retry) lang.Retry {

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -237,4 +240,163 @@ func oauthErrText(err error) string {
 		return msg
 	}
 	return err.Error()
+}
+
+// Credentials go only to their origin. The connection's credentials (the
+// headers auth sets, headers whose value is built from a secret connection
+// parameter or holds a known secret, bodies built from secrets) are sent
+// only to base_url's origin (scheme, host and port) and to the origins the
+// connector lists in http.allowed_origins. A url: step, a redirect or a next
+// page that goes elsewhere is sent without them, or fails when they cannot
+// be taken off (explicit auth: settings, a body or query holding a secret, a
+// redirect of another method than GET and HEAD).
+
+// originOf is a URL's origin for comparisons: lower-case scheme and host,
+// and always a port.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host + ":" + port
+}
+
+// originText is a URL's origin as messages show it.
+func originText(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host)
+}
+
+// credTrusted reports whether u's origin may receive the connection's
+// credentials: base_url's origin or one of http.allowed_origins. The error is
+// base_url's, which could not be evaluated (u is then not trusted).
+func (fr *frame) credTrusted(u *url.URL) (bool, error) {
+	o := originOf(u)
+	for _, a := range fr.run.r.Project.Connector.HTTP.AllowedOrigins {
+		if au, err := url.Parse(a); err == nil && originOf(au) == o {
+			return true, nil
+		}
+	}
+	base, err := fr.baseURL()
+	if err != nil || base == "" {
+		return false, err
+	}
+	bu, err := url.Parse(base)
+	if err != nil {
+		return false, nil
+	}
+	return originOf(bu) == o, nil
+}
+
+// credOrigins names the origins credentials go to, for messages.
+func (fr *frame) credOrigins() string {
+	var names []string
+	if base, err := fr.baseURL(); err == nil && base != "" {
+		if bu, err := url.Parse(base); err == nil && bu.Host != "" {
+			names = append(names, originText(bu)+" (base_url)")
+		}
+	}
+	names = append(names, fr.run.r.Project.Connector.HTTP.AllowedOrigins...)
+	if len(names) == 0 {
+		return "no origin (the connector has no base_url nor http.allowed_origins)"
+	}
+	return strings.Join(names, ", ")
+}
+
+// connRef finds references to the connection in an expression: the name
+// after `connection.` or inside `connection["..."]`, or none when the whole
+// connection is used.
+var connRef = regexp.MustCompile(`connection(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\s*\[\s*["']([^"']*)["']\s*\])?`)
+
+// secretRefs caches secretRef per value: *lang.Value -> bool.
+var secretRefs sync.Map
+
+// secretRef reports whether a value is built from a secret of the
+// connection: it refers to a secret connection parameter, to the OAuth token,
+// or to the whole connection.
+func (fr *frame) secretRef(v *lang.Value) bool {
+	if v == nil || v.IsConst() {
+		return false
+	}
+	if b, ok := secretRefs.Load(v); ok {
+		return b.(bool)
+	}
+	c := fr.run.r.Project.Connector
+	found := false
+	v.Exprs(func(e *lang.Expr, _ *lang.Node) {
+		src := e.Src
+		for _, m := range connRef.FindAllStringSubmatchIndex(src, -1) {
+			if m[0] > 0 {
+				if p := src[m[0]-1]; p == '.' || p == '_' || p >= 'a' && p <= 'z' || p >= 'A' && p <= 'Z' || p >= '0' && p <= '9' {
+					continue // a field named connection, or a longer name
+				}
+			}
+			if e := m[1]; e < len(src) {
+				if p := src[e]; p == '_' || p >= 'a' && p <= 'z' || p >= 'A' && p <= 'Z' || p >= '0' && p <= '9' {
+					continue
+				}
+			}
+			var name string
+			switch {
+			case m[2] >= 0:
+				name = src[m[2]:m[3]]
+			case m[4] >= 0:
+				name = src[m[4]:m[5]]
+			default:
+				found = true // the whole connection: it may be any part of it
+				continue
+			}
+			if name == "token" {
+				found = true
+			}
+			for _, p := range c.Params {
+				if p.Name == name && p.Secret {
+					found = true
+				}
+			}
+		}
+	})
+	secretRefs.Store(v, found)
+	return found
+}
+
+// holdsSecret reports whether s contains a secret the connection knows.
+func (fr *frame) holdsSecret(s string) bool {
+	return s != "" && fr.run.conn.Redact(s) != s
+}
+
+// stripCreds deletes from h every header that carries credentials: those
+// the auth set, those built from a secret, those holding a known secret and,
+// with sensitive, the ones that carry credentials by name (Authorization,
+// Cookie, X-Api-Key, ...). It reports whether it deleted any.
+func (fr *frame) stripCreds(r *request, h http.Header, sensitive bool) bool {
+	n := len(h)
+	for _, k := range r.authHeaders {
+		h.Del(k)
+	}
+	for _, k := range r.secretHeaders {
+		h.Del(k)
+	}
+	for k, vs := range h {
+		if sensitive && (sensitiveHeader(k) || k == "Cookie2" || k == "Proxy-Authorization") {
+			delete(h, k)
+			continue
+		}
+		for _, v := range vs {
+			if fr.holdsSecret(v) {
+				delete(h, k)
+				break
+			}
+		}
+	}
+	return len(h) != n
 }

@@ -68,20 +68,43 @@ type request struct {
 	url     *url.URL
 	headers http.Header
 	body    []byte
-	// authHeaders are the headers the connection's authorisation set; they
-	// are not sent to another host (a next page elsewhere).
-	authHeaders []string
-	oauth       *oauthSource // set when authorised with OAuth 2.0: a 401 refreshes once
+	// authHeaders are the headers the connection's authorisation set;
+	// secretHeaders those whose value is built from a secret of the
+	// connection. Neither goes to another origin than base_url's and the
+	// allowed ones (a redirect, a next page elsewhere).
+	authHeaders   []string
+	secretHeaders []string
+	oauth         *oauthSource // set when authorised with OAuth 2.0: a 401 refreshes once
+	// trusted: the URL's origin may receive the connection's credentials
+	trusted bool
+	step    string       // the step's label, for messages
+	hc      *http.Client // the client with this request's redirect policy
+	ev      *TraceEvent  // the step's trace event: notes go to its Message
+}
+
+// note adds a line to the trace event's message.
+func (r *request) note(msg string) {
+	if r.ev == nil {
+		return
+	}
+	if r.ev.Message != "" {
+		r.ev.Message += "; "
+	}
+	r.ev.Message += msg
 }
 
 func (fr *frame) execHTTP(s *lang.HTTPStep, ev *TraceEvent) (any, error) {
-	req, err := fr.buildRequest(s)
+	req, note, err := fr.buildRequest(s)
 	if err != nil {
 		return nil, err
 	}
 	if ev != nil {
 		ev.Method, ev.URL = req.method, redactURL(req.url)
 		ev.Input = req.traceInput()
+		req.ev = ev
+		if note != "" {
+			req.note(note)
+		}
 	}
 	var res any
 	if s.Paginate == nil {
@@ -174,7 +197,17 @@ func (fr *frame) baseURL() (string, error) {
 // httpMethods are the methods an expression may give an http step.
 var httpMethods = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true}
 
-func (fr *frame) buildRequest(s *lang.HTTPStep) (*request, error) {
+// buildRequest evaluates a step's request. The note, for the trace, says
+// when the request goes without the connection's credentials.
+func (fr *frame) buildRequest(s *lang.HTTPStep) (*request, string, error) {
+	req, err := fr.buildRequest1(s)
+	if err != nil || req.trusted {
+		return req, "", err
+	}
+	return req, fmt.Sprintf("sent without the connection's credentials: %s is not among the origins they go to (%s)", originText(req.url), fr.credOrigins()), nil
+}
+
+func (fr *frame) buildRequest1(s *lang.HTTPStep) (*request, error) {
 	method := s.Method
 	if s.MethodValue != nil {
 		v, err := fr.ev.eval(s.MethodValue)
@@ -217,7 +250,12 @@ func (fr *frame) buildRequest(s *lang.HTTPStep) (*request, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%s %q is not an absolute http(s) URL", method, raw)
 	}
-	req := &request{method: method, url: u, headers: make(http.Header, 4)}
+	req := &request{method: method, url: u, headers: make(http.Header, 4), trusted: true}
+	var baseErr error
+	if s.URL != nil {
+		// url: may point anywhere; credentials go only to their origins
+		req.trusted, baseErr = fr.credTrusted(u)
+	}
 	if len(s.Query) > 0 || s.QueryExpr != nil {
 		q := u.Query()
 		for _, nv := range s.Query {
@@ -242,12 +280,12 @@ func (fr *frame) buildRequest(s *lang.HTTPStep) (*request, error) {
 	}
 	c := fr.run.r.Project.Connector
 	for _, nv := range c.HTTP.Headers {
-		if err := fr.setHeader(req.headers, nv); err != nil {
+		if err := fr.setHeader(req, nv); err != nil {
 			return nil, err
 		}
 	}
 	for _, nv := range s.Headers {
-		if err := fr.setHeader(req.headers, nv); err != nil {
+		if err := fr.setHeader(req, nv); err != nil {
 			return nil, err
 		}
 	}
@@ -256,11 +294,15 @@ func (fr *frame) buildRequest(s *lang.HTTPStep) (*request, error) {
 		if err != nil {
 			return nil, err
 		}
+		secret := fr.secretRef(s.HeadersExpr)
 		for k, v := range m {
 			if v == nil {
 				req.headers.Del(k)
 			} else {
 				req.headers.Set(k, value.Text(v))
+				if secret {
+					req.secretHeaders = append(req.secretHeaders, http.CanonicalHeaderKey(k))
+				}
 			}
 		}
 	}
@@ -322,23 +364,66 @@ func (fr *frame) buildRequest(s *lang.HTTPStep) (*request, error) {
 		if s.Auth != nil {
 			a = s.Auth
 		}
-		if err := fr.authorize(a, req); err != nil {
-			return nil, err
+		switch {
+		case req.trusted:
+			if err := fr.authorize(a, req); err != nil {
+				return nil, err
+			}
+		case a == nil || a.Type == "" || a.Type == "none":
+		case baseErr != nil:
+			return nil, baseErr
+		case s.Auth != nil:
+			return nil, fmt.Errorf("%s %s: its auth: settings would send credentials to %s, but they go only to %s; list the origin in the connector's http.allowed_origins, or use auth: false",
+				method, redactURL(u), originText(u), fr.credOrigins())
+		}
+	}
+	if !req.trusted {
+		fr.stripCreds(req, req.headers, false)
+		req.authHeaders, req.secretHeaders = nil, nil
+		what := ""
+		switch {
+		case fr.secretRef(s.URL) || fr.holdsSecret(u.String()):
+			what = "its URL"
+		case fr.queryRefSecret(s):
+			what = "its query"
+		case fr.bodyRefSecret(s) || fr.holdsSecret(string(req.body)):
+			what = "its body"
+		}
+		if what != "" {
+			return nil, fmt.Errorf("%s %s: %s holds a secret of the connection, which goes only to %s", method, redactURL(u), what, fr.credOrigins())
 		}
 	}
 	return req, nil
 }
 
-func (fr *frame) setHeader(h http.Header, nv lang.NamedValue) error {
+// queryRefSecret and bodyRefSecret report whether a step's query or body
+// is built from a secret of the connection.
+func (fr *frame) queryRefSecret(s *lang.HTTPStep) bool {
+	for _, nv := range s.Query {
+		if fr.secretRef(nv.Value) {
+			return true
+		}
+	}
+	return fr.secretRef(s.QueryExpr)
+}
+
+func (fr *frame) bodyRefSecret(s *lang.HTTPStep) bool {
+	return fr.secretRef(s.JSON) || fr.secretRef(s.Form) || fr.secretRef(s.Body)
+}
+
+func (fr *frame) setHeader(req *request, nv lang.NamedValue) error {
 	v, err := fr.ev.eval(nv.Value)
 	if err != nil {
 		return err
 	}
 	if v == nil {
-		h.Del(nv.Name)
+		req.headers.Del(nv.Name)
 		return nil
 	}
-	h.Set(nv.Name, value.Text(v))
+	req.headers.Set(nv.Name, value.Text(v))
+	if fr.secretRef(nv.Value) {
+		req.secretHeaders = append(req.secretHeaders, http.CanonicalHeaderKey(nv.Name))
+	}
 	return nil
 }
 
@@ -576,7 +661,7 @@ func (fr *frame) roundTrip(r *request, timeout time.Duration) (response, error) 
 	if h := r.headers.Get("Host"); h != "" {
 		hreq.Host = h
 	}
-	resp, err := ru.r.client().Do(hreq)
+	resp, err := fr.httpClient(r).Do(hreq)
 	if err != nil {
 		if fr.ctx.Err() != nil {
 			return response{}, fmt.Errorf("%w: %s %s", cancelError(fr.ctx), r.method, redactURL(r.url))
@@ -615,6 +700,66 @@ func (fr *frame) roundTrip(r *request, timeout time.Duration) (response, error) 
 		return response{}, limitf("%s %s: response body is over the %s limit", r.method, redactURL(r.url), value.Bytes(int(limit)))
 	}
 	return response{status: resp.StatusCode, header: resp.Header, data: data}, nil
+}
+
+// httpClient is the Runner's client with a redirect policy that keeps the
+// request's credentials with their origins.
+func (fr *frame) httpClient(r *request) *http.Client {
+	if r.hc != nil {
+		return r.hc
+	}
+	base := fr.run.r.client()
+	c := *base
+	prev := base.CheckRedirect
+	c.CheckRedirect = func(hr *http.Request, via []*http.Request) error {
+		if prev == nil && len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if err := fr.checkRedirect(r, hr, via); err != nil {
+			return err
+		}
+		if prev != nil {
+			return prev(hr, via)
+		}
+		return nil
+	}
+	r.hc = &c
+	return r.hc
+}
+
+// checkRedirect applies the origin rule to a redirect: to base_url's origin
+// or an allowed one it is followed as is; elsewhere (or once a redirect left
+// them) it is followed without credentials for GET and HEAD, and refused
+// for other methods and requests with a body.
+func (fr *frame) checkRedirect(r *request, hr *http.Request, via []*http.Request) error {
+	if !r.trusted {
+		return nil // sent without credentials from the start
+	}
+	left := false
+	for _, v := range via[1:] {
+		if ok, _ := fr.credTrusted(v.URL); !ok {
+			left = true
+			break
+		}
+	}
+	if !left {
+		if ok, _ := fr.credTrusted(hr.URL); ok {
+			return nil
+		}
+	}
+	status := 0
+	if hr.Response != nil {
+		status = hr.Response.StatusCode
+	}
+	from, to := originText(via[len(via)-1].URL), originText(hr.URL)
+	if (hr.Method != "GET" && hr.Method != "HEAD") || hr.ContentLength > 0 {
+		r.note(fmt.Sprintf("redirect %d from %s to %s refused", status, from, to))
+		return fmt.Errorf("refused to follow a %d redirect from %s to %s: the %s request carries the connection's credentials, which go only to %s; a redirect to another origin is followed only for GET and HEAD (without credentials)",
+			status, from, to, hr.Method, fr.credOrigins())
+	}
+	fr.stripCreds(r, hr.Header, true)
+	r.note(fmt.Sprintf("redirect %d from %s to %s followed without credentials", status, from, to))
+	return nil
 }
 
 // headerMap is a response's headers as flows see them: lower-case names,
@@ -725,11 +870,6 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
-// sameOrigin reports whether two URLs share scheme and host (with port).
-func sameOrigin(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
-}
-
 // paginate follows next links or next queries, collecting the items of every page.
 func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any, error) {
 	p := s.Paginate
@@ -765,7 +905,8 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 		if p.MaxPages > 0 && pages >= p.MaxPages {
 			break
 		}
-		next := &request{method: req.method, headers: req.headers, body: req.body, authHeaders: req.authHeaders, oauth: req.oauth}
+		next := &request{method: req.method, headers: req.headers, body: req.body, authHeaders: req.authHeaders,
+			secretHeaders: req.secretHeaders, oauth: req.oauth, trusted: req.trusted, ev: req.ev}
 		if p.Next != nil {
 			nv, err := fr.ev.eval(p.Next)
 			if err != nil {
@@ -802,16 +943,22 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 			u.RawQuery = value.EncodeQuery(q)
 			next.url = &u
 		}
-		if sameOrigin(next.url, first.url) {
-			next.headers, next.authHeaders = first.headers, first.authHeaders
-		} else if len(first.authHeaders) > 0 {
-			// credentials are for the host the request was made to, not
-			// for wherever a next link points
-			next.headers = first.headers.Clone()
-			for _, h := range first.authHeaders {
-				next.headers.Del(h)
+		// once a page left the credentials' origins, the next links come
+		// from elsewhere: no later page gets credentials
+		if req.trusted {
+			if ok, _ := fr.credTrusted(next.url); ok {
+				next.headers, next.authHeaders, next.secretHeaders, next.oauth = first.headers, first.authHeaders, first.secretHeaders, first.oauth
+			} else {
+				// credentials are for their origins, not for wherever a
+				// next link points
+				if fr.holdsSecret(next.url.String()) || (len(next.body) > 0 && (fr.bodyRefSecret(s) || fr.holdsSecret(string(next.body)))) {
+					return nil, fmt.Errorf("paginate: next page %s is on another origin and its request holds a secret of the connection, which goes only to %s", redactURL(next.url), fr.credOrigins())
+				}
+				next.headers = first.headers.Clone()
+				fr.stripCreds(first, next.headers, false)
+				next.authHeaders, next.secretHeaders, next.oauth, next.trusted = nil, nil, nil, false
+				next.note(fmt.Sprintf("next page on %s sent without the connection's credentials", originText(next.url)))
 			}
-			next.authHeaders, next.oauth = nil, nil
 		}
 		key := next.url.String()
 		if seen[key] {

@@ -133,6 +133,10 @@ func defs() map[string]*Node {
 			p("timeout", "How long one request may take, e.g. `30s`.", ref("duration")),
 			p("headers", "Headers sent with every request, e.g. `Accept: application/json`.", ref("header_values")),
 			p("retry", "How failed requests are retried; a step's `retry` overrides it.", ref("retry")),
+			p("allowed_origins", "Origins besides `base_url`'s that may receive the connection's credentials (auth headers and headers holding secrets), e.g. `[https://uploads.example.com]`. "+
+				"An origin is `scheme://host[:port]` with no path. Requests (`url:`, redirects, next pages) to any other origin are sent without credentials.",
+				listOf(o("type", "string", "pattern", `^[hH][tT][tT][pP][sS]?://[^/?#@\s${}]+$`,
+					"errorMessage", "must be an origin, scheme://host[:port] with no path, e.g. https://uploads.example.com"))),
 		})
 	d["basic_auth"] = closed("basic auth",
 		"HTTP Basic authorisation.",
