@@ -271,6 +271,9 @@ func (l *loader) schemaError(root *lang.Node, e schema.Error) {
 			hint = "one of: " + strings.Join(e.Allowed, ", ")
 		}
 	}
+	if hint == "" {
+		hint = check.SchemaHint(n, e.Message)
+	}
 	l.d.List = append(l.d.List, lang.Diagnostic{Pos: pos, Message: e.Message, Hint: hint})
 }
 
