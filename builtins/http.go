@@ -226,19 +226,7 @@ func parseQuery(c *call) (any, error) {
 	if err != nil {
 		return nil, c.errorf("%v", err)
 	}
-	out := make(map[string]any, len(values))
-	for k, vs := range values {
-		if len(vs) == 1 {
-			out[k] = vs[0]
-			continue
-		}
-		l := make([]any, len(vs))
-		for i, v := range vs {
-			l[i] = v
-		}
-		out[k] = l
-	}
-	return out, nil
+	return value.FromQuery(values), nil
 }
 
 // linkHeaderArg reads a Link header value: a string, null (no header) or a

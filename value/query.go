@@ -94,3 +94,21 @@ func unreserved(ch byte) bool {
 	return 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' ||
 		ch == '-' || ch == '.' || ch == '_' || ch == '~'
 }
+
+// FromQuery turns parsed query or form values into an object: a key given
+// once is a string, a repeated key a list of strings.
+func FromQuery(values url.Values) map[string]any {
+	out := make(map[string]any, len(values))
+	for k, vs := range values {
+		if len(vs) == 1 {
+			out[k] = vs[0]
+			continue
+		}
+		l := make([]any, len(vs))
+		for i, v := range vs {
+			l[i] = v
+		}
+		out[k] = l
+	}
+	return out
+}

@@ -9,7 +9,7 @@ import (
 func Suggest(name string, candidates []string) string {
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		d := EditDistance(strings.ToLower(name), strings.ToLower(c))
 		if d < bestD {
 			best, bestD = c, d
 		}
@@ -33,9 +33,9 @@ func Suggest(name string, candidates []string) string {
 	return ""
 }
 
-// editDistance is the optimal string alignment distance: insertions,
+// EditDistance is the optimal string alignment distance: insertions,
 // deletions, substitutions and transpositions of adjacent characters.
-func editDistance(a, b string) int {
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	if len(ra) > 64 || len(rb) > 64 {
 		if a == b {

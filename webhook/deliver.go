@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/flowrun/flowrun/value"
 )
 
 // DefaultMaxBody bounds a delivery's body when Delivery.MaxBody is 0.
@@ -260,18 +262,7 @@ func RequestObject(r *http.Request, raw []byte, decode func([]byte) (any, error)
 			headers[lk] = strings.Join(vs, ", ")
 		}
 	}
-	query := map[string]any{}
-	for k, vs := range r.URL.Query() {
-		if len(vs) == 1 {
-			query[k] = vs[0]
-			continue
-		}
-		l := make([]any, len(vs))
-		for i, v := range vs {
-			l[i] = v
-		}
-		query[k] = l
-	}
+	query := value.FromQuery(r.URL.Query())
 	var body any
 	ct := strings.ToLower(r.Header.Get("Content-Type"))
 	switch {

@@ -18,8 +18,8 @@
 // flowtest) both deliver through [Deliver]; the host adds its state (dedupe,
 // sink, run history) through [Delivery.Seen] and [Delivery.Accept].
 //
-// The package does not import the interpreter: the event steps run behind
-// the small [Flow] interface, and JSON bodies are decoded with the decoder
-// the caller passes ([Delivery.DecodeJSON]), so the checker may import this
+// The package imports only value of flowrun: the event steps run behind the
+// small [Flow] interface, and JSON bodies are decoded with the decoder the
+// caller passes ([Delivery.DecodeJSON]), so lang and the checker import this
 // package without an import cycle.
 package webhook
