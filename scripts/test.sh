@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it: the main Go suite first (unit,
+# golden CLI scripts, end-to-end trigger tests, the shipped connectors' suites,
+# the docs' examples), then the heavy end-to-end suites as steps of their own,
+# each of which installs and starts what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "go test -race ./..."
+go test -race ./...
