@@ -133,7 +133,7 @@ func (r *Runner) flowOfType(name string, typ lang.FlowType) (*lang.Flow, error) 
 		return nil, &RequestError{Msg: fmt.Sprintf("no flow named %q", name), Hint: value.Suggest(name, r.Project.Order)}
 	}
 	if f.Type != typ {
-		return nil, &RequestError{Msg: fmt.Sprintf("flow %q is a %s flow, not a %s flow", name, f.Type, typ)}
+		return nil, &RequestError{Msg: fmt.Sprintf("flow %q is %s, not %s", name, f.Type.Article(), typ.Article())}
 	}
 	return f, nil
 }

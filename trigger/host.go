@@ -128,7 +128,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 		return nil, &run.RequestError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: value.Suggest(flowName, h.project().Order)}
 	}
 	if f.Type != lang.Webhook && f.Type != lang.Poll {
-		return nil, &run.RequestError{Msg: fmt.Sprintf("flow %q is a %s flow; only webhook and poll flows are triggers", flowName, f.Type)}
+		return nil, &run.RequestError{Msg: fmt.Sprintf("flow %q is %s; only webhook and poll flows are triggers", flowName, f.Type.Article())}
 	}
 	if input == nil {
 		input = map[string]any{}

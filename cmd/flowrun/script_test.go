@@ -46,10 +46,12 @@ func TestScripts(t *testing.T) {
 			e.Setenv(exitFileEnv, e.WorkDir+".exit")
 			e.Setenv("FLOWRUN_CACHE", e.WorkDir+".cache")
 			e.Setenv("VALID", mustAbs(t, "../../testdata/valid"))
+			e.Setenv("REPO", mustAbs(t, "../.."))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitcode,
+			"cmptimes": cmdCmptimes,
 			"junk":     cmdJunk,
 			"bigfile":  cmdBigfile,
 			"nest":     cmdNest,

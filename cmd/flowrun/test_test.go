@@ -46,6 +46,8 @@ var durationRe = []struct {
 	{regexp.MustCompile(` time="[0-9.]+"`), ` time="T"`},
 	{regexp.MustCompile(` timestamp="[0-9T:-]+"`), ` timestamp="TS"`},
 	{regexp.MustCompile(`http://127\.0\.0\.1:[0-9]+`), `$$LIVE_URL`},
+	// a --trace line: "flow step (kind) 12.5µs ..."
+	{regexp.MustCompile(`(?m)(\([a-z_]+\)) [0-9][0-9.]*(?:ns|µs|ms|s)`), "$1 DUR"},
 }
 
 // driftserver [drifted|steady]: start the service of verify_live_test.go
