@@ -233,7 +233,7 @@ func runRun(e *env, o *runOptions) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if err := enc.Encode(conn.RedactValue(out)); err != nil { // a secret never reaches the terminal
 		return &exitError{code: exitFailed, msg: "outputs cannot be written as JSON: " + err.Error()}
 	}
 	return nil
