@@ -14,7 +14,7 @@ func snake(s string) string {
 	rs := []rune(s)
 	for i, r := range rs {
 		switch {
-		case unicode.IsUpper(r):
+		case r < 128 && unicode.IsUpper(r):
 			if i > 0 {
 				prev := rs[i-1]
 				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])

@@ -217,9 +217,9 @@ func (a *api) build(d *v3.Document, o OpenAPIOptions) error {
 	}
 	a.name = o.Name
 	if a.name == "" {
-		a.name = snake(a.title)
-		if len(a.name) > 40 {
-			a.name = strings.TrimRight(a.name[:40], "_")
+		a.name = snake(parenRE.ReplaceAllString(a.title, ""))
+		for len(a.name) > 32 && strings.Contains(a.name, "_") {
+			a.name = a.name[:strings.LastIndex(a.name, "_")]
 		}
 		if !validName(a.name) {
 			a.name = "api"
@@ -263,6 +263,14 @@ func (a *api) build(d *v3.Document, o OpenAPIOptions) error {
 					continue
 				}
 				method = strings.ToUpper(method)
+				if !cleanPathRE.MatchString(path) {
+					a.note(method+" "+strconv.Quote(path), "not mapped: a path with spaces or control characters", "")
+					continue
+				}
+				if !httpMethods[method] {
+					a.note(path, fmt.Sprintf("not mapped: operation %q (not an HTTP method flowrun sends)", method), "")
+					continue
+				}
 				if o.Operations != nil && !o.Operations.MatchString(operation.OperationId) && !o.Operations.MatchString(method+" "+path) {
 					continue
 				}
@@ -423,9 +431,16 @@ func (a *api) absURL(u string) string {
 	return strings.ReplaceAll(bu.ResolveReference(ref).String(), "${", "$${")
 }
 
+var cleanPathRE = regexp.MustCompile(`^/?[\x21-\x7e]*$`)
+
+var httpMethods = map[string]bool{"GET": true, "PUT": true, "POST": true, "DELETE": true, "OPTIONS": true, "HEAD": true, "PATCH": true, "TRACE": true}
+
 var paramStyleJoin = map[string]string{"form": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
 
 func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v3.Operation, d *v3.Document) *op {
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path // paths start with a slash; a description that forgot is read as meant
+	}
 	p := &op{method: method, path: path, opID: o.OperationId, title: strings.TrimSpace(o.Summary), description: strings.TrimSpace(o.Description)}
 	if o.Deprecated != nil {
 		p.deprecated = *o.Deprecated
@@ -616,6 +631,8 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 	return p
 }
 
+var parenRE = regexp.MustCompile(`\([^)]*\)`)
+
 var safePathValue = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
 
 func orDefault(s, d string) string {
@@ -785,6 +802,9 @@ func (a *api) suggestPagination(p *op) {
 			size = pr.wire
 		case cursorParams[n] && cursor == "":
 			cursor = pr.wire
+			if linkRE.MatchString(pr.f.desc) {
+				p.hasLink = true // "obtained from the Link header" (Okta, GitHub)
+			}
 		case pageParams[n] && page == "":
 			page = pr.wire
 		}
@@ -851,5 +871,7 @@ func (a *api) chooseAuthping() {
 		a.note("authping", "no GET without required parameters: flows/authping.yaml asks for GET / , point it at a cheap request that needs a working credential", "flows/authping.yaml")
 	}
 }
+
+var linkRE = regexp.MustCompile(`(?i)\blink\b[^.]*header|rel="?next`)
 
 var meRE = regexp.MustCompile(`(?i)(^|[/_])(me|myself|self|whoami|current_?user|userinfo|viewer|my_?account)($|[/_])`)

@@ -127,9 +127,9 @@ func (a *api) authpingYAML() string {
 	}
 	b.WriteString("flowrun: 1\nname: authping\ntype: authping\ntitle: Check the connection\nsteps:\n")
 	fmt.Fprintf(&b, "  - id: ping\n    http:\n      path: %s\n      expect: any\n", pathText(path))
-	msg := strings.NewReplacer(`"`, "", `\`, "", "${", "").Replace(path)
+	msg := strings.ReplaceAll(path, "${", "")
 	b.WriteString("  - if: ${ steps.ping.status >= 300 }\n    then:\n      - return:\n          working: false\n")
-	fmt.Fprintf(&b, "          message: \"GET %s answered ${ steps.ping.status }\"\n", msg)
+	fmt.Fprintf(&b, "          message: %s\n", jsonText("GET "+msg+" answered ${ steps.ping.status }"))
 	b.WriteString("  - return:\n      working: true\n")
 	return b.String()
 }
@@ -247,6 +247,9 @@ func (a *api) pathExpr(p *op) string {
 
 // pathText quotes a path when YAML would misread it.
 func pathText(s string) string {
+	if s == "" {
+		return "/"
+	}
 	if strings.Contains(s, ": ") || strings.Contains(s, " #") || strings.ContainsAny(s[:1], "!&*|>'\"%@`{[") || strings.HasSuffix(s, ":") {
 		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 	}
@@ -368,7 +371,7 @@ func (a *api) testsYAML() string {
 	b.WriteString("    outputs: {working: true}\n\n")
 	b.WriteString("  - name: authping reports a rejected credential\n    flow: authping\n    connection: *conn\n")
 	fmt.Fprintf(&b, "    http:\n      - request: %s\n        response: {status: 401, json: {}}\n", flow(map[string]any{"method": "GET", "path": a.basePath + pingPath}))
-	msg := strings.NewReplacer(`"`, "", `\`, "", "${", "").Replace(pingPath)
+	msg := strings.ReplaceAll(pingPath, "${", "")
 	if a.auth.kind == "oauth2" {
 		b.WriteString("    # With OAuth 2.0 a 401 means the token expired: flowrun says so in the message.\n    outputs: {working: false}\n    partial: true\n")
 	} else {

@@ -41,7 +41,7 @@ func jsonText(s string) string {
 // text is a scalar for prose (titles, descriptions) after `key: `: one line,
 // or a folded block indented by indent spaces when s has several lines.
 func text(s string, indent int) string {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
+	s = strings.TrimSpace(prose(s))
 	if !strings.Contains(s, "\n") {
 		return str(s)
 	}
@@ -65,7 +65,7 @@ func flow(v any) string {
 	case nil:
 		return "null"
 	case string:
-		return jsonText(x)
+		return flowStr(x)
 	case bool:
 		return strconv.FormatBool(x)
 	case int:
@@ -88,7 +88,7 @@ func flow(v any) string {
 		sort.Strings(keys)
 		parts := make([]string, len(keys))
 		for i, k := range keys {
-			parts[i] = jsonText(k) + ": " + flow(x[k])
+			parts[i] = flowStr(k) + ": " + flow(x[k])
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	default:
@@ -100,8 +100,39 @@ func flow(v any) string {
 	}
 }
 
+// prose drops what YAML cannot carry in comments and block scalars: control
+// characters other than newline and tab, and the Unicode line separators.
+func prose(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\r':
+			return '\n'
+		case r == '\n' || r == '\t':
+			return r
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffd:
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// flowPlainRE is text that a YAML flow collection keeps as a plain string.
+var flowPlainRE = regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9_./@+-]*( [A-Za-z0-9_./@+()-]+)*$`)
+
+// flowStr is s inside a flow collection: plain when YAML reads it back as the
+// same text, else double-quoted. Data is written as it is ("${" included:
+// test data is not a template).
+func flowStr(s string) string {
+	if flowPlainRE.MatchString(s) && !yamlWords[strings.ToLower(s)] {
+		return s
+	}
+	return jsonText(s)
+}
+
 // comment writes each line of s as a YAML comment indented by indent spaces.
 func comment(s string, indent int) string {
+	s = prose(s)
 	pad := strings.Repeat(" ", indent)
 	var b strings.Builder
 	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
