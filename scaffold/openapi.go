@@ -49,6 +49,9 @@ func FromOpenAPI(spec, dir string, o OpenAPIOptions) (*Result, error) {
 	if err := checkEmpty(dir); err != nil {
 		return nil, err
 	}
+	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
+		return nil, fmt.Errorf("%s: give a local file: download the description first (init reads no network)", spec)
+	}
 	f, err := os.Open(spec)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the OpenAPI description: %w", err)
