@@ -24,9 +24,11 @@ import (
 	"github.com/dop251/goja"
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/run"
 	"github.com/serverlessworkflow/sdk-go/v3/impl"
 	"github.com/serverlessworkflow/sdk-go/v3/parser"
-
 )
 
 // N is the size of the loop and transform workloads; Calls the helper calls.
