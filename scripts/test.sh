@@ -11,3 +11,6 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "go test -race ./..."
 go test -race ./...
+
+step "bench module: vet and its tests (the benchmark harness must keep building)"
+(cd bench && go vet ./... && go test ./...)
