@@ -196,7 +196,7 @@ func (l *loader) rules(list *lang.Node) []*lang.ResponseRule {
 			}
 		case n.Get("retry") != nil:
 			r.Action = lang.RuleRetry
-			if a := n.Get("retry").Get("after"); a != nil && a.Kind != lang.NullNode {
+			if a := n.Get("retry").Get("after"); a != nil && a.Kind != lang.NullNode && !(a.Kind == lang.StringNode && strings.TrimSpace(a.Str) == "") {
 				r.After = l.value(a)
 				if a.Kind == lang.StringNode && r.After.IsConst() {
 					l.duration(a, "retry.after")
