@@ -174,7 +174,7 @@ type Flow struct {
 	Timeout     time.Duration
 
 	// webhook flows
-	Verify     *Verify
+	Verify        *Verify
 	Register      []Step
 	Deregister    []Step
 	HasDeregister bool // false: `trigger off` only forgets the registration
