@@ -7,7 +7,11 @@ import (
 
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/value"
+	"github.com/flowrun/flowrun/webhook"
 )
+
+// a run error tells webhook.Deliver what kind of failure it is
+var _ webhook.CodedError = (*RunError)(nil)
 
 // codedError is an error that knows its code (SPEC §8.3) and what of a
 // response it carries.
