@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/flowrun/flowrun/lang"
@@ -221,7 +222,10 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 	}
 	code := run.ErrorCode(err)
 	now := time.Now()
-	hd := Hold{TriggerID: t.ID, Code: code, Reason: h.Runner.Connection.Redact(err.Error()), Since: now, Connection: h.Runner.Connection.File}
+	hd := Hold{TriggerID: t.ID, Code: code, Reason: h.Runner.Connection.Redact(err.Error()), Since: now}
+	if f := h.Runner.Connection.File; f != "" {
+		hd.Connection, _ = filepath.Abs(f)
+	}
 	prev, had, _ := h.Store.GetHold(ctx, t.ID)
 	switch {
 	case pauses(code):
