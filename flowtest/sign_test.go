@@ -104,7 +104,7 @@ func TestWebhookCaseKeys(t *testing.T) {
 	files := map[string]string{
 		"flows/github.yaml": hookFlowYAML("github", vectorVerify["github-x-hub-signature-256"], "X-Hub-Signature-256"),
 		"flows/open.yaml":   hookFlowYAML("open", "", "X-Hub-Signature-256"),
-		"flows/manual.yaml":   strings.Replace(hookFlowYAML("manual", "", "X-Hub-Signature-256"), "deregister: {steps: [{log: gone}]}\n", "", 1),
+		"flows/manual.yaml": strings.Replace(hookFlowYAML("manual", "", "X-Hub-Signature-256"), "deregister: {steps: [{log: gone}]}\n", "", 1),
 		"flows/rotating.yaml": strings.Replace(hookFlowYAML("rotating", vectorVerify["github-x-hub-signature-256"], "X-Hub-Signature-256"),
 			"secret: ${ registration.secret }", "secret: [\"${ registration.secret }\", \"${ registration.old_secret }\"]", 1),
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +9,7 @@ import (
 	"html"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/flowrun/flowrun/connection"
