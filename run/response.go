@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,12 +27,20 @@ type ruleOutcome struct {
 // applyRules tries the step's on_response rules, then the connector's, on
 // one response; the first whose `when` holds decides. A `when` that cannot
 // be evaluated for this response does not match, and the trace says so.
+// The connector's rules skip a status that the step's expect names (or
+// expect: any): the step handles that status itself.
 func (fr *frame) applyRules(s *lang.HTTPStep, req *request, resp *response, body any, ev *TraceEvent) (ruleOutcome, error) {
 	env := fr.ev.env
 	old, had := env["response"]
 	env["response"] = lang.ResponseObject.Value(lang.HTTPResult{Status: resp.status, Headers: headerMap(resp.header), Body: body})
 	defer restore(env, "response", old, had)
-	for _, list := range [2][]*lang.ResponseRule{s.OnResponse, fr.run.r.Project.Connector.HTTP.OnResponse} {
+	lists := [2][]*lang.ResponseRule{s.OnResponse, fr.run.r.Project.Connector.HTTP.OnResponse}
+	if s.ExpectAll || slices.Contains(s.Expect, resp.status) {
+		// the step said it takes this status itself (expect: any, or a
+		// list naming it): the connector's rules do not overrule it
+		lists[1] = nil
+	}
+	for _, list := range lists {
 		for _, r := range list {
 			ok, err := fr.ruleHolds(r)
 			if err != nil {

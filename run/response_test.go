@@ -153,6 +153,28 @@ steps:
 `, srv.URL, nil)
 		checkRun(t, out, err, `{"s":200}`, nil)
 	})
+	t.Run("the connector's rules skip a status the step expects by name", func(t *testing.T) {
+		out, err, _ := httpRun(t, httpConnector("", `on_response:
+  - when: ${ response.body.ok == false }
+    fail: {message: "failed: ${ response.body.error }", code: slack}
+`), `outputs: {a: integer, b: integer}
+steps:
+  - id: a
+    http: {path: /gone, expect: [200, 404]}
+  - id: b
+    http: {path: /missing, expect: any}
+  - try:
+      - http: {path: /missing, expect: [201]}
+    catch:
+      - if: ${ error.code != "slack" }
+        then:
+          - fail: ${ error }
+  - return:
+      a: ${ steps.a.status }
+      b: ${ steps.b.status }
+`, srv.URL, nil)
+		checkRun(t, out, err, `{"a":404,"b":200}`, nil)
+	})
 	t.Run("a fail rule without code is http_error, with a message of its own", func(t *testing.T) {
 		_, err, _ := httpRun(t, httpConnector("", ""), `steps:
   - http:
