@@ -483,7 +483,7 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 					}
 					return nil, &codedError{code: code, status: resp.status, headers: headerMap(resp.header), body: body, retryAfter: wait,
 						msg: fmt.Sprintf("%s %s: %d %s: the on_response rule at %s asked for a retry, but all %d attempts (retry.attempts) are used",
-							req.method, redactURL(req.url), resp.status, http.StatusText(resp.status), out.rule.Pos, attempts)}
+							req.method, redactURL(req.url), resp.status, http.StatusText(resp.status), fr.rulePos(out.rule), attempts)}
 				}
 				if wait == 0 {
 					wait = backoff(policy, attempt)
@@ -493,7 +493,7 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 					}
 					return nil, &codedError{code: lang.CodeThrottled, status: resp.status, headers: headerMap(resp.header), body: body, retryAfter: wait,
 						msg: fmt.Sprintf("%s %s: %d %s: the on_response rule at %s asked to retry after %s, longer than %s %s",
-							req.method, redactURL(req.url), resp.status, http.StatusText(resp.status), out.rule.Pos, lang.FormatWait(wait), maxWaitName, maxWait)}
+							req.method, redactURL(req.url), resp.status, http.StatusText(resp.status), fr.rulePos(out.rule), lang.FormatWait(wait), maxWaitName, maxWait)}
 				}
 			}
 			if out.action != lang.RuleRetry {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +49,7 @@ func (fr *frame) applyRules(s *lang.HTTPStep, req *request, resp *response, body
 					return ruleOutcome{}, err
 				}
 				if ev != nil {
-					note(ev, fmt.Sprintf("on_response rule at %s does not match: its when could not be evaluated for this %d response: %v", r.Pos, resp.status, err))
+					note(ev, fmt.Sprintf("on_response rule at %s does not match: its when could not be evaluated for this %d response: %v", fr.rulePos(r), resp.status, err))
 				}
 				continue
 			}
@@ -66,12 +67,24 @@ func (fr *frame) applyRules(s *lang.HTTPStep, req *request, resp *response, body
 				return ruleOutcome{}, err
 			}
 			if ev != nil {
-				note(ev, fmt.Sprintf("on_response rule at %s: %s", r.Pos, r.Action))
+				note(ev, fmt.Sprintf("on_response rule at %s: %s", fr.rulePos(r), r.Action))
 			}
 			return out, nil
 		}
 	}
 	return ruleOutcome{}, nil
+}
+
+// rulePos names where a rule is, relative to the project's directory, so
+// that messages do not depend on where flowrun was started.
+func (fr *frame) rulePos(r *lang.ResponseRule) string {
+	p := r.Pos
+	if dir := fr.run.r.Project.Dir; dir != "" {
+		if rel, err := filepath.Rel(dir, p.File); err == nil && !strings.HasPrefix(rel, "..") {
+			p.File = filepath.ToSlash(rel)
+		}
+	}
+	return p.String()
 }
 
 // note adds a line to a trace event's message.
