@@ -109,18 +109,22 @@ func (fr *frame) ruleHolds(r *lang.ResponseRule) (bool, error) {
 	return false, fmt.Errorf("when gave %s, not true or false", value.TypeName(x))
 }
 
-// ruleError is the error a fail rule raises: its message, code (default
-// http_error) and details, with the response's status, headers and body.
+// ruleError is the error a fail rule raises: its message, code and details,
+// with the response's status, headers and body. Without a code of its own
+// the error has the code of its status (http_error; auth_expired for 401
+// and 403, throttled for 429, transient for 5xx), so a rule that only words
+// the message better does not hide an expired token from the trigger host.
 func (fr *frame) ruleError(r *lang.ResponseRule, req *request, resp *response, body any) (error, error) {
 	msg, err := fr.ev.eval(r.Message)
 	if err != nil {
 		return nil, err
 	}
+	def := statusCode(resp.status, resp.header)
 	var e *codedError
 	if m, ok := msg.(map[string]any); ok && r.Code == nil && r.Details == nil {
-		e = errorFromObject(m, lang.CodeHTTPError)
+		e = errorFromObject(m, def)
 	} else {
-		e = &codedError{code: lang.CodeHTTPError, msg: value.Text(msg)}
+		e = &codedError{code: def, msg: value.Text(msg)}
 	}
 	if e.msg == "" {
 		e.msg = fmt.Sprintf("%s %s: %d %s", req.method, redactURL(req.url), resp.status, http.StatusText(resp.status))

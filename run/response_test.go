@@ -76,6 +76,8 @@ func slackish(t *testing.T) *recorder {
 			jsonReply(w, 200, `{"ok": false, "error": "channel_not_found"}`)
 		case "/api/v2/gone":
 			jsonReply(w, 404, `{"ok": false, "error": "gone"}`)
+		case "/api/v2/401":
+			jsonReply(w, 401, `{"message": "Bad credentials"}`)
 		case "/api/v2/text":
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(200)
@@ -174,6 +176,18 @@ steps:
       b: ${ steps.b.status }
 `, srv.URL, nil)
 		checkRun(t, out, err, `{"a":404,"b":200}`, nil)
+	})
+	t.Run("a fail rule without code has its status's code", func(t *testing.T) {
+		_, err, _ := httpRun(t, httpConnector("", "retry: {attempts: 1}"), `steps:
+  - http:
+      path: /401
+      on_response:
+        - when: ${ response.status >= 400 }
+          fail: "refused: ${ response.status }"
+`, srv.URL, nil)
+		if re := runErr(t, err); re.Code != "auth_expired" || re.Message != "refused: 401" || re.Status != 401 {
+			t.Errorf("error %+v", *re)
+		}
 	})
 	t.Run("a fail rule without code is http_error, with a message of its own", func(t *testing.T) {
 		_, err, _ := httpRun(t, httpConnector("", ""), `steps:

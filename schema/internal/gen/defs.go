@@ -146,7 +146,7 @@ func defs() map[string]*Node {
 		"A response rule: when `when` holds for a response, exactly one of `fail`, `retry` or `succeed` applies.",
 		[]prop{
 			p("when", "The rule's condition, e.g. `${ response.body.ok == false }`; it sees `response` (`{status, headers, body}`) and every name the step sees. A condition that cannot be evaluated for a response (a field of a text body) does not match.", ref("condition")),
-			p("fail", "Fails the step: a message, or `{message, code, details}`. The error also carries the response's `status`, `headers` and `body`; its code defaults to `http_error`.", ref("fail")),
+			p("fail", "Fails the step: a message, or `{message, code, details}`. The error also carries the response's `status`, `headers` and `body`; without a `code`, it has its status's code (`http_error`; `auth_expired` for 401 and 403, `throttled` for 429, `transient` for 5xx).", ref("fail")),
 			p("retry", "Tries the request again, e.g. `{after: 30s}`; `{}` waits as a retried status does.", ref("response_retry")),
 			p("succeed", "`true`: the response counts as a success, whatever `expect` and `retry.on` say.", o("const", true, "errorMessage", "must be true (leave the rule out otherwise)")),
 		}, "when").with("allOf", allOf(atMostOne("fail", "retry", "succeed"), needsOneOf("fail", "retry", "succeed")))
