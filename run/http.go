@@ -466,34 +466,44 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 			case lang.RuleSucceed:
 				accepted = true
 			case lang.RuleRetry:
-				hint := waitHint(resp.header, now)
+				// the rule's after, else what the response asks for, else
+				// the backoff
 				wait = out.after
 				if wait == 0 {
-					wait = hint
+					wait = waitHint(resp.header, now)
 				}
-				if attempt >= attempts {
-					// the service asked to come back later (throttled) or
+				asked := wait > 0
+				if !asked {
+					wait = backoff(policy, attempt)
+				}
+				why := ""
+				switch {
+				case attempt >= attempts:
+					why = fmt.Sprintf("all %d attempts (retry.attempts) are used", attempts)
+				case asked && maxWait > 0 && wait > maxWait:
+					why = fmt.Sprintf("waiting %s is longer than %s %s", lang.FormatWait(wait), maxWaitName, maxWait)
+				default:
+					if dl, ok := fr.ctx.Deadline(); ok && time.Until(dl) < wait {
+						why = fmt.Sprintf("waiting %s would pass the run's deadline", lang.FormatWait(wait))
+					}
+				}
+				if why != "" {
+					// the service asked to come back later (throttled), or
 					// the rule simply wants another try (transient)
 					code := lang.CodeTransient
-					if wait > 0 || resp.status == http.StatusTooManyRequests {
+					var retryAfter time.Duration
+					if asked || resp.status == http.StatusTooManyRequests {
 						code = lang.CodeThrottled
 					}
+					if asked {
+						retryAfter = wait
+					}
 					if ev != nil {
 						ev.Status = resp.status
 					}
-					return nil, &codedError{code: code, status: resp.status, headers: headerMap(resp.header), body: body, retryAfter: wait,
-						msg: fmt.Sprintf("%s %s: %d %s: the on_response rule at %s asked for a retry, but all %d attempts (retry.attempts) are used",
-							req.method, redactURL(req.url), resp.status, http.StatusText(resp.status), fr.rulePos(out.rule), attempts)}
-				}
-				if wait == 0 {
-					wait = backoff(policy, attempt)
-				} else if maxWait > 0 && wait > maxWait {
-					if ev != nil {
-						ev.Status = resp.status
-					}
-					return nil, &codedError{code: lang.CodeThrottled, status: resp.status, headers: headerMap(resp.header), body: body, retryAfter: wait,
-						msg: fmt.Sprintf("%s %s: %d %s: the on_response rule at %s asked to retry after %s, longer than %s %s",
-							req.method, redactURL(req.url), resp.status, http.StatusText(resp.status), fr.rulePos(out.rule), lang.FormatWait(wait), maxWaitName, maxWait)}
+					return nil, &codedError{code: code, status: resp.status, headers: headerMap(resp.header), body: body, retryAfter: retryAfter,
+						msg: fmt.Sprintf("%s %s: %d %s: the on_response rule at %s asked for a retry, but %s",
+							req.method, redactURL(req.url), resp.status, http.StatusText(resp.status), fr.rulePos(out.rule), why)}
 				}
 			}
 			if out.action != lang.RuleRetry {
@@ -508,10 +518,10 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 					}
 					wait = ra
 				}
-			}
-			if dl, ok := fr.ctx.Deadline(); ok && time.Until(dl) < wait {
-				note = fmt.Sprintf("not retried: waiting %s would pass the run's deadline", wait.Round(time.Millisecond))
-				break
+				if dl, ok := fr.ctx.Deadline(); ok && time.Until(dl) < wait {
+					note = fmt.Sprintf("not retried: waiting %s would pass the run's deadline", wait.Round(time.Millisecond))
+					break
+				}
 			}
 		}
 		if err := ru.r.sleep(fr.ctx, wait); err != nil {

@@ -28,21 +28,22 @@ type ruleOutcome struct {
 // applyRules tries the step's on_response rules, then the connector's, on
 // one response; the first whose `when` holds decides. A `when` that cannot
 // be evaluated for this response does not match, and the trace says so.
-// The connector's rules skip a status that the step's expect names (or
-// expect: any): the step handles that status itself.
+// The connector's fail and succeed rules skip a status that the step's
+// expect names (or expect: any): the step handles that status itself.
 func (fr *frame) applyRules(s *lang.HTTPStep, req *request, resp *response, body any, ev *TraceEvent) (ruleOutcome, error) {
 	env := fr.ev.env
 	old, had := env["response"]
 	env["response"] = lang.ResponseObject.Value(lang.HTTPResult{Status: resp.status, Headers: headerMap(resp.header), Body: body})
 	defer restore(env, "response", old, had)
-	lists := [2][]*lang.ResponseRule{s.OnResponse, fr.run.r.Project.Connector.HTTP.OnResponse}
-	if s.ExpectAll || slices.Contains(s.Expect, resp.status) {
-		// the step said it takes this status itself (expect: any, or a
-		// list naming it): the connector's rules do not overrule it
-		lists[1] = nil
-	}
-	for _, list := range lists {
+	// a step that names the status in expect (or says expect: any) takes
+	// it itself: the connector's fail and succeed rules do not overrule it,
+	// while its retry rules still apply, as retry.on does
+	named := s.ExpectAll || slices.Contains(s.Expect, resp.status)
+	for i, list := range [2][]*lang.ResponseRule{s.OnResponse, fr.run.r.Project.Connector.HTTP.OnResponse} {
 		for _, r := range list {
+			if i == 1 && named && r.Action != lang.RuleRetry {
+				continue
+			}
 			ok, err := fr.ruleHolds(r)
 			if err != nil {
 				if uncatchable(err) {

@@ -68,8 +68,15 @@ func runErr(t *testing.T, err error) *RunError {
 
 // slackish answers like Slack: 200 with ok false for errors.
 func slackish(t *testing.T) *recorder {
+	var once atomic.Bool
 	return newRecorder(t, func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case "/api/v2/once404":
+			if !once.Swap(true) {
+				jsonReply(w, 404, `{"ok": false, "error": "not yet"}`)
+				return
+			}
+			jsonReply(w, 200, `{"ok": true}`)
 		case "/api/v2/ok":
 			jsonReply(w, 200, `{"ok": true, "user": "U1"}`)
 		case "/api/v2/missing":
@@ -155,13 +162,18 @@ steps:
 `, srv.URL, nil)
 		checkRun(t, out, err, `{"s":200}`, nil)
 	})
-	t.Run("the connector's rules skip a status the step expects by name", func(t *testing.T) {
-		out, err, _ := httpRun(t, httpConnector("", `on_response:
+	t.Run("the connector's fail rules skip a status the step expects by name; its retry rules do not", func(t *testing.T) {
+		out, err, sl := httpRun(t, httpConnector("", `retry: {attempts: 2}
+on_response:
+  - when: ${ response.status == 404 && response.body.error == "not yet" }
+    retry: {after: 3s}
   - when: ${ response.body.ok == false }
     fail: {message: "failed: ${ response.body.error }", code: slack}
 `), `outputs: {a: integer, b: integer}
 steps:
   - id: a
+    http: {path: /once404, expect: [200, 404]}
+  - id: a2
     http: {path: /gone, expect: [200, 404]}
   - id: b
     http: {path: /missing, expect: any}
@@ -172,10 +184,13 @@ steps:
         then:
           - fail: ${ error }
   - return:
-      a: ${ steps.a.status }
+      a: ${ steps.a.status * 1000 + steps.a2.status }
       b: ${ steps.b.status }
 `, srv.URL, nil)
-		checkRun(t, out, err, `{"a":404,"b":200}`, nil)
+		checkRun(t, out, err, `{"a":200404,"b":200}`, nil)
+		if got := sl.list(); len(got) != 1 || got[0] != 3*time.Second {
+			t.Errorf("waits %v: the 404 expected by name is still retried", got)
+		}
 	})
 	t.Run("a fail rule without code has its status's code", func(t *testing.T) {
 		_, err, _ := httpRun(t, httpConnector("", "retry: {attempts: 1}"), `steps:
@@ -298,7 +313,7 @@ func TestOnResponseRetry(t *testing.T) {
           retry: {after: 1h}
 `, srv.URL)
 		_, err := r.Run(context.Background(), "main", nil)
-		if re := runErr(t, err); re.Code != "throttled" || !strings.Contains(re.Message, "asked to retry after 1h0m0s, longer than retry.max_backoff 30s") || len(clk.list()) != 0 {
+		if re := runErr(t, err); re.Code != "throttled" || !strings.Contains(re.Message, "asked for a retry, but waiting 1h0m0s is longer than retry.max_backoff 30s") || len(clk.list()) != 0 {
 			t.Errorf("error %+v, waits %v", *re, clk.list())
 		}
 	})
