@@ -1,6 +1,8 @@
 package builtins
 
 import (
+	"github.com/flowrun/flowrun/value"
+
 	"fmt"
 )
 
@@ -115,27 +117,22 @@ func listDefs() []def {
 		{
 			Spec: Spec{
 				Name:      "compact",
-				Category:  "lists",
-				Types:     []any{new(func(any) []any)},
-				Signature: "compact(list list) list",
-				Doc:       "The list without its null items (other falsy values such as 0, \"\" and false stay).",
+				Category:  "objects",
+				Types:     []any{new(func(any) any)},
+				Signature: "compact(v any) any",
+				Doc: "v with its null-valued object keys removed, recursively (in nested objects and in the objects of lists); " +
+					"list items are kept, nulls included, and other falsy values (0, \"\", false, {}) stay. " +
+					"An http step's `omit_nulls: true` sends compact(json). (Before version 1.1, compact removed the null items of a list; " +
+					"write filter(list, # != nil) for that.)",
 				Examples: []Example{
-					{Expr: `compact([1, nil, 0, "", false, nil])`, Result: `[1,0,"",false]`},
+					{Expr: `compact({"name": "Ada", "phone": nil, "address": {"city": "London", "zip": nil}})`, Result: `{"address":{"city":"London"},"name":"Ada"}`},
+					{Expr: `compact([1, nil, {"a": nil, "b": 0}])`, Result: `[1,null,{"b":0}]`},
+					{Expr: `compact({"a": "", "b": false, "c": {}})`, Result: `{"a":"","b":false,"c":{}}`},
 				},
 			},
 			min: 1, max: 1,
 			impl: func(c *call) (any, error) {
-				l, err := c.list(0)
-				if err != nil {
-					return nil, err
-				}
-				out := make([]any, 0, len(l))
-				for _, item := range l {
-					if item != nil {
-						out = append(out, item)
-					}
-				}
-				return out, nil
+				return value.Compact(c.args[0]), nil
 			},
 		},
 		{

@@ -143,6 +143,43 @@ func (c *projChecker) connector(cn *lang.Connector) {
 	s.value(cn.BaseURL)
 	s.auth(cn.Auth)
 	s.named(cn.HTTP.Headers)
+	// the connector's rules run for every step, so they see only what every
+	// step sees of the connector (and the response)
+	s.with(types.Map{"response": lang.ResponseObject.Type()}).rules(cn.HTTP.OnResponse)
+}
+
+// rules compiles on_response rules in a scope that holds `response`, and
+// checks that each `when` is a boolean where its type is known.
+func (s *scope) rules(rs []*lang.ResponseRule) {
+	for _, r := range rs {
+		s.value(r.When)
+		s.boolean(r.When, "on_response when")
+		s.value(r.Message)
+		s.value(r.Code)
+		s.value(r.Details)
+		s.value(r.After)
+	}
+}
+
+// boolean reports a condition whose type is known and is not boolean: a
+// constant that is not true/false, text with expressions in it, or an
+// expression whose static type is not bool.
+func (s *scope) boolean(v *lang.Value, what string) {
+	if v == nil {
+		return
+	}
+	switch v.Kind {
+	case lang.ValConst:
+		if _, ok := v.Lit.(bool); !ok && v.Lit != nil {
+			s.c.d.Add(v.Node.Pos, "write true, false or ${ expression }", "%s must be true or false, got %s", what, value.TypeName(v.Lit))
+		}
+	case lang.ValTemplate:
+		s.c.d.Add(v.Node.Pos, "write the whole condition as one ${ ... }: text around it makes a string", "%s must be true or false, but text with expressions in it is a string", what)
+	case lang.ValExpr:
+		if t := exprType(v); t != nil && t.Kind() != reflect.Bool {
+			s.c.d.Add(v.Expr.Pos, "compare it, e.g. ${ response.body.ok == false }", "%s must be true or false, but the expression gives %s", what, goTypeName(t))
+		}
+	}
 }
 
 // flow checks one flow: each section in a scope of its own.
@@ -570,6 +607,13 @@ func (s *scope) httpStep(st *lang.HTTPStep) {
 		ps.value(pg.Items)
 		ps.value(pg.Next)
 		ps.named(pg.NextQuery)
+		s.value(pg.MaxPagesV)
+		if t := exprType(pg.MaxPagesV); t != nil && (t.Kind() < reflect.Int || t.Kind() > reflect.Float64) {
+			s.c.d.Add(pg.MaxPagesV.Expr.Pos, "", "paginate.max_pages must be a number of pages, but the expression gives %s", goTypeName(t))
+		}
+	}
+	if len(st.OnResponse) > 0 {
+		s.with(types.Map{"response": lang.ResponseObject.Type()}).rules(st.OnResponse)
 	}
 }
 

@@ -53,6 +53,9 @@ func (s *scope) nameHint(d lang.Diagnostic, src string, err error) lang.Diagnost
 				}
 			}
 		}
+		if where := lang.WhereIs(name); d.Hint == "" && where != "" {
+			d.Hint = fmt.Sprintf("%s is in scope in: %s", name, where)
+		}
 	case strings.HasPrefix(fe.Message, "unknown field "):
 		name := strings.TrimPrefix(fe.Message, "unknown field ")
 		before := strings.TrimSuffix(strings.TrimSuffix(strings.TrimRight(src[:at], " \t\r\n"), "."), "?")

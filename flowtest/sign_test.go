@@ -104,6 +104,7 @@ func TestWebhookCaseKeys(t *testing.T) {
 	files := map[string]string{
 		"flows/github.yaml": hookFlowYAML("github", vectorVerify["github-x-hub-signature-256"], "X-Hub-Signature-256"),
 		"flows/open.yaml":   hookFlowYAML("open", "", "X-Hub-Signature-256"),
+		"flows/manual.yaml": strings.Replace(hookFlowYAML("manual", "", "X-Hub-Signature-256"), "deregister: {steps: [{log: gone}]}\n", "", 1),
 		"flows/rotating.yaml": strings.Replace(hookFlowYAML("rotating", vectorVerify["github-x-hub-signature-256"], "X-Hub-Signature-256"),
 			"secret: ${ registration.secret }", "secret: [\"${ registration.secret }\", \"${ registration.old_secret }\"]", 1),
 	}
@@ -133,6 +134,14 @@ func TestWebhookCaseKeys(t *testing.T) {
     secret: s3
     request: {raw: "Hello, World!"}
     events: [{sig: ""}]`, []string{`secret: flow "open" has no verify block, so its requests are not signed; remove secret:`}},
+		{"a deregister case for a flow without deregister", `
+    flow: manual
+    registration: {secret: s3}`, []string{`registration: a case with a registration and no request tests deregister, but flow "manual" has none; give request: to test event`}},
+		{"a delivery to a flow without deregister", `
+    flow: manual
+    registration: {secret: s3}
+    request: {raw: "Hello, World!"}
+    events: [{sig: ""}]`, nil},
 		{"signed for a flow without verify", `
     flow: open
     signed: false

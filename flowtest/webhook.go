@@ -100,8 +100,9 @@ func caseNow(f *lang.Flow, h http.Header) time.Time {
 }
 
 // webhookCaseProblems reports the keys of a webhook case that do not fit
-// the flow (SPEC §8.7): secret: or signed: for a flow without verify, and
-// secret: beside signed: false.
+// the flow (SPEC §8.7): secret: or signed: for a flow without verify,
+// secret: beside signed: false, and a deregister case for a flow without
+// deregister.
 func (c *testCase) webhookCaseProblems(f *lang.Flow) []Failure {
 	var out []Failure
 	at := func(key string) lang.Pos { return c.node.KeyNode(key).Pos }
@@ -110,6 +111,9 @@ func (c *testCase) webhookCaseProblems(f *lang.Flow) []Failure {
 			out = append(out, Failure{Pos: at("signed"), Summary: fmt.Sprintf("signed: only webhook deliveries are signed; flow %q is %s %s flow", f.Name, article(string(f.Type)), f.Type)})
 		}
 		return out
+	}
+	if !f.HasDeregister && c.request == nil && c.registration != nil {
+		out = append(out, Failure{Pos: at("registration"), Summary: fmt.Sprintf("registration: a case with a registration and no request tests deregister, but flow %q has none; give request: to test event", f.Name)})
 	}
 	if f.Verify == nil {
 		for _, key := range []string{"secret", "signed"} {

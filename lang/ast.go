@@ -57,6 +57,56 @@ type HTTPDefaults struct {
 	// AllowedOrigins are origins (scheme://host[:port]) besides base_url's
 	// that may receive the connection's credentials (http.allowed_origins).
 	AllowedOrigins []string
+	// OnResponse are the connector's response rules, tried after a step's
+	// own. They are compiled in the connector's scope plus `response`.
+	OnResponse []*ResponseRule
+	RateLimit  *RateLimit // nil: the connector does not pace itself
+}
+
+// RuleAction is what a response rule does when its `when` holds.
+type RuleAction uint8
+
+// The actions of a response rule: exactly one per rule.
+const (
+	RuleFail    RuleAction = iota + 1 // raise an error
+	RuleRetry                         // try the request again
+	RuleSucceed                       // count the response as a success
+)
+
+func (a RuleAction) String() string {
+	switch a {
+	case RuleFail:
+		return "fail"
+	case RuleRetry:
+		return "retry"
+	case RuleSucceed:
+		return "succeed"
+	}
+	return "none"
+}
+
+// ResponseRule is one `on_response` rule of an http step or of the
+// connector's `http`: when When holds for a response, Action applies.
+type ResponseRule struct {
+	When   *Value
+	Action RuleAction
+	// fail: the error's message, code and details (Message may give a
+	// whole error object, as `fail` steps may)
+	Message, Code, Details *Value
+	// retry: how long to wait, a duration or a number of seconds; nil or
+	// an empty value waits as a retried status does
+	After *Value
+	Pos   Pos   // the rule's mapping
+	Node  *Node // the rule's mapping, for positions of its keys
+}
+
+// RateLimit is how a connector paces its requests (`http.rate_limit`).
+// The budget belongs to the connection, shared by every run that uses it.
+type RateLimit struct {
+	RemainingHeader   string        // lower case; "" when not read
+	ResetHeader       string        // lower case; "" when not read
+	RequestsPerSecond float64       // 0: no client-side budget
+	MaxWait           time.Duration // a longer wait fails with code throttled
 }
 
 // Retry is a retry policy for http steps.
@@ -127,10 +177,11 @@ type Flow struct {
 	Timeout     time.Duration
 
 	// webhook flows
-	Verify     *Verify
-	Register   []Step
-	Deregister []Step
-	Event      []Step
+	Verify        *Verify
+	Register      []Step
+	Deregister    []Step
+	HasDeregister bool // false: `trigger off` only forgets the registration
+	Event         []Step
 
 	// poll flows
 	Schedule time.Duration
@@ -287,13 +338,16 @@ type HTTPStep struct {
 	Expect      []int
 	ExpectAll   bool
 	Paginate    *Paginate
+	OnResponse  []*ResponseRule // tried before the connector's
+	OmitNulls   bool            // send compact(json): null-valued keys left out
 }
 
 type Paginate struct {
 	Items     *Value
 	Next      *Value
 	NextQuery []NamedValue
-	MaxPages  int
+	MaxPages  int    // when constant
+	MaxPagesV *Value // when an expression; MaxPages is then the default
 	Node      *Node
 }
 

@@ -1,6 +1,10 @@
 package lang
 
-import "github.com/expr-lang/expr/types"
+import (
+	"time"
+
+	"github.com/expr-lang/expr/types"
+)
 
 // Prop is one field of an object that a name in scope holds: its check-time
 // type and how a run builds its value from C. Declaring both in one place is
@@ -121,31 +125,70 @@ var WebhookObject = Object[Hook]{
 	{"secret", types.String, func(h Hook) any { return h.Secret }},
 }
 
-// ErrorInfo is a caught error as `catch` sees it.
+// ErrorInfo is a caught error as `catch` sees it: one shape for every
+// error (SPEC §8.3).
 type ErrorInfo struct {
-	Message string
-	Code    any
-	Status  int // 0: none
-	Body    any
-	Details any
-	Step    string
-	Flow    string
+	Message    string
+	Code       string         // what fail or a response rule gave, else one of the Code... constants
+	Status     int            // 0: none (the error was not an HTTP response)
+	Headers    map[string]any // the response's headers (lower-case names); nil: none
+	Body       any
+	Details    any
+	RetryAfter time.Duration // how long the service asked to wait; 0: it did not say
+	Step       string
+	Flow       string
 }
+
+// The codes of errors that neither `fail` nor a response rule named.
+const (
+	CodeHTTPError   = "http_error"   // a status outside `expect`
+	CodeAuthExpired = "auth_expired" // 401/403 after a token refresh was tried or was not possible
+	CodeThrottled   = "throttled"    // 429 after the retries, or a rate-limit wait over max_wait
+	CodeTransient   = "transient"    // network errors, timeouts, 5xx after the retries
+	CodeConfig      = "config"       // a connection or parameter problem
+	CodeCancelled   = "cancelled"    // the run was cancelled or timed out
+	CodeFailed      = "failed"       // a `fail` step without a code
+	CodeFlowError   = "flow_error"   // the flow itself went wrong: an expression, an output, a limit
+)
 
 // ErrorObject is `error` in a catch block.
 var ErrorObject = Object[*ErrorInfo]{
 	{"message", types.String, func(e *ErrorInfo) any { return e.Message }},
-	{"code", types.Any, func(e *ErrorInfo) any { return e.Code }},
+	{"code", types.String, func(e *ErrorInfo) any { return e.Code }},
 	{"status", types.Int, func(e *ErrorInfo) any {
 		if e.Status == 0 {
 			return nil
 		}
 		return e.Status
 	}},
+	{"headers", types.Map{types.Extra: types.String}, func(e *ErrorInfo) any {
+		if e.Headers == nil {
+			return nil
+		}
+		return e.Headers
+	}},
 	{"body", types.Any, func(e *ErrorInfo) any { return e.Body }},
 	{"details", types.Any, func(e *ErrorInfo) any { return e.Details }},
+	{"retry_after", types.String, func(e *ErrorInfo) any {
+		if e.RetryAfter <= 0 {
+			return nil
+		}
+		return FormatWait(e.RetryAfter)
+	}},
 	{"step", types.String, func(e *ErrorInfo) any { return e.Step }},
 	{"flow", types.String, func(e *ErrorInfo) any { return e.Flow }},
+}
+
+// FormatWait writes a wait as a duration that `wait` steps and
+// `retry: {after}` read back: whole seconds when it is at least a second
+// ("2s", "1m30s"), else milliseconds.
+func FormatWait(d time.Duration) string {
+	if d >= time.Second {
+		d = d.Round(time.Second)
+	} else {
+		d = d.Round(time.Millisecond)
+	}
+	return d.String()
 }
 
 // TokenObject is `connection.token`, an OAuth 2.0 token.
@@ -188,7 +231,7 @@ var Names = []Name{
 	{"request", "the event steps and dedupe of webhook flows"},
 	{"registration", "the deregister and event steps and verify.secret of webhook flows"},
 	{"webhook", "the register, deregister and event steps and verify.secret of webhook flows"},
-	{"response", "paginate's items, next and next_query"},
+	{"response", "paginate's items, next and next_query; the when, fail and retry of on_response rules"},
 	{"error", "catch blocks"},
 	{"event", "the dedupe expression of poll and webhook flows"},
 }

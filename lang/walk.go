@@ -64,7 +64,9 @@ func Values(st Step, fn func(*Value)) {
 			fn(p.Items)
 			fn(p.Next)
 			named(p.NextQuery)
+			fn(p.MaxPagesV)
 		}
+		RuleValues(s.OnResponse, fn)
 	case *IfStep:
 		fn(s.Cond)
 	case *SwitchStep:
@@ -110,5 +112,16 @@ func AuthValues(a *Auth, fn func(*Value)) {
 		fn(o.RefreshURL)
 		fn(o.ClientID)
 		fn(o.ClientSecret)
+	}
+}
+
+// RuleValues calls fn for every Value of a list of response rules.
+func RuleValues(rules []*ResponseRule, fn func(*Value)) {
+	for _, r := range rules {
+		fn(r.When)
+		fn(r.Message)
+		fn(r.Code)
+		fn(r.Details)
+		fn(r.After)
 	}
 }

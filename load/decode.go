@@ -142,6 +142,10 @@ func (l *loader) connector(file string, n *lang.Node) *lang.Connector {
 			c.HTTP.Retry = l.retry(r, c.HTTP.Retry)
 		}
 		c.HTTP.AllowedOrigins = l.origins(h.Get("allowed_origins"))
+		c.HTTP.OnResponse = l.rules(h.Get("on_response"))
+		if rl := h.Get("rate_limit"); rl != nil && rl.Kind == lang.MapNode {
+			c.HTTP.RateLimit = l.rateLimit(rl)
+		}
 	}
 	if c.HTTP.Timeout == 0 {
 		c.HTTP.Timeout = 30 * time.Second
@@ -193,6 +197,66 @@ func (l *loader) retry(n *lang.Node, def lang.Retry) lang.Retry {
 		r.MaxBackoff = l.duration(b, "retry.max_backoff")
 	}
 	return r
+}
+
+// rules decodes a list of on_response rules. The schema checks that each
+// has a when and exactly one action.
+func (l *loader) rules(list *lang.Node) []*lang.ResponseRule {
+	if list == nil || list.Kind != lang.ListNode {
+		return nil
+	}
+	out := make([]*lang.ResponseRule, 0, len(list.Items))
+	for _, n := range list.Items {
+		if n.Kind != lang.MapNode {
+			continue
+		}
+		r := &lang.ResponseRule{When: l.value(n.Get("when")), Pos: n.Pos, Node: n}
+		switch {
+		case n.Get("fail") != nil:
+			r.Action = lang.RuleFail
+			if f := n.Get("fail"); f.Kind == lang.MapNode {
+				r.Message, r.Code, r.Details = l.value(f.Get("message")), l.value(f.Get("code")), l.value(f.Get("details"))
+			} else {
+				r.Message = l.value(f)
+			}
+		case n.Get("retry") != nil:
+			r.Action = lang.RuleRetry
+			if a := n.Get("retry").Get("after"); a != nil && a.Kind != lang.NullNode && !(a.Kind == lang.StringNode && strings.TrimSpace(a.Str) == "") {
+				r.After = l.value(a)
+				if a.Kind == lang.StringNode && r.After.IsConst() {
+					l.duration(a, "retry.after")
+				}
+			}
+		case n.Get("succeed") != nil:
+			r.Action = lang.RuleSucceed
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (l *loader) rateLimit(n *lang.Node) *lang.RateLimit {
+	rl := &lang.RateLimit{RemainingHeader: strings.ToLower(str(n, "remaining_header")),
+		ResetHeader: strings.ToLower(str(n, "reset_header")), MaxWait: time.Minute}
+	if rps := n.Get("requests_per_second"); rps != nil {
+		switch rps.Kind {
+		case lang.IntNode:
+			rl.RequestsPerSecond = float64(rps.Int)
+		case lang.FloatNode:
+			rl.RequestsPerSecond = rps.Float
+		}
+	}
+	if mw := n.Get("max_wait"); mw != nil {
+		rl.MaxWait = l.duration(mw, "rate_limit.max_wait")
+	}
+	if (rl.RemainingHeader == "") != (rl.ResetHeader == "") && !l.fileInvalid {
+		k := n.KeyNode("remaining_header")
+		if k == nil {
+			k = n.KeyNode("reset_header")
+		}
+		l.d.Add(k.Pos, "give both: at 0 remaining, requests wait until the reset", "rate_limit needs remaining_header and reset_header together")
+	}
+	return rl
 }
 
 func (l *loader) auth(n *lang.Node) *lang.Auth {
@@ -268,9 +332,10 @@ func (l *loader) flowBody(fs *flowSrc) {
 	}
 	switch f.Type {
 	case lang.Webhook:
-		for _, k := range []string{"register", "deregister", "event"} {
+		// deregister is optional: `trigger off` then only forgets the registration
+		for _, k := range []string{"register", "event"} {
 			if n.Get(k) == nil {
-				l.d.Add(typeNode.Pos, "a webhook flow has register, deregister and event sections", "webhook flow %q has no %s section", f.Name, k)
+				l.d.Add(typeNode.Pos, "a webhook flow has register and event sections (and optionally deregister)", "webhook flow %q has no %s section", f.Name, k)
 			}
 		}
 		if k := n.KeyNode("steps"); k != nil {
@@ -285,7 +350,10 @@ func (l *loader) flowBody(fs *flowSrc) {
 			}
 		}
 		f.Register = l.steps(n.Get("register").Get("steps"))
-		f.Deregister = l.steps(n.Get("deregister").Get("steps"))
+		if d := n.Get("deregister"); d != nil {
+			f.Deregister = l.steps(d.Get("steps"))
+			f.HasDeregister = true
+		}
 		f.Event = l.steps(n.Get("event").Get("steps"))
 		if d := n.Get("dedupe"); d != nil {
 			f.Dedupe = l.value(d)
@@ -502,14 +570,26 @@ func (l *loader) httpStep(b lang.StepBase, n *lang.Node) lang.Step {
 			}
 		}
 	}
+	st.OnResponse = l.rules(n.Get("on_response"))
+	if o := n.Get("omit_nulls"); o != nil && o.Kind == lang.BoolNode {
+		st.OmitNulls = o.Bool
+		if o.Bool && !st.HasJSON && !l.fileInvalid {
+			l.d.Add(n.KeyNode("omit_nulls").Pos, "omit_nulls applies to a json: body", "omit_nulls is set but the step sends no json body")
+		}
+	}
 	if pg := n.Get("paginate"); pg != nil {
 		st.Paginate = &lang.Paginate{Items: l.value(pg.Get("items")), MaxPages: 100, Node: pg}
 		if nx := pg.Get("next"); nx != nil {
 			st.Paginate.Next = l.value(nx)
 		}
 		st.Paginate.NextQuery = l.namedValues(pg.Get("next_query"))
-		if mp := pg.Get("max_pages"); mp != nil && mp.Kind == lang.IntNode {
-			st.Paginate.MaxPages = int(mp.Int)
+		if mp := pg.Get("max_pages"); mp != nil {
+			switch {
+			case mp.Kind == lang.IntNode:
+				st.Paginate.MaxPages = int(mp.Int)
+			case mp.Kind == lang.StringNode && lang.HasTemplate(mp.Str):
+				st.Paginate.MaxPagesV = l.value(mp)
+			}
 		}
 		if st.Paginate.Next == nil && st.Paginate.NextQuery == nil {
 			l.d.Add(pg.Pos, "say how to find the next page with next: or next_query:", "paginate needs next or next_query")

@@ -42,7 +42,7 @@ func (fr *frame) authorize(a *lang.Auth, req *request) error {
 	evalStr := func(v *lang.Value, what string) (string, error) {
 		x, err := fr.ev.eval(v)
 		if err != nil {
-			return "", fmt.Errorf("auth %s: %w", what, err)
+			return "", &codedError{code: lang.CodeConfig, msg: fmt.Sprintf("auth %s: %v", what, err), cause: err}
 		}
 		return value.Text(x), nil
 	}
@@ -71,7 +71,7 @@ func (fr *frame) authorize(a *lang.Auth, req *request) error {
 			return err
 		}
 		if t == "" {
-			return errors.New("auth: the bearer token is empty (is the connection parameter set?)")
+			return &codedError{code: lang.CodeConfig, msg: "auth: the bearer token is empty (is the connection parameter set?)"}
 		}
 		conn.AddSecret(t, "Bearer "+t)
 		set("Authorization", "Bearer "+t)
@@ -164,7 +164,8 @@ func (fr *frame) oauthSource(o *lang.OAuth2) (*oauthSource, error) {
 	default:
 		ct := conn.Token
 		if ct == nil || ct.AccessToken == "" && ct.RefreshToken == "" {
-			return nil, &RequestError{Msg: "the connection has no OAuth 2.0 token", Hint: "run `flowrun connection login` first"}
+			re := &RequestError{Msg: "the connection has no OAuth 2.0 token", Hint: "run `flowrun connection login` first"}
+			return nil, &codedError{code: lang.CodeAuthExpired, msg: re.Error(), cause: re}
 		}
 		s.cfg = &oauth2.Config{ClientID: clientID, ClientSecret: secret, Scopes: o.Scopes,
 			Endpoint: oauth2.Endpoint{TokenURL: refreshURL, AuthURL: authURL, AuthStyle: style}}
@@ -206,7 +207,8 @@ func (s *oauthSource) token(ctx context.Context, rejected string) (*oauth2.Token
 		t, err = s.cc.Token(hctx)
 	} else {
 		if s.tok == nil || s.tok.RefreshToken == "" {
-			return nil, &RequestError{Msg: "the OAuth 2.0 token has expired and the connection has no refresh token", Hint: "log in again: flowrun connection login"}
+			re := &RequestError{Msg: "the OAuth 2.0 token has expired and the connection has no refresh token", Hint: "log in again: flowrun connection login"}
+			return nil, &codedError{code: lang.CodeAuthExpired, msg: re.Error(), cause: re}
 		}
 		// an expired token makes the source refresh
 		t, err = s.cfg.TokenSource(hctx, &oauth2.Token{RefreshToken: s.tok.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
@@ -215,7 +217,13 @@ func (s *oauthSource) token(ctx context.Context, rejected string) (*oauth2.Token
 		if ctx.Err() != nil {
 			return nil, cancelError(ctx)
 		}
-		return nil, fmt.Errorf("oauth2 token: %s", s.conn.Redact(oauthErrText(err)))
+		msg := "oauth2 token: " + s.conn.Redact(oauthErrText(err))
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+			// the token endpoint refused: only a new login helps
+			return nil, &codedError{code: lang.CodeAuthExpired, msg: msg, cause: err}
+		}
+		return nil, &codedError{code: lang.CodeTransient, msg: msg, cause: err}
 	}
 	s.conn.AddSecret(t.AccessToken, t.RefreshToken)
 	s.tok = t

@@ -24,11 +24,14 @@ import (
 
 // HTTPError is a response whose status the step did not expect.
 type HTTPError struct {
-	Method string
-	URL    string
-	Status int
-	Body   any
-	Note   string // why it was not retried, when that is not obvious
+	Method     string
+	URL        string
+	Status     int
+	Headers    map[string]any // lower-case names
+	Body       any
+	Note       string        // why it was not retried, when that is not obvious
+	Code       string        // see statusCode
+	RetryAfter time.Duration // what the response asked to wait; 0: nothing
 }
 
 func (e *HTTPError) Error() string {
@@ -186,7 +189,7 @@ func (fr *frame) baseURL() (string, error) {
 		// the frame's env holds connection and connector, all base_url sees
 		v, err := fr.ev.eval(c.BaseURL)
 		if err != nil {
-			ru.baseErr = fmt.Errorf("base_url: %w", err)
+			ru.baseErr = &codedError{code: lang.CodeConfig, msg: "base_url: " + err.Error(), cause: err}
 			return
 		}
 		ru.baseURL = value.Text(v)
@@ -242,7 +245,7 @@ func (fr *frame) buildRequest1(s *lang.HTTPStep) (*request, error) {
 			return nil, fmt.Errorf("%s %s: path must be relative to base_url; use url: for an absolute URL", method, p)
 		}
 		if base == "" {
-			return nil, fmt.Errorf("%s %s: the connector has no base_url to join the path to (use url: for an absolute URL)", method, p)
+			return nil, &codedError{code: lang.CodeConfig, msg: fmt.Sprintf("%s %s: the connector has no base_url to join the path to (use url: for an absolute URL)", method, p)}
 		}
 		raw = joinURL(base, p)
 	}
@@ -311,6 +314,9 @@ func (fr *frame) buildRequest1(s *lang.HTTPStep) (*request, error) {
 		v, err := fr.ev.eval(s.JSON)
 		if err != nil {
 			return nil, err
+		}
+		if s.OmitNulls {
+			v = value.Compact(v)
 		}
 		if v != nil {
 			b, err := value.MarshalJSON(v)
@@ -446,7 +452,10 @@ type response struct {
 }
 
 // send performs a request with the step's retry policy, then applies expect.
-// Retries come first: a status in retry.on is retried even under expect: any.
+// Every response goes through the on_response rules first (see
+// applyRules); when none matches, a status in retry.on is retried even
+// under expect: any, and expect judges the last response. With a rate
+// limit, every attempt takes its slot of the connection's budget.
 func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[string]any, error) {
 	ru := fr.run
 	c := ru.r.Project.Connector
@@ -462,14 +471,40 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
+	rl := c.HTTP.RateLimit
+	bud := ru.budget()
+	// the longest wait a response may ask for: rate_limit.max_wait when the
+	// connector paces itself, else retry.max_backoff
+	maxWait, maxWaitName := policy.MaxBackoff, "retry.max_backoff"
+	if rl != nil {
+		maxWait, maxWaitName = rl.MaxWait, "rate_limit.max_wait"
+	}
+	hasRules := len(s.OnResponse) > 0 || len(c.HTTP.OnResponse) > 0
 	var (
 		resp     response
 		note     string
 		reauthed bool
+		body     any
+		jsonErr  error
+		parsed   bool
+		accepted bool // a succeed rule matched
 	)
 	for attempt := 1; ; attempt++ {
 		if ev != nil {
 			ev.Attempts = attempt
+		}
+		if bud != nil {
+			wait, err := bud.reserve(rl, ru.r.now())
+			if err != nil {
+				ce := err.(*codedError)
+				ce.msg = fmt.Sprintf("%s %s: %s", req.method, redactURL(req.url), ce.msg)
+				return nil, ce
+			}
+			if wait > 0 {
+				if err := ru.r.sleep(fr.ctx, wait); err != nil {
+					return nil, err
+				}
+			}
 		}
 		var err error
 		resp, err = fr.roundTrip(req, timeout)
@@ -486,25 +521,92 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 		}
 		var wait time.Duration
 		if err != nil {
-			if errors.Is(err, ErrCanceled) || attempt >= attempts || !retryableErr(err, req.method) {
+			if errors.Is(err, ErrCanceled) || errors.Is(err, ErrLimit) {
 				return nil, err
+			}
+			if attempt >= attempts || !retryableErr(err, req.method) {
+				return nil, withCode(lang.CodeTransient, err)
 			}
 			wait = backoff(policy, attempt)
 		} else {
-			if attempt >= attempts || !slices.Contains(policy.On, resp.status) {
-				break
+			now := ru.r.now()
+			if bud != nil {
+				bud.observe(rl, resp.header, now)
 			}
-			wait = backoff(policy, attempt)
-			if ra := retryAfter(resp.header.Get("Retry-After"), ru.r.now()); ra > 0 {
-				if policy.MaxBackoff > 0 && ra > policy.MaxBackoff {
-					note = fmt.Sprintf("not retried: Retry-After asks for %s, longer than retry.max_backoff %s", ra, policy.MaxBackoff)
+			parsed = false
+			var out ruleOutcome
+			if hasRules {
+				body, jsonErr = parseBody(&resp)
+				parsed = true
+				if out, err = fr.applyRules(s, req, &resp, body, ev); err != nil {
+					return nil, err
+				}
+			}
+			switch out.action {
+			case lang.RuleFail:
+				if ev != nil {
+					ev.Status = resp.status
+				}
+				return nil, out.err
+			case lang.RuleSucceed:
+				accepted = true
+			case lang.RuleRetry:
+				// the rule's after, else what the response asks for, else
+				// the backoff
+				wait = out.after
+				if wait == 0 {
+					wait = waitHint(resp.header, now)
+				}
+				asked := wait > 0
+				if !asked {
+					wait = backoff(policy, attempt)
+				}
+				why := ""
+				switch {
+				case attempt >= attempts:
+					why = fmt.Sprintf("all %d attempts (retry.attempts) are used", attempts)
+				case asked && maxWait > 0 && wait > maxWait:
+					why = fmt.Sprintf("waiting %s is longer than %s %s", lang.FormatWait(wait), maxWaitName, maxWait)
+				default:
+					if dl, ok := fr.ctx.Deadline(); ok && time.Until(dl) < wait {
+						why = fmt.Sprintf("waiting %s would pass the run's deadline", lang.FormatWait(wait))
+					}
+				}
+				if why != "" {
+					// the service asked to come back later (throttled), or
+					// the rule simply wants another try (transient)
+					code := lang.CodeTransient
+					var retryAfter time.Duration
+					if asked || resp.status == http.StatusTooManyRequests {
+						code = lang.CodeThrottled
+					}
+					if asked {
+						retryAfter = wait
+					}
+					if ev != nil {
+						ev.Status = resp.status
+					}
+					return nil, &codedError{code: code, status: resp.status, headers: headerMap(resp.header), body: body, retryAfter: retryAfter,
+						msg: fmt.Sprintf("%s %s: %d %s: the on_response rule at %s asked for a retry, but %s",
+							req.method, redactURL(req.url), resp.status, http.StatusText(resp.status), fr.rulePos(out.rule), why)}
+				}
+			}
+			if out.action != lang.RuleRetry {
+				if accepted || attempt >= attempts || !slices.Contains(policy.On, resp.status) {
 					break
 				}
-				wait = ra
-			}
-			if dl, ok := fr.ctx.Deadline(); ok && time.Until(dl) < wait {
-				note = fmt.Sprintf("not retried: waiting %s would pass the run's deadline", wait.Round(time.Millisecond))
-				break
+				wait = backoff(policy, attempt)
+				if ra, hdr := waitHintFrom(resp.header, now); ra > 0 {
+					if maxWait > 0 && ra > maxWait {
+						note = fmt.Sprintf("not retried: %s asks to wait %s, longer than %s %s", hdr, lang.FormatWait(ra), maxWaitName, maxWait)
+						break
+					}
+					wait = ra
+				}
+				if dl, ok := fr.ctx.Deadline(); ok && time.Until(dl) < wait {
+					note = fmt.Sprintf("not retried: waiting %s would pass the run's deadline", wait.Round(time.Millisecond))
+					break
+				}
 			}
 		}
 		if err := ru.r.sleep(fr.ctx, wait); err != nil {
@@ -514,7 +616,7 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 	if ev != nil {
 		ev.Status = resp.status
 	}
-	expected := s.ExpectAll
+	expected := s.ExpectAll || accepted
 	if !expected {
 		if len(s.Expect) == 0 {
 			expected = resp.status >= 200 && resp.status < 300
@@ -522,12 +624,18 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 			expected = slices.Contains(s.Expect, resp.status)
 		}
 	}
-	body, err := parseBody(&resp, expected && resp.status >= 200 && resp.status < 300)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %d response: %v", req.method, redactURL(req.url), resp.status, err)
+	if !parsed {
+		body, jsonErr = parseBody(&resp)
+	}
+	if jsonErr != nil && expected && resp.status >= 200 && resp.status < 300 {
+		// JSON that does not parse is an error for a 2xx response the step
+		// accepts; otherwise it stays text, so an error page cannot hide
+		// the status
+		return nil, fmt.Errorf("%s %s: %d response: %v", req.method, redactURL(req.url), resp.status, jsonErr)
 	}
 	if !expected {
-		return nil, &HTTPError{Method: req.method, URL: redactURL(req.url), Status: resp.status, Body: body, Note: note}
+		return nil, &HTTPError{Method: req.method, URL: redactURL(req.url), Status: resp.status, Headers: headerMap(resp.header), Body: body, Note: note,
+			Code: statusCode(resp.status, resp.header), RetryAfter: waitHint(resp.header, ru.r.now())}
 	}
 	// build only what can be read: a step without id keeps no result, and
 	// the headers go only where an expression (or a trace) may look at them
@@ -542,10 +650,9 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 }
 
 // parseBody returns a response body as flows see it: parsed JSON when the
-// content type says JSON, else text; nil when empty. JSON that does not parse
-// is an error for a 2xx response the step accepts, and text otherwise (an
-// error page sent as JSON should not hide the status).
-func parseBody(resp *response, strict bool) (any, error) {
+// content type says JSON, else text; nil when empty. JSON that does not
+// parse is returned as text, with the parse error.
+func parseBody(resp *response) (any, error) {
 	if len(resp.data) == 0 {
 		return nil, nil
 	}
@@ -554,9 +661,7 @@ func parseBody(resp *response, strict bool) (any, error) {
 		if err == nil {
 			return v, nil
 		}
-		if strict {
-			return nil, fmt.Errorf("body is not valid JSON: %v", err)
-		}
+		return string(resp.data), fmt.Errorf("body is not valid JSON: %v", err)
 	}
 	return string(resp.data), nil
 }
@@ -880,6 +985,20 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 	old, had := env["response"]
 	defer restore(env, "response", old, had)
 	seen := map[string]bool{first.url.String(): true}
+	maxPages := p.MaxPages
+	if p.MaxPagesV != nil {
+		v, err := fr.ev.eval(p.MaxPagesV)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			n, ok := toInt(value.Normalize(v))
+			if !ok || n < 1 {
+				return nil, fmt.Errorf("paginate: max_pages must be a whole number of pages, at least 1; got %s", value.Text(v))
+			}
+			maxPages = n
+		}
+	}
 	for {
 		resp, err := fr.send(s, req, ev)
 		if err != nil {
@@ -902,7 +1021,7 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 		if len(items) > fr.run.limits.MaxLoopItems {
 			return nil, limitf("paginate: more than %d items (limit)", fr.run.limits.MaxLoopItems)
 		}
-		if p.MaxPages > 0 && pages >= p.MaxPages {
+		if maxPages > 0 && pages >= maxPages {
 			break
 		}
 		next := &request{method: req.method, headers: req.headers, body: req.body, authHeaders: req.authHeaders,

@@ -308,7 +308,7 @@ steps:
 			t.Fatal(err)
 		}
 		e := out["e"].(map[string]any)
-		if e["status"] != 404 || e["code"] != 404 || e["step"] != "fetch" || e["flow"] != "main" ||
+		if e["status"] != 404 || e["code"] != "http_error" || e["headers"].(map[string]any)["content-type"] == nil || e["step"] != "fetch" || e["flow"] != "main" ||
 			toJSON(t, e["body"]) != `{"error":"no such user"}` || !strings.Contains(e["message"].(string), "404 Not Found") {
 			t.Errorf("error object %s", toJSON(t, e))
 		}
@@ -435,7 +435,7 @@ func TestHTTPRetries(t *testing.T) {
 			w.WriteHeader(429)
 		})
 		_, err, sl := httpRun(t, httpConnector("", retry), "steps:\n  - http: {path: /x}\n", srv.URL, nil)
-		if err == nil || !strings.Contains(err.Error(), "429 Too Many Requests (not retried: Retry-After asks for 1h0m0s, longer than retry.max_backoff 30s)") || len(sl.list()) != 0 {
+		if err == nil || !strings.Contains(err.Error(), "429 Too Many Requests (not retried: Retry-After asks to wait 1h0m0s, longer than retry.max_backoff 30s)") || len(sl.list()) != 0 {
 			t.Errorf("err = %v, waits %v", err, sl.list())
 		}
 	})

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -101,16 +102,18 @@ type TraceEvent struct {
 
 // RunError is a flow that failed: where, why, and through which calls.
 type RunError struct {
-	Pos     lang.Pos
-	Flow    string
-	Step    string
-	Message string
-	Code    any
-	Status  int
-	Body    any
-	Details any
-	Calls   []string // the call chain, innermost last: `flows/a.yaml:12:5: flow "a", step "b"`
-	cause   error
+	Pos        lang.Pos
+	Flow       string
+	Step       string
+	Message    string
+	Code       string // see ErrorCode
+	Status     int    // 0: not an HTTP response
+	Headers    map[string]any
+	Body       any
+	Details    any
+	RetryAfter time.Duration // how long the service asked to wait; 0: it did not say
+	Calls      []string      // the call chain, innermost last: `flows/a.yaml:12:5: flow "a", step "b"`
+	cause      error
 }
 
 // maxChainShown is how many calls of a long chain Error prints.
@@ -134,12 +137,12 @@ func (e *RunError) Error() string {
 
 func (e *RunError) Unwrap() error { return e.cause }
 
-// object is the error as flows see it in catch: {message, code, status, body,
-// step, flow, details}. step and flow name where it was raised, which is
-// inside the called flow when a call failed.
+// object is the error as flows see it in catch (lang.ErrorObject). step
+// and flow name where it was raised, which is inside the called flow when a
+// call failed.
 func (e *RunError) object() map[string]any {
-	return lang.ErrorObject.Value(&lang.ErrorInfo{Message: e.Message, Code: value.Normalize(e.Code), Status: e.Status,
-		Body: e.Body, Details: value.Normalize(e.Details), Step: e.Step, Flow: e.Flow})
+	return lang.ErrorObject.Value(&lang.ErrorInfo{Message: e.Message, Code: e.Code, Status: e.Status, Headers: e.Headers,
+		Body: e.Body, Details: value.Normalize(e.Details), RetryAfter: e.RetryAfter, Step: e.Step, Flow: e.Flow})
 }
 
 // ErrCanceled reports a run stopped by its context (Ctrl-C, --timeout or
@@ -187,6 +190,9 @@ type run struct {
 	once    sync.Once
 	connEnv map[string]any // the connection as expressions see it
 	conEnv  map[string]any // the connector as expressions see it
+
+	budgetOnce sync.Once
+	budgetV    *budget // see budget()
 }
 
 // frame is one flow invocation (or one worker of a parallel loop).
@@ -201,6 +207,14 @@ type frame struct {
 	vars  map[string]any
 	steps map[string]any
 	ret   any
+	// caught are the errors of the catch blocks being run, innermost last,
+	// so that `fail: ${ error }` raises the very error again
+	caught []caughtError
+}
+
+type caughtError struct {
+	obj map[string]any
+	err *RunError
 }
 
 var framePool = sync.Pool{New: func() any { return new(frame) }}
@@ -464,7 +478,7 @@ func (r *Runner) connectorEnv() map[string]any {
 }
 
 func (fr *frame) errorf(p lang.Pos, step string, format string, args ...any) *RunError {
-	return &RunError{Pos: p, Flow: fr.flow.Name, Step: step, Message: fmt.Sprintf(format, args...), Calls: fr.calls.chain()}
+	return &RunError{Pos: p, Flow: fr.flow.Name, Step: step, Message: fmt.Sprintf(format, args...), Code: lang.CodeFlowError, Calls: fr.calls.chain()}
 }
 
 // wrap turns any error raised by a step into a *RunError positioned at it.
@@ -475,10 +489,7 @@ func (fr *frame) wrap(st lang.Step, err error) error {
 	}
 	b := st.Base()
 	e := &RunError{Pos: b.Pos, Flow: fr.flow.Name, Step: b.Label(), Message: err.Error(), Calls: fr.calls.chain(), cause: err}
-	var he *HTTPError
-	if errors.As(err, &he) {
-		e.Status, e.Body, e.Code = he.Status, he.Body, he.Status
-	}
+	e.fill(err)
 	var ee *exprRunError
 	if errors.As(err, &ee) {
 		e.Pos = ee.pos()
@@ -774,14 +785,30 @@ func (fr *frame) execFail(s *lang.FailStep) error {
 	if err != nil {
 		return err
 	}
-	text := value.Text(msg)
-	if text == "" {
-		text = "failed"
+	if m, ok := msg.(map[string]any); ok && s.Code == nil && s.Details == nil {
+		// fail: ${ error } in a catch raises the caught error unchanged
+		for i := len(fr.caught) - 1; i >= 0; i-- {
+			if sameMap(fr.caught[i].obj, m) {
+				return fr.caught[i].err
+			}
+		}
+		// an object written like an error (or an error passed on to
+		// another flow) is raised with its fields, from here
+		ce := errorFromObject(m, lang.CodeFailed)
+		e := fr.errorf(s.Pos, s.Label(), "%s", nonEmpty(ce.msg, "failed"))
+		e.cause = ce
+		e.fill(ce)
+		return e
 	}
-	e := fr.errorf(s.Pos, s.Label(), "%s", text)
+	e := fr.errorf(s.Pos, s.Label(), "%s", nonEmpty(value.Text(msg), "failed"))
+	e.Code = lang.CodeFailed
 	if s.Code != nil {
-		if e.Code, err = fr.ev.eval(s.Code); err != nil {
+		c, err := fr.ev.eval(s.Code)
+		if err != nil {
 			return err
+		}
+		if t := value.Text(c); t != "" {
+			e.Code = t
 		}
 	}
 	if s.Details != nil {
@@ -790,6 +817,18 @@ func (fr *frame) execFail(s *lang.FailStep) error {
 		}
 	}
 	return e
+}
+
+func nonEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// sameMap reports whether a and b are the same map (not equal ones).
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 func (fr *frame) execTry(s *lang.TryStep) (control, any, error) {
@@ -802,12 +841,16 @@ func (fr *frame) execTry(s *lang.TryStep) (control, any, error) {
 	}
 	var re *RunError
 	if !errors.As(err, &re) {
-		re = &RunError{Message: err.Error(), Flow: fr.flow.Name, Step: s.Label(), Pos: s.Pos}
+		re = &RunError{Message: err.Error(), Flow: fr.flow.Name, Step: s.Label(), Pos: s.Pos, cause: err}
+		re.fill(err)
 	}
 	env := fr.ev.env
 	old, had := env["error"]
-	env["error"] = re.object()
+	obj := re.object()
+	env["error"] = obj
+	fr.caught = append(fr.caught, caughtError{obj, re})
 	ctl, err = fr.execBlock(s.Catch)
+	fr.caught = fr.caught[:len(fr.caught)-1]
 	restore(env, "error", old, had)
 	return ctl, nil, err
 }

@@ -558,7 +558,7 @@ inputs: {who: string}
 steps:
   - id: boom
     fail: "${ inputs.who } is not allowed"
-`, RunError{Pos: lang.Pos{Line: 6, Col: 5}, Flow: "main", Step: "boom", Message: "ada is not allowed"}},
+`, RunError{Pos: lang.Pos{Line: 6, Col: 5}, Flow: "main", Step: "boom", Message: "ada is not allowed", Code: "failed"}},
 		{"object", `
 inputs: {who: string}
 steps:
@@ -605,7 +605,7 @@ steps:
   - return:
       e: ${ vars.e }
       after: true
-`), want: `{"after":true,"e":{"body":null,"code":"E42","details":[1],"flow":"main","message":"broken","status":null,"step":"boom"}}`},
+`), want: `{"after":true,"e":{"body":null,"code":"E42","details":[1],"flow":"main","headers":null,"message":"broken","retry_after":null,"status":null,"step":"boom"}}`},
 		{name: "error raised in a called flow names where it happened", files: map[string]string{
 			"flows/helper.yaml": "name: helper\ntype: helper\nsteps:\n  - id: inner_step\n    fail: {message: inner, code: E7}\n",
 			"flows/main.yaml": `name: main

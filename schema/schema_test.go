@@ -151,7 +151,7 @@ func TestInvalidDocuments(t *testing.T) {
 			kind: "flow",
 			doc:  action("- http: {methd: GET, path: /x}"),
 			want: []Error{{Path: p("steps", "0", "http"), Key: "methd", Message: `unknown key "methd" in http step`,
-				Allowed: []string{"auth", "body", "expect", "form", "headers", "json", "method", "paginate", "path", "query", "retry", "timeout", "url"}}},
+				Allowed: []string{"auth", "body", "expect", "form", "headers", "json", "method", "omit_nulls", "on_response", "paginate", "path", "query", "retry", "timeout", "url"}}},
 		},
 		{
 			name: "http method enum",
@@ -291,7 +291,7 @@ func TestInvalidDocuments(t *testing.T) {
 			kind: "flow",
 			doc:  action("- http: {pth: /users}"),
 			want: []Error{{Path: p("steps", "0", "http"), Key: "pth", Message: `unknown key "pth" in http step`,
-				Allowed: []string{"auth", "body", "expect", "form", "headers", "json", "method", "paginate", "path", "query", "retry", "timeout", "url"}}},
+				Allowed: []string{"auth", "body", "expect", "form", "headers", "json", "method", "omit_nulls", "on_response", "paginate", "path", "query", "retry", "timeout", "url"}}},
 		},
 		{
 			name: "misspelt companion key is one problem",

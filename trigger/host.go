@@ -55,6 +55,9 @@ type Host struct {
 	verifiers map[string]compiledVerifier // by flow name, guarded by pollMu
 	rejectMu  sync.Mutex
 	rejectLog *rejectLog
+
+	holdMu sync.Mutex
+	holds  map[string]Hold // the scheduler's view of the store's holds (pause.go)
 }
 
 type hookLock struct {
@@ -237,6 +240,7 @@ func (h *Host) PollOnce(ctx context.Context, t *Trigger) (int, error) {
 	start := time.Now()
 	f := h.project().Flow(t.Flow)
 	n, err := h.pollOnce(ctx, t, f)
+	h.afterRun(ctx, t, f, err) // pause or delay the trigger by the error's code
 	if err != nil {
 		msg := h.Runner.Connection.Redact(err.Error())
 		if cerr := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
@@ -372,6 +376,13 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Runner.Connection.AddSecret(t.Secret)
 	h.wg.Add(1)
 	defer h.wg.Done()
+	if hd, paused := h.paused(ctx, t.ID); paused {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "300")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, `{"error":"trigger paused (%s)"}`, hd.Code)
+		return
+	}
 	res := h.deliver(ctx, t, f, r)
 	for k, v := range res.Header {
 		w.Header()[k] = v
@@ -386,6 +397,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request) webhook.Result {
 	start := time.Now()
 	res := h.deliverOnce(ctx, t, f, r)
+	if e := res.Err; e != nil && pauses(run.ErrorCode(e.Err)) {
+		h.afterRun(ctx, t, f, e.Err)
+	}
 	if e := res.Err; e != nil {
 		msg := h.Runner.Connection.Redact(e.Error())
 		switch {
@@ -575,6 +589,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			} else {
 				triggers = ts
 			}
+			h.refreshHolds(runCtx)
 			lastList = now
 		}
 		for _, t := range triggers {
@@ -592,6 +607,9 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			due, ok := next[t.ID]
 			if !ok {
 				due = t.LastRunAt.Add(every)
+			}
+			if due, ok = h.due(t.ID, due); !ok {
+				continue // paused
 			}
 			// a trigger due within half a tick runs now: the ticker fires
 			// about when the previous run was plus `every`, and a strict

@@ -33,7 +33,7 @@ const DefaultMaxRuns = 1_000
 const StateFile = "state.db"
 
 // schemaVersion is the PRAGMA user_version this code writes; see migrations.
-const schemaVersion = 1
+const schemaVersion = 2
 
 var (
 	// ErrNotFound is returned (wrapped) when a trigger id is not in the store.
@@ -185,6 +185,7 @@ CREATE TABLE runs (                          -- no foreign key: history outlives
 );
 CREATE INDEX runs_by_trigger ON runs (trigger_id, id);
 `,
+	migrationHolds, // version 2: see pause.go
 }
 
 // SQLite primary result codes Open turns into a clearer message.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,12 +86,15 @@ type Result struct {
 type Error struct {
 	// Status is what the sender gets: 400 malformed body (after verify, so
 	// the sender stops retrying), 401 verification failed, 413 body too
-	// large, 500 the flow failed or is misconfigured, 503 try again later.
+	// large, 500 the flow failed or is misconfigured, 503 try again later
+	// (the event steps failed in a way that may pass: see eventFailed).
 	Status int
 	// Reason is a stable short name for counting rejections: "body_too_large",
 	// "unreadable_body", "missing_header", "malformed_signature",
 	// "malformed_timestamp", "stale_timestamp", "bad_signature",
-	// "verify_config", "bad_body", "event_failed", "bad_response", "unavailable".
+	// "verify_config", "bad_body", "event_failed", "event_transient",
+	// "event_throttled", "event_cancelled", "event_auth_expired",
+	// "event_config", "bad_response", "unavailable".
 	Reason string
 	// Public is the text the sender reads in {"error": ...}; never a secret.
 	Public string
@@ -108,7 +112,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // Deliver handles one webhook request: it reads the body (413 over the
 // limit), verifies it (401; the steps do not run), builds the `request`
 // object (400 when a JSON or form body does not parse), runs the event steps
-// (500 when they fail or answer with a bad response), hands the events to
+// (500 when they fail or answer with a bad response; 503 when they failed in
+// a way that may pass, see eventFailed), hands the events to
 // Accept (503 when it fails) and answers with the flow's response, or 200
 // {"ok":true}. Failure answers are {"error": "<Error.Public>"}.
 //
@@ -164,7 +169,7 @@ func Deliver(ctx context.Context, d Delivery) Result {
 	}
 	events, resp, err := d.Flow.Event(ctx, request)
 	if err != nil {
-		r := fail(http.StatusInternalServerError, "event_failed", "event flow failed", err)
+		r := eventFailed(err)
 		r.Request = request
 		return r
 	}
@@ -190,6 +195,35 @@ func Deliver(ctx context.Context, d Delivery) Result {
 	r := answer(status, hdr, body)
 	r.Request, r.Events = request, events
 	return r
+}
+
+// CodedError is implemented by the errors of event steps that say what
+// kind of failure they are (the interpreter's run errors): the code of
+// SPEC §8.3, and how long the service they called asked to wait.
+type CodedError interface {
+	error
+	ErrorCode() string
+	RetryWait() time.Duration
+}
+
+// eventFailed answers a delivery whose event steps failed: 503, so the
+// sender retries later, when the failure is not the delivery's fault and
+// may pass (transient, throttled: with Retry-After when the service said
+// how long; cancelled: the host is stopping; auth_expired and config: the
+// trigger host pauses the trigger until the connection is fixed); else 500.
+func eventFailed(err error) Result {
+	var ce CodedError
+	if errors.As(err, &ce) {
+		switch ce.ErrorCode() {
+		case "transient", "throttled", "cancelled", "auth_expired", "config":
+			r := fail(http.StatusServiceUnavailable, "event_"+ce.ErrorCode(), "retry later", err)
+			if w := ce.RetryWait(); w > 0 {
+				r.Header.Set("Retry-After", strconv.FormatInt(int64((w+time.Second-1)/time.Second), 10))
+			}
+			return r
+		}
+	}
+	return fail(http.StatusInternalServerError, "event_failed", "event flow failed", err)
 }
 
 // Misconfigured is the answer to a delivery for a flow whose verify block

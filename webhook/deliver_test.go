@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -29,6 +30,16 @@ func (f *fakeFlow) Event(ctx context.Context, request map[string]any) ([]any, ma
 	f.request = request
 	return f.events, f.response, f.err
 }
+
+// codedErr is an error with a code, as the interpreter's run errors are.
+type codedErr struct {
+	code string
+	wait time.Duration
+}
+
+func (e codedErr) Error() string            { return "failed: " + e.code }
+func (e codedErr) ErrorCode() string        { return e.code }
+func (e codedErr) RetryWait() time.Duration { return e.wait }
 
 // githubVector is the published GitHub example: secret, body, header.
 const (
@@ -77,6 +88,10 @@ func TestDeliverAnswers(t *testing.T) {
 		{"too large", &fakeFlow{secrets: []string{ghSecret}}, post(ghBody, ghSig), 5, 413, `{"error":"body too large"}`, "body_too_large", 0},
 		{"the limit exactly", &fakeFlow{secrets: []string{ghSecret}}, post(ghBody, ghSig), int64(len(ghBody)), 200, `{"ok":true}`, "", 1},
 		{"steps fail", &fakeFlow{secrets: []string{ghSecret}, err: errors.New("boom")}, post(ghBody, ghSig), 0, 500, `{"error":"event flow failed"}`, "event_failed", 1},
+		{"steps fail with a code of their own", &fakeFlow{secrets: []string{ghSecret}, err: codedErr{"not_found", 0}}, post(ghBody, ghSig), 0, 500, `{"error":"event flow failed"}`, "event_failed", 1},
+		{"steps fail transiently", &fakeFlow{secrets: []string{ghSecret}, err: codedErr{"transient", 0}}, post(ghBody, ghSig), 0, 503, `{"error":"retry later"}`, "event_transient", 1},
+		{"steps throttled", &fakeFlow{secrets: []string{ghSecret}, err: fmt.Errorf("wrapped: %w", codedErr{"throttled", 1500 * time.Millisecond})}, post(ghBody, ghSig), 0, 503, `{"error":"retry later"}`, "event_throttled", 1},
+		{"steps find the token expired", &fakeFlow{secrets: []string{ghSecret}, err: codedErr{"auth_expired", 0}}, post(ghBody, ghSig), 0, 503, `{"error":"retry later"}`, "event_auth_expired", 1},
 		{"flow response", &fakeFlow{secrets: []string{ghSecret}, response: map[string]any{"status": 202, "headers": map[string]any{"x-a": "b"}, "body": map[string]any{"verification": "abc"}}}, post(ghBody, ghSig), 0, 202, `{"verification":"abc"}`, "", 1},
 		{"text response", &fakeFlow{secrets: []string{ghSecret}, response: map[string]any{"body": "pong"}}, post(ghBody, ghSig), 0, 200, `pong`, "", 1},
 		{"bad response status", &fakeFlow{secrets: []string{ghSecret}, response: map[string]any{"status": 42}}, post(ghBody, ghSig), 0, 500, `{"error":"bad response"}`, "bad_response", 1},
@@ -97,6 +112,9 @@ func TestDeliverAnswers(t *testing.T) {
 		}
 		if res.Err != nil && strings.Contains(res.Err.Error(), ghSecret) {
 			t.Errorf("%s: %v leaks the secret", c.name, res.Err)
+		}
+		if want := map[bool]string{true: "2"}[c.reason == "event_throttled"]; res.Header.Get("Retry-After") != want {
+			t.Errorf("%s: Retry-After %q, want %q", c.name, res.Header.Get("Retry-After"), want)
 		}
 	}
 }

@@ -9,11 +9,13 @@ import (
 	"html"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/trigger"
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 )
@@ -81,7 +83,7 @@ func newConnectionCmd(e *env) *cobra.Command {
 	}
 	revokeCmd.Flags().StringVarP(&revokeConn, "connection", "c", "", "connection file")
 
-	var loginConn, loginListen string
+	var loginConn, loginListen, loginState string
 	var loginTimeout time.Duration
 	loginCmd := &cobra.Command{
 		Use:   "login PROJECT --connection FILE",
@@ -89,19 +91,24 @@ func newConnectionCmd(e *env) *cobra.Command {
 		Long: `login starts a callback server on 127.0.0.1, prints the authorization URL for you to open,
 waits for the service to redirect back, exchanges the code (with PKCE) for a token and
 writes it into the connection file with 0600 permissions. Register the printed
-redirect URI with the service.`,
+redirect URI with the service. With --state, the project's triggers that were paused
+(auth_expired, config) while running with this connection file are resumed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := connRunner(e, args[0], loginConn)
 			if err != nil {
 				return err
 			}
-			return login(e, r, loginListen, loginTimeout)
+			if err := login(e, r, loginListen, loginTimeout); err != nil {
+				return err
+			}
+			return resumeAfterLogin(e, r, loginState)
 		},
 	}
 	loginCmd.Flags().StringVarP(&loginConn, "connection", "c", "", "connection file (params: client id and secret, etc.)")
 	loginCmd.Flags().StringVar(&loginListen, "listen", "127.0.0.1:8085", "callback server address (the redirect URI is http://ADDR/callback)")
 	loginCmd.Flags().DurationVar(&loginTimeout, "timeout", 5*time.Minute, "how long to wait for the browser")
+	loginCmd.Flags().StringVar(&loginState, "state", "", "state directory of flowrun serve: resume the triggers paused with this connection")
 	cmd.AddCommand(testCmd, revokeCmd, loginCmd)
 	return cmd
 }
@@ -224,5 +231,27 @@ func login(e *env, r *run.Runner, listen string, timeout time.Duration) error {
 		return &exitError{code: exitFailed, msg: "saving the token: " + err.Error()}
 	}
 	fmt.Fprintf(e.stdout, "logged in; token saved to %s\n", relPath(r.Connection.File))
+	return nil
+}
+
+// resumeAfterLogin resumes, when a state directory is given, the project's
+// triggers that were paused while running with the connection file.
+func resumeAfterLogin(e *env, r *run.Runner, state string) error {
+	if state == "" {
+		return nil
+	}
+	st, err := trigger.Open(state)
+	if err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
+	}
+	defer st.Close()
+	file, _ := filepath.Abs(r.Connection.File)
+	ids, err := st.ResumeConnection(e.ctx, r.Project.Connector.Name, file)
+	if err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
+	}
+	for _, id := range ids {
+		fmt.Fprintf(e.stdout, "trigger %s is resumed\n", id)
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/flowrun/flowrun/trigger"
 )
 
 // TestConnectionLogin runs the OAuth 2.0 authorization-code flow with PKCE
@@ -55,11 +58,29 @@ func TestConnectionLogin(t *testing.T) {
 	conn := filepath.Join(dir, "conn.yaml")
 	os.WriteFile(conn, []byte(fmt.Sprintf("params:\n  base_url: %s\n  client_id: cid\n  client_secret: csecret\n", srv.URL)), 0o644)
 
+	// a trigger paused with this connection (auth_expired), and one paused
+	// with another: the login resumes the first
+	state := filepath.Join(dir, "state")
+	st, err := trigger.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := &trigger.Trigger{ID: "mine-1", Project: "oauthy", Flow: "f", Kind: "poll", Input: []byte(`{}`)}
+	theirs := &trigger.Trigger{ID: "theirs-1", Project: "oauthy", Flow: "f", Kind: "poll", Input: []byte(`{"a":1}`)}
+	for _, tr := range []*trigger.Trigger{mine, theirs} {
+		if err := st.CreateTrigger(context.Background(), tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.SetHold(context.Background(), trigger.Hold{TriggerID: mine.ID, Code: "auth_expired", Connection: conn})
+	st.SetHold(context.Background(), trigger.Hold{TriggerID: theirs.ID, Code: "auth_expired", Connection: filepath.Join(dir, "other.yaml")})
+	st.Close()
+
 	pr, pw := io.Pipe()
 	var out strings.Builder
 	done := make(chan int, 1)
 	go func() {
-		done <- Main([]string{"connection", "login", "../../testdata/trigger/oauth", "--connection", conn, "--listen", "127.0.0.1:0", "--timeout", "20s"}, nil, &out, pw)
+		done <- Main([]string{"connection", "login", "../../testdata/trigger/oauth", "--connection", conn, "--listen", "127.0.0.1:0", "--timeout", "20s", "--state", state}, nil, &out, pw)
 		pw.Close()
 	}()
 	urlRe := regexp.MustCompile(`https?://\S+/authorize\S*`)
@@ -95,9 +116,9 @@ func TestConnectionLogin(t *testing.T) {
 	if !strings.HasPrefix(gotAuth, "Basic ") || gotVerifier == "" {
 		t.Fatalf("token request: auth %q verifier %q", gotAuth, gotVerifier)
 	}
-	st, err := os.Stat(conn)
-	if err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("connection file mode %v, %v", st.Mode(), err)
+	fi, err := os.Stat(conn)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("connection file mode %v, %v", fi.Mode(), err)
 	}
 	b, _ := os.ReadFile(conn)
 	if !strings.Contains(string(b), "at-123456") || !strings.Contains(string(b), "rt-654321") || !strings.Contains(string(b), "client_id") {
@@ -105,5 +126,16 @@ func TestConnectionLogin(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "at-123456") {
 		t.Fatal("the token was printed")
+	}
+	if !strings.Contains(out.String(), "trigger mine-1 is resumed\n") || strings.Contains(out.String(), "theirs-1") {
+		t.Fatalf("login output:\n%s", out.String())
+	}
+	st, err = trigger.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if hs, _ := st.Holds(context.Background()); len(hs) != 1 || hs["theirs-1"].Code != "auth_expired" {
+		t.Fatalf("holds after login: %v", hs)
 	}
 }

@@ -72,7 +72,8 @@ func newTriggerCmd(e *env) *cobra.Command {
 		Short: "Turn webhook and poll triggers on and off, and list them",
 		Long: `A trigger is a webhook or poll flow turned on for a connection with its input options.
 'trigger on' registers a webhook with the service (or records a poll with an empty cursor),
-'trigger off' deregisters it and forgets it, 'trigger list' shows what is on.
+'trigger off' deregisters it and forgets it, 'trigger list' shows what is on (and what is
+paused, and why), 'trigger resume' resumes a paused trigger.
 'flowrun serve' then hosts every trigger that is on.`,
 	}
 	on := &hostOptions{}
@@ -121,10 +122,17 @@ func newTriggerCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			t, err := h.Store.GetTrigger(e.ctx, id)
+			if err != nil {
+				return &exitError{code: exitFailed, msg: err.Error()}
+			}
 			if err := h.Off(e.ctx, id); err != nil {
 				return hostFailure(e, h, err)
 			}
 			fmt.Fprintf(e.stdout, "trigger %s is off\n", id)
+			if f := h.Runner.Project.Flow(t.Flow); t.Kind == "webhook" && f != nil && !f.HasDeregister {
+				fmt.Fprintf(e.stdout, "flow %s has no deregister section: the registration was forgotten, but nothing was undone at the service (remove the webhook there if it should stop sending)\n", f.Name)
+			}
 			return nil
 		},
 	}
@@ -152,24 +160,80 @@ func newTriggerCmd(e *env) *cobra.Command {
 				fmt.Fprintln(e.stdout, "no triggers are on")
 				return nil
 			}
+			holds, err := st.Holds(e.ctx)
+			if err != nil {
+				return &exitError{code: exitFailed, msg: err.Error()}
+			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tPROJECT\tFLOW\tKIND\tLAST RUN\tCURSOR\tEVENTS\tLAST ERROR")
+			fmt.Fprintln(tw, "ID\tPROJECT\tFLOW\tKIND\tSTATE\tLAST RUN\tCURSOR\tEVENTS\tLAST ERROR")
+			var paused []trigger.Hold
 			for _, t := range ts {
 				last := "never"
 				if !t.LastRunAt.IsZero() {
 					last = t.LastRunAt.UTC().Format(time.RFC3339)
 				}
+				state := "on"
 				errText := t.LastError
+				if hd, ok := holds[t.ID]; ok {
+					state = hd.String()
+					errText = hd.Reason
+					if hd.Paused() {
+						paused = append(paused, hd)
+					}
+				}
 				if len(errText) > 60 {
 					errText = errText[:57] + "..."
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%dB\t%d\t%s\n", t.ID, t.Project, t.Flow, t.Kind, last, len(t.Cursor), t.Delivered, firstLine(errText))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%dB\t%d\t%s\n", t.ID, t.Project, t.Flow, t.Kind, state, last, len(t.Cursor), t.Delivered, firstLine(errText))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, hd := range paused {
+				fmt.Fprintf(e.stdout, "\n%s is paused since %s (%s): %s\n  fix the cause, then: flowrun trigger resume %s --state DIR (or flowrun connection login ... --state DIR)\n",
+					hd.TriggerID, hd.Since.UTC().Format(time.RFC3339), hd.Code, firstLine(hd.Reason), hd.TriggerID)
+			}
+			return nil
 		},
 	}
 	listCmd.Flags().StringVar(&listState, "state", "", "state directory")
-	cmd.AddCommand(onCmd, offCmd, listCmd)
+
+	var resumeState string
+	resumeCmd := &cobra.Command{
+		Use:   "resume TRIGGER --state DIR",
+		Short: "Resume a trigger that was paused (auth_expired, config) or delayed",
+		Long: `A trigger whose run failed with code auth_expired or config is paused: flowrun serve
+runs no poll and answers its webhook deliveries 503 until it is resumed. Fix the cause
+(the connection's credentials or parameters), then resume it; a running flowrun serve
+picks the change up within 10 seconds. 'flowrun connection login --state DIR' resumes
+the triggers paused with that connection.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if resumeState == "" {
+				return usageErr("--state DIR is required")
+			}
+			st, err := trigger.Open(resumeState)
+			if err != nil {
+				return &exitError{code: exitUsage, msg: err.Error()}
+			}
+			defer st.Close()
+			was, err := st.Resume(e.ctx, args[0])
+			if errors.Is(err, trigger.ErrNotFound) {
+				return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", args[0])
+			}
+			if err != nil {
+				return &exitError{code: exitFailed, msg: err.Error()}
+			}
+			if was {
+				fmt.Fprintf(e.stdout, "trigger %s is resumed\n", args[0])
+			} else {
+				fmt.Fprintf(e.stdout, "trigger %s was not paused\n", args[0])
+			}
+			return nil
+		},
+	}
+	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory")
+	cmd.AddCommand(onCmd, offCmd, listCmd, resumeCmd)
 	return cmd
 }
 
@@ -276,11 +340,14 @@ func newPollCmd(e *env) *cobra.Command {
 	o := &hostOptions{}
 	var once bool
 	cmd := &cobra.Command{
-		Use:   "poll PROJECT FLOW --once",
+		Use:   "poll PROJECT FLOW|TRIGGER --once",
 		Short: "Run one poll now and print its new events as JSON lines",
-		Long: `poll runs a poll flow once with the trigger's saved cursor (the trigger is turned on,
-with an empty cursor, if it is not yet), prints the events not seen before as JSON lines
-on stdout, and then saves the new cursor.`,
+		Long: `poll runs a poll trigger once with its saved cursor, prints the events not seen before
+as JSON lines on stdout, and then saves the new cursor. Name the trigger by its id, or
+by its flow: the flow's trigger with the same --input, or its only trigger when --input
+is left out. A flow with no trigger on is turned on (with an empty cursor) first; a flow
+whose triggers are on with other input is refused rather than turned on a second time.
+A poll that succeeds lifts a pause (see flowrun trigger resume).`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !once {
@@ -292,15 +359,13 @@ on stdout, and then saves the new cursor.`,
 				return err
 			}
 			defer closeFn()
-			f := h.Runner.Project.Flow(args[1])
-			if f == nil || f.Type != lang.Poll {
-				return usageErr("%q is not a poll flow of this project", args[1])
+			var in map[string]any
+			if o.input != "" {
+				if in, err = readInput(e, o.input); err != nil {
+					return err
+				}
 			}
-			in, err := readInput(e, o.input)
-			if err != nil {
-				return err
-			}
-			t, err := findOrCreatePoll(e, h, f.Name, in)
+			t, err := pollTrigger(e, h, args[1], in)
 			if err != nil {
 				return err
 			}
@@ -317,24 +382,61 @@ on stdout, and then saves the new cursor.`,
 	return cmd
 }
 
-func findOrCreatePoll(e *env, h *trigger.Host, flow string, in map[string]any) (*trigger.Trigger, error) {
-	ts, err := h.Store.FindTrigger(e.ctx, h.Runner.Project.Connector.Name, flow)
+// pollTrigger finds the poll trigger that `flowrun poll` runs: arg is a
+// trigger id, or a poll flow's name. in is the --input (nil when not
+// given). A flow with no trigger on is turned on with in; one whose
+// triggers were turned on with other input is refused, naming them,
+// rather than turned on a second time.
+func pollTrigger(e *env, h *trigger.Host, arg string, in map[string]any) (*trigger.Trigger, error) {
+	project := h.Runner.Project.Connector.Name
+	if t, err := h.Store.GetTrigger(e.ctx, arg); err == nil {
+		if t.Kind != "poll" || t.Project != project {
+			return nil, usageErr("trigger %s is a %s trigger of project %q, not a poll trigger of %q", t.ID, t.Kind, t.Project, project)
+		}
+		if in != nil && !sameInput(t.Input, in) {
+			return nil, usageErr("trigger %s is on with input %s; --input differs: leave --input out to poll it, or turn a trigger on with the new input (flowrun trigger on)", t.ID, t.Input)
+		}
+		return t, nil
+	}
+	f := h.Runner.Project.Flow(arg)
+	if f == nil || f.Type != lang.Poll {
+		return nil, usageErr("%q is neither a trigger id nor a poll flow of this project", arg)
+	}
+	ts, err := h.Store.FindTrigger(e.ctx, project, f.Name)
 	if err != nil {
 		return nil, &exitError{code: exitFailed, msg: err.Error()}
 	}
-	want, _ := value.DecodeJSON(mustJSON(in))
+	if in == nil {
+		if len(ts) == 1 {
+			return ts[0], nil
+		}
+		in = map[string]any{}
+	}
 	for _, t := range ts {
-		got, _ := value.DecodeJSON(t.Input)
-		if string(mustJSON(got)) == string(mustJSON(want)) {
+		if sameInput(t.Input, in) {
 			return t, nil
 		}
 	}
-	t, err := h.On(e.ctx, flow, in)
+	if len(ts) > 0 {
+		var on []string
+		for _, t := range ts {
+			on = append(on, fmt.Sprintf("%s with input %s", t.ID, t.Input))
+		}
+		return nil, usageErr("--input differs from the trigger(s) of %s that are on (%s): poll one by id, or turn a trigger on with the new input first (flowrun trigger on)", f.Name, strings.Join(on, "; "))
+	}
+	t, err := h.On(e.ctx, f.Name, in)
 	if err != nil {
 		return nil, hostFailure(e, h, err)
 	}
 	fmt.Fprintf(e.stderr, "flowrun: trigger %s is on (first poll: no cursor yet)\n", t.ID)
 	return t, nil
+}
+
+// sameInput compares a stored trigger input with an --input.
+func sameInput(stored json.RawMessage, in map[string]any) bool {
+	got, _ := value.DecodeJSON(stored)
+	want, _ := value.DecodeJSON(mustJSON(in))
+	return string(mustJSON(got)) == string(mustJSON(want))
 }
 
 func mustJSON(v any) []byte {

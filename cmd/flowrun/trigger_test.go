@@ -67,6 +67,7 @@ type fakeService struct {
 	calls  []string
 	events int
 	status int // for /me: 0 means 200
+	evStat int // for /events: 0 means 200
 	srv    *httptest.Server
 }
 
@@ -76,7 +77,7 @@ func newFakeService(t *testing.T) *fakeService {
 		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		s.calls = append(s.calls, r.Method+" "+r.URL.Path+" "+string(body))
-		n, status := s.events, s.status
+		n, status, evStat := s.events, s.status, s.evStat
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		switch {
@@ -94,6 +95,9 @@ func newFakeService(t *testing.T) *fakeService {
 			io.WriteString(w, `{"id": 42}`)
 		case r.Method == "DELETE":
 			w.WriteHeader(204)
+		case r.URL.Path == "/events" && evStat != 0:
+			w.WriteHeader(evStat)
+			io.WriteString(w, `{"message": "Bad credentials"}`)
 		case r.URL.Path == "/events":
 			// inclusive of the cursor: the last event comes again every poll,
 			// so dedupe has something to drop
@@ -542,5 +546,94 @@ func TestPollOnceCLI(t *testing.T) {
 	}
 	if _, _, code := runBin(t, "poll", project, "new_events", "--connection", conn, "--state", state); code != 2 {
 		t.Fatalf("poll without --once: exit %d, want 2", code)
+	}
+}
+
+// TestPollPauseAndResume: a poll refused with 401 pauses its trigger
+// (`trigger list` says why), `trigger resume` resumes it; `poll` takes a
+// trigger id, and refuses an --input that differs from the trigger's.
+func TestPollPauseAndResume(t *testing.T) {
+	svc := newFakeService(t)
+	svc.events = 2
+	dir := t.TempDir()
+	conn := writeConn(t, dir, svc.srv.URL)
+	state := filepath.Join(dir, "state")
+	project := "../../testdata/trigger/acme"
+	out, errs, code := runBin(t, "poll", project, "new_events", "--once", "--connection", conn, "--state", state)
+	if code != 0 {
+		t.Fatalf("first poll: exit %d\n%s%s", code, out, errs)
+	}
+	id := regexp.MustCompile(`trigger (new_events-[0-9a-f]+) is on`).FindStringSubmatch(errs)
+	if id == nil {
+		t.Fatalf("first poll said %q", errs)
+	}
+	svc.mu.Lock()
+	svc.evStat = 401
+	svc.mu.Unlock()
+	if out, errs, code := runBin(t, "poll", project, id[1], "--once", "--connection", conn, "--state", state); code != 1 || !strings.Contains(errs, "401 Unauthorized") {
+		t.Fatalf("poll refused: exit %d\n%s%s", code, out, errs)
+	}
+	out, _, _ = runBin(t, "trigger", "list", "--state", state)
+	if !strings.Contains(out, "paused (auth_expired)") || !strings.Contains(out, id[1]+" is paused since") || !strings.Contains(out, "flowrun trigger resume "+id[1]) {
+		t.Fatalf("trigger list:\n%s", out)
+	}
+	if out, _, code := runBin(t, "trigger", "resume", id[1], "--state", state); code != 0 || out != "trigger "+id[1]+" is resumed\n" {
+		t.Fatalf("resume: exit %d %q", code, out)
+	}
+	if out, _, code := runBin(t, "trigger", "resume", "nope", "--state", state); code != 2 {
+		t.Fatalf("resume of an unknown trigger: exit %d %q", code, out)
+	}
+	out, _, _ = runBin(t, "trigger", "list", "--state", state)
+	if strings.Contains(out, "paused") || !regexp.MustCompile(`new_events\s+poll\s+on\s`).MatchString(out) {
+		t.Fatalf("trigger list after resume:\n%s", out)
+	}
+	svc.mu.Lock()
+	svc.evStat = 0
+	svc.mu.Unlock()
+	if out, errs, code := runBin(t, "poll", project, id[1], "--once", "--connection", conn, "--state", state); code != 0 {
+		t.Fatalf("poll by id: exit %d\n%s%s", code, out, errs)
+	}
+	_, errs, code = runBin(t, "poll", project, "new_events", "--once", "--input", `{"label": "x"}`, "--connection", conn, "--state", state)
+	if code != 2 || !strings.Contains(errs, "--input differs from the trigger(s) of new_events that are on ("+id[1]+" with input {})") {
+		t.Fatalf("poll with other input: exit %d\n%s", code, errs)
+	}
+	_, errs, code = runBin(t, "poll", project, id[1], "--once", "--input", `{"label": "x"}`, "--connection", conn, "--state", state)
+	if code != 2 || !strings.Contains(errs, "trigger "+id[1]+" is on with input {}; --input differs") {
+		t.Fatalf("poll by id with other input: exit %d\n%s", code, errs)
+	}
+	if out, _, _ := runBin(t, "trigger", "list", "--state", state); strings.Count(out, "new_events-") != 1 {
+		t.Fatalf("a second trigger was turned on:\n%s", out)
+	}
+}
+
+// TestTriggerOffWithoutDeregister: a webhook flow without deregister is
+// turned off by forgetting it, and the command says nothing was undone.
+func TestTriggerOffWithoutDeregister(t *testing.T) {
+	dir := t.TempDir()
+	project := filepath.Join(dir, "p")
+	os.MkdirAll(filepath.Join(project, "flows"), 0o755)
+	os.WriteFile(filepath.Join(project, "connector.yaml"), []byte("flowrun: 1\nname: manual\nbase_url: https://manual.example\n"), 0o644)
+	os.WriteFile(filepath.Join(project, "flows", "hook.yaml"), []byte(`flowrun: 1
+name: hook
+type: webhook
+register:
+  steps:
+    - log: "paste ${ webhook.url } into the service's settings"
+    - return: {url: "${ webhook.url }"}
+event:
+  steps:
+    - return: {events: ["${ request.body }"]}
+`), 0o644)
+	state := filepath.Join(dir, "state")
+	out, errs, code := runBin(t, "trigger", "on", project, "hook", "--state", state, "--public-url", "https://hooks.example.com")
+	if code != 0 {
+		t.Fatalf("on: exit %d %s%s", code, out, errs)
+	}
+	out, errs, code = runBin(t, "trigger", "off", project, "hook", "--state", state)
+	if code != 0 || !strings.Contains(out, "is off\nflow hook has no deregister section: the registration was forgotten, but nothing was undone at the service") {
+		t.Fatalf("off: exit %d %s%s", code, out, errs)
+	}
+	if out, _, _ := runBin(t, "trigger", "list", "--state", state); !strings.Contains(out, "no triggers are on") {
+		t.Fatalf("list after off:\n%s", out)
 	}
 }

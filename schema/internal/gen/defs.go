@@ -137,6 +137,32 @@ func defs() map[string]*Node {
 				"An origin is `scheme://host[:port]` with no path. Requests (`url:`, redirects, next pages) to any other origin are sent without credentials.",
 				listOf(o("type", "string", "pattern", `^[hH][tT][tT][pP][sS]?://[^/?#@\s${}]+$`,
 					"errorMessage", "must be an origin, scheme://host[:port] with no path, e.g. https://uploads.example.com"))),
+			p("on_response", "Rules tried on every response of every `http` step (every page of `paginate`), after the step's own `on_response`: the first whose `when` holds fails, retries or accepts the response. They see `response`, `connection` and `connector`.", ref("on_response")),
+			p("rate_limit", "How the connector paces itself: a budget of the connection, shared by every run and trigger that uses it.", ref("rate_limit")),
+		})
+	d["response_retry"] = closed("on_response retry",
+		"Tries the request again, counted against `retry.attempts`.",
+		[]prop{
+			p("after", "How long to wait first: a duration such as `30s`, a number of seconds, or an expression giving either, e.g. `${ response.headers['retry-after'] }`. Left out, null or empty: the wait of a retried status (`Retry-After` and rate-limit reset headers, else the backoff).",
+				o("type", []string{"string", "number"}, "minimum", 0)),
+		})
+	d["response_rule"] = closed("on_response rule",
+		"A response rule: when `when` holds for a response, exactly one of `fail`, `retry` or `succeed` applies.",
+		[]prop{
+			p("when", "The rule's condition, e.g. `${ response.body.ok == false }`; it sees `response` (`{status, headers, body}`) and every name the step sees. A condition that cannot be evaluated for a response (a field of a text body) does not match.", ref("condition")),
+			p("fail", "Fails the step: a message, or `{message, code, details}`. The error also carries the response's `status`, `headers` and `body`; without a `code`, it has its status's code (`http_error`; `auth_expired` for 401 and 403, `throttled` for 429, `transient` for 5xx).", ref("fail")),
+			p("retry", "Tries the request again, e.g. `{after: 30s}`; `{}` waits as a retried status does.", ref("response_retry")),
+			p("succeed", "`true`: the response counts as a success, whatever `expect` and `retry.on` say.", o("const", true, "errorMessage", "must be true (leave the rule out otherwise)")),
+		}, "when").with("allOf", allOf(atMostOne("fail", "retry", "succeed"), needsOneOf("fail", "retry", "succeed")))
+	d["on_response"] = describe(listOf(ref("response_rule")),
+		"Response rules, tried in order; the first whose `when` holds acts. A step's rules come before the connector's.")
+	d["rate_limit"] = closed("rate_limit",
+		"Pacing of the connector's requests. The budget belongs to the connection: concurrent loop iterations and every trigger of the connection in one `flowrun serve` share it.",
+		[]prop{
+			p("remaining_header", "A response header giving the requests left in the current window, e.g. `x-rate-limit-remaining`; at 0, later requests wait for the reset.", str()),
+			p("reset_header", "A response header giving when the window resets: Unix seconds when the number is above 10^9, else seconds from now, e.g. `x-rate-limit-reset`.", str()),
+			p("requests_per_second", "A client-side budget: requests are spaced to at most this many a second.", o("type", "number", "exclusiveMinimum", 0)),
+			p("max_wait", "The longest a request waits for the budget (or a retry for a reset); a longer wait fails the step with code `throttled`. Default `60s`.", ref("duration")),
 		})
 	d["basic_auth"] = closed("basic auth",
 		"HTTP Basic authorisation.",
@@ -216,7 +242,9 @@ func defs() map[string]*Node {
 			p("items", "The items of one page, e.g. `${ response.body.data }`.", ref("expr")),
 			p("next", "The next page's URL, e.g. `${ linkNext(response.headers.link) }`; null or empty stops.", ref("template")),
 			p("next_query", "Query parameters for the next page, e.g. `{after: ${ response.body.next_cursor }}`; null or empty stops.", anyValue()),
-			p("max_pages", "The most pages fetched. Default 100.", integer(1)),
+			p("max_pages", "The most pages fetched, or an expression giving the number, e.g. `${ inputs.max_pages }`. Default 100.",
+				o("type", []string{"integer", "string"}, "minimum", 1, "pattern", exprPattern,
+					"errorMessage", "must be a number of pages (1 or more) or a ${ expression }")),
 		}, "items").with("allOf", allOf(atMostOne("next", "next_query"), needsOneOf("next", "next_query")))
 	d["expect"] = o(
 		"description", "The statuses that count as success: a status, a list of statuses, or `any`. Default: any 2xx. Any other status raises an error carrying `status` and `body`.",
@@ -247,6 +275,8 @@ func defs() map[string]*Node {
 			p("retry", "Overrides the connector's `http.retry` for this request.", ref("retry")),
 			p("expect", "The statuses that count as success: a status, a list, or `any`. Default: any 2xx.", ref("expect")),
 			p("paginate", "Follows pages and collects their items.", ref("paginate")),
+			p("on_response", "Rules tried on every response (every page of `paginate`) before the connector's `http.on_response`: the first whose `when` holds fails, retries or accepts the response.", ref("on_response")),
+			p("omit_nulls", "`true`: the `json` body is sent with null-valued keys left out, recursively (`compact(json)`); list items are kept. Default false.", boolean()),
 		}).with("allOf", allOf(
 		atMostOne("path", "url"),
 		needsOneOf("path", "url"),
@@ -279,7 +309,7 @@ func defs() map[string]*Node {
 		"Registers the webhook with the service. Sees `webhook.url` and `webhook.secret`; what it returns is stored as `registration`.",
 		[]prop{p("steps", "The steps that register the webhook.", ref("steps"))}, "steps")
 	d["deregister"] = closed("deregister",
-		"Removes the webhook from the service. Sees `registration`.",
+		"Removes the webhook from the service. Sees `registration`. Optional: without it, `flowrun trigger off` only forgets the registration.",
 		[]prop{p("steps", "The steps that remove the webhook.", ref("steps"))}, "steps")
 	d["event"] = closed("event",
 		"Turns one webhook request into events. Sees `request` and `registration`; returns `{events: [...], response?}`.",
@@ -442,12 +472,12 @@ func stepKinds() []stepKind {
 			}},
 		{kind: "return", desc: "Ends the flow with these outputs.",
 			s: typ("object", "string", "null")},
-		{kind: "fail", desc: "Raises an error: `fail: message` or `fail: {message, code, details}`.",
+		{kind: "fail", desc: "Raises an error: `fail: message` or `fail: {message, code, details}`; in a `catch`, `fail: ${ error }` raises the caught error again, unchanged.",
 			s: ref("fail")},
 		{kind: "try", desc: "Runs steps; if one fails, runs `catch`, which sees `error`.",
 			s: ref("steps"),
 			companions: []prop{
-				p("catch", "Steps run when a `try` step fails; they see `error` (`{message, code, status, body, step, flow}`).", ref("steps")),
+				p("catch", "Steps run when a `try` step fails; they see `error` (`{message, code, status, headers, body, details, retry_after, step, flow}`).", ref("steps")),
 			}, required: []string{"catch"}},
 		{kind: "continue_if", desc: "When the condition is false: skips the rest of this loop iteration, or ends the flow quietly at top level.",
 			s: ref("condition"),
@@ -520,7 +550,7 @@ func stepDefs(d map[string]*Node) {
 		"type", []string{"string", "object"},
 		"properties", props([]prop{
 			p("message", "The error message.", ref("template")),
-			p("code", "A machine-readable error code, e.g. `not_found`.", ref("template")),
+			p("code", "A machine-readable error code, e.g. `not_found` (text); default `failed`.", ref("template")),
 			p("details", "Any further data carried by the error.", anyValue()),
 		}),
 		"required", []string{"message"},

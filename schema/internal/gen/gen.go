@@ -96,7 +96,7 @@ func connectorRoot() *Node {
 			p("description", "What the connector does.", str()),
 			p("base_url", "The URL that `http` steps' `path` joins; may hold expressions, e.g. `https://${ connection.subdomain }.acme.example/api/v2`.", ref("template")),
 			p("connection", "What a user supplies when creating a connection (`params`) and how requests are authorised (`auth`).", ref("connection")),
-			p("http", "Defaults for every `http` step: `timeout`, `headers`, `retry`.", ref("http_defaults")),
+			p("http", "Defaults for every `http` step: `timeout`, `headers`, `retry`, `on_response`, `rate_limit`.", ref("http_defaults")),
 		}, "flowrun", "name")
 }
 
@@ -126,7 +126,7 @@ func flowRoot() *Node {
 			p("steps", "The flow's steps, run in order (all types but webhook).", ref("steps")),
 			p("verify", "Webhook flows: how a request's signature is checked before `event` runs.", ref("verify")),
 			p("register", "Webhook flows: registers the webhook; sees `webhook.url` and `webhook.secret` and returns the registration data.", ref("register")),
-			p("deregister", "Webhook flows: removes the webhook; sees `registration`.", ref("deregister")),
+			p("deregister", "Webhook flows: removes the webhook; sees `registration`. Optional: without it, `flowrun trigger off` forgets the registration and nothing is undone at the service.", ref("deregister")),
 			p("event", "Webhook flows: handles one request; sees `request` and `registration` and returns `{events: [...], response?}`.", ref("event")),
 			p("schedule", "Poll flows: the interval between runs, at least `1m`.", ref("duration")),
 			p("dedupe", "Poll and webhook flows: a key for each event, e.g. `${ event.id }` (webhooks also see `request`, e.g. a delivery id header); an event whose key was seen before is dropped.", ref("expr")),
