@@ -113,9 +113,9 @@ type fuzzOriginHit struct {
 }
 
 type fuzzOriginWorld struct {
-	mu               sync.Mutex
-	hits             []fuzzOriginHit
-	link, next       string // what every server answers with
+	mu                sync.Mutex
+	hits              []fuzzOriginHit
+	link, next        string // what every server answers with
 	home, other, oth2 string // host:port
 }
 
