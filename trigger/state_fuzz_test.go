@@ -72,7 +72,7 @@ func FuzzStoredState(f *testing.F) {
 	}
 	dir := f.TempDir()
 	loadtest.Write(f, dir, map[string]string{
-		"connector.yaml": "flowrun: 1\nname: fz\n",
+		"connector.yaml":   "flowrun: 1\nname: fz\n",
 		"flows/ticks.yaml": fuzzStatePoll,
 	})
 	p, err := load.Project(dir)
