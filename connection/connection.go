@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -132,6 +133,9 @@ func Load(path string, c *lang.Connector) (*Connection, error) {
 						pos = vn.Pos
 					}
 				}
+				if p.Secret {
+					msg = redactParam(msg, conn.Params[p.Name])
+				}
 				ds = append(ds, lang.Diagnostic{Pos: pos, Message: fmt.Sprintf("connection parameter %q: %s", p.Name, msg)})
 				continue
 			}
@@ -145,6 +149,33 @@ func Load(path string, c *lang.Connector) (*Connection, error) {
 	}
 	conn.collectSecrets(c)
 	return conn, nil
+}
+
+// redactParam hides a secret param's value (each scalar in it) in a
+// message about it ("... is not one of eu, us"), as Redact hides secrets once
+// the connection is loaded.
+func redactParam(msg string, v any) string {
+	r := &Connection{}
+	var add func(any)
+	add = func(v any) {
+		switch x := v.(type) {
+		case nil:
+		case map[string]any:
+			for _, e := range x {
+				add(e)
+			}
+		case []any:
+			for _, e := range x {
+				add(e)
+			}
+		default:
+			s := value.Text(x)
+			q := strconv.Quote(s)
+			r.AddSecret(s, q[1:len(q)-1])
+		}
+	}
+	add(value.Normalize(v))
+	return r.Redact(msg)
 }
 
 func resolveEnv(n *lang.Node) (any, error) {

@@ -99,11 +99,20 @@ func CheckField(f *Field, v any) string {
 		}
 		parts := make([]string, len(f.Enum))
 		for i, e := range f.Enum {
-			parts[i] = fmt.Sprint(e)
+			parts[i] = shownValue(e)
 		}
-		return fmt.Sprintf("%v is not one of %s", v, strings.Join(parts, ", "))
+		return fmt.Sprintf("%s is not one of %s", shownValue(v), strings.Join(parts, ", "))
 	}
 	return ""
+}
+
+// shownValue is a value in a message: as value.Text writes it (objects
+// and lists as JSON, not Go's map[k:v]), null as null.
+func shownValue(v any) string {
+	if v == nil {
+		return "null"
+	}
+	return value.Text(v)
 }
 
 // TypeOnly is the field without its enum, default and required flag: what

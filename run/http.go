@@ -835,7 +835,7 @@ func (fr *frame) httpClient(r *request) *http.Client {
 // checkRedirect applies the origin rule to a redirect: to base_url's origin
 // or an allowed one it is followed as is; elsewhere (or once a redirect left
 // them) it is followed without credentials for GET and HEAD, and refused
-// for other methods and requests with a body.
+// for other methods, requests with a body and URLs holding a secret.
 func (fr *frame) checkRedirect(r *request, hr *http.Request, via []*http.Request) error {
 	if !r.trusted {
 		return nil // sent without credentials from the start
@@ -861,6 +861,12 @@ func (fr *frame) checkRedirect(r *request, hr *http.Request, via []*http.Request
 		r.note(fmt.Sprintf("redirect %d from %s to %s refused", status, from, to))
 		return fmt.Errorf("refused to follow a %d redirect from %s to %s: the %s request carries the connection's credentials, which go only to %s; a redirect to another origin is followed only for GET and HEAD (without credentials)",
 			status, from, to, hr.Method, fr.credOrigins())
+	}
+	if fr.holdsSecret(hr.URL.String()) {
+		// the service kept a query built from a secret in its Location
+		r.note(fmt.Sprintf("redirect %d from %s to %s refused", status, from, to))
+		return fmt.Errorf("refused to follow a %d redirect from %s to %s: its URL holds a secret of the connection, which goes only to %s",
+			status, from, to, fr.credOrigins())
 	}
 	fr.stripCreds(r, hr.Header, true)
 	r.note(fmt.Sprintf("redirect %d from %s to %s followed without credentials", status, from, to))

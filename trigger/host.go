@@ -209,7 +209,7 @@ func (h *Host) Off(ctx context.Context, id string) error {
 		}
 		in, err := decodeInput(t.Input)
 		if err != nil {
-			return err
+			return fmt.Errorf("trigger %s: stored input: %w", t.ID, err)
 		}
 		if err := h.Runner.Deregister(ctx, t.Flow, in, reg, map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}); err != nil {
 			return fmt.Errorf("deregister failed; the trigger stays on (fix the cause and run `trigger off` again): %w", err)
@@ -258,7 +258,7 @@ func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow) (int, err
 	}
 	in, err := decodeInput(t.Input)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("trigger %s: stored input: %w", t.ID, err)
 	}
 	var cursor any
 	if len(t.Cursor) > 0 {

@@ -34,7 +34,34 @@ func decodeJSONStd(data []byte) (any, error) {
 	if dec.More() {
 		return nil, fmt.Errorf("invalid JSON: data after the top-level value")
 	}
+	if err := numbersInRange(v); err != nil {
+		return nil, err
+	}
 	return fixNumbers(v), nil
+}
+
+// numbersInRange refuses a number too large for a float64 (1e400), which
+// would decode to an infinity that no JSON can hold again.
+func numbersInRange(v any) error {
+	switch t := v.(type) {
+	case json.Number:
+		if _, err := strconv.ParseFloat(string(t), 64); err != nil {
+			return fmt.Errorf("invalid JSON: number %s is out of range", t)
+		}
+	case map[string]any:
+		for _, x := range t {
+			if err := numbersInRange(x); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for _, x := range t {
+			if err := numbersInRange(x); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func fixNumbers(v any) any {
@@ -342,8 +369,8 @@ func (p *jsonParser) number() (any, bool) {
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil && !math.IsInf(f, 0) {
-		return nil, false
+	if err != nil {
+		return nil, false // out of range: decodeJSONStd says so
 	}
 	return f, true
 }
