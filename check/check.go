@@ -214,7 +214,9 @@ func (c *projChecker) flow(f *lang.Flow) {
 		if v := f.Verify; v != nil {
 			vs := c.newScope(f, types.Map{"registration": reg, "webhook": hook, "inputs": fieldsType(f.Inputs), "connection": connectionType(conn)})
 			vs.value(v.Secret)
-			c.verify(v)
+			if !v.Broken { // else the schema said what is wrong
+				c.verify(v)
+			}
 		}
 		section(lang.SectionRegister, types.Map{"webhook": hook})
 		section(lang.SectionDeregister, types.Map{"registration": reg, "webhook": hook})
@@ -266,7 +268,7 @@ func (c *projChecker) checkReturns(f *lang.Flow, sec lang.Section, rets []*lang.
 		return
 	}
 	for _, r := range rets {
-		if r.Value == nil || r.Value.Node == nil || r.Value.Node.Kind != lang.MapNode {
+		if r.Broken || r.Value == nil || r.Value.Node == nil || r.Value.Node.Kind != lang.MapNode {
 			continue // an expression: checked at run time
 		}
 		v := r.Value.Node
@@ -318,7 +320,7 @@ func (s *scope) collect(list []lang.Step) {
 			idNode := b.Node.Get("id")
 			if s.allIDs[b.ID] {
 				s.c.d.Add(idNode.Pos, "step ids are unique within a flow", "step id %q is used twice in flow %q", b.ID, s.flow.Name)
-			} else if !identRe.MatchString(b.ID) {
+			} else if !identRe.MatchString(b.ID) && !b.Broken { // else the schema said so
 				s.c.d.Add(idNode.Pos, "use letters, digits and _ and start with a letter", "step id %q is not an identifier", b.ID)
 			}
 			s.allIDs[b.ID] = true
@@ -363,7 +365,14 @@ func (s *scope) resultType(st lang.Step) types.Type {
 // steps checks a list of steps in order.
 func (s *scope) steps(list []lang.Step) {
 	for _, st := range list {
-		s.step(st)
+		switch {
+		case !st.Base().Broken:
+			s.step(st)
+		case s.returns != nil:
+			if r, ok := st.(*lang.ReturnStep); ok {
+				*s.returns = append(*s.returns, r) // a return, checked no further
+			}
+		}
 		if id := st.Base().ID; id != "" {
 			s.definite[id] = true
 			if s.ran != nil {

@@ -282,6 +282,7 @@ type Verify struct {
 	Secret *Value
 	Pos    Pos
 	Node   *Node // the verify: mapping, for positions of its keys
+	Broken bool  // the schema found a problem in it
 }
 
 // Step is one step of a flow. The concrete types below form a closed set.
@@ -296,6 +297,9 @@ type StepBase struct {
 	Name string
 	Pos  Pos
 	Node *Node // the step's mapping, for positions of its parts
+	// Broken: the schema found a problem in the step; the checker records
+	// its id but checks nothing in it (a file with problems is never run)
+	Broken bool
 }
 
 // Base returns the step's common part.

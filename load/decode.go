@@ -25,7 +25,12 @@ func str(n *lang.Node, key string) string {
 	return ""
 }
 
-func (l *loader) value(n *lang.Node) *lang.Value { return lang.DecodeValue(n, &l.d) }
+func (l *loader) value(n *lang.Node) *lang.Value {
+	if l.valueD != nil {
+		return lang.DecodeValue(n, l.valueD)
+	}
+	return lang.DecodeValue(n, &l.d)
+}
 
 func (l *loader) duration(n *lang.Node, what string) time.Duration {
 	if n == nil {
@@ -320,6 +325,15 @@ func (l *loader) flowSignature(fs *flowSrc) *lang.Flow {
 // flowBody decodes a flow's sections and what belongs to its type.
 func (l *loader) flowBody(fs *flowSrc) {
 	f, n := fs.flow, fs.node
+	if fs.invalid {
+		// The schema reported this file's shape problems: what the decoder
+		// would say about its shape is said already. Expressions (their
+		// template syntax here, the rest in check) are still reported.
+		real := l.d
+		l.valueD = &real
+		l.d = lang.Diags{}
+		defer func() { l.d, l.valueD = *l.valueD, nil }()
+	}
 	if t := n.Get("timeout"); t != nil {
 		f.Timeout = l.duration(t, "timeout")
 	}
@@ -344,7 +358,7 @@ func (l *loader) flowBody(fs *flowSrc) {
 		if v := n.Get("verify"); v != nil {
 			f.Verify = &lang.Verify{Spec: webhook.Spec{Scheme: str(v, "scheme"), Header: str(v, "header"),
 				Format: str(v, "format"), SignedPayload: str(v, "signed_payload"), TimestampHeader: str(v, "timestamp_header")},
-				Secret: l.value(v.Get("secret")), Pos: v.Pos, Node: v}
+				Secret: l.value(v.Get("secret")), Pos: v.Pos, Node: v, Broken: l.schemaBroken(v)}
 			if t := v.Get("tolerance"); t != nil {
 				f.Verify.Tolerance = l.duration(t, "verify.tolerance")
 			}
@@ -422,7 +436,7 @@ func (l *loader) step(n *lang.Node) lang.Step {
 	if kind == "" {
 		return nil
 	}
-	b := lang.StepBase{Kind: kind, Pos: n.Pos, ID: str(n, "id"), Name: str(n, "name"), Node: n}
+	b := lang.StepBase{Kind: kind, Pos: n.Pos, ID: str(n, "id"), Name: str(n, "name"), Node: n, Broken: l.schemaBroken(n)}
 	kv := n.Get(string(kind))
 	switch kind {
 	case lang.KindSet:

@@ -51,6 +51,13 @@ type loader struct {
 	flows  []*flowSrc
 
 	fileInvalid bool   // set by parseFile: the schema found problems in the last file
+	// bad holds the nodes the schema found problems at; a step holding one
+	// is decoded but not checked further (error recovery: the rest of the
+	// file is still checked, and nothing is reported twice; see schemaBroken)
+	bad map[*lang.Node]bool
+	// valueD, when set, receives the diagnostics of values while a file
+	// whose shape is wrong is decoded (see flowBody)
+	valueD *lang.Diags
 	lastData    []byte // set by parseFile: the last file's bytes, when it could read them
 
 	// broken holds the names of flows whose files did not parse: calls and
@@ -148,7 +155,8 @@ func (l *loader) load() *lang.Project {
 	sort.Strings(p.Order)
 	var checked []*lang.Flow
 	for _, fs := range l.flows {
-		if !fs.invalid && p.Connector != nil {
+		if p.Connector != nil {
+			l.fileInvalid = fs.invalid
 			l.flowBody(fs)
 			checked = append(checked, fs.flow)
 		}
@@ -254,6 +262,10 @@ func (l *loader) schemaError(root *lang.Node, e schema.Error) {
 		}
 		n = next
 	}
+	if l.bad == nil {
+		l.bad = map[*lang.Node]bool{}
+	}
+	l.bad[n] = true // the parts around it are still checked (see schemaBroken)
 	pos := n.Pos
 	if e.Key != "" {
 		if k := n.KeyNode(e.Key); k != nil {
@@ -327,4 +339,25 @@ func (l *loader) checkTests(file string, n *lang.Node) {
 			}
 		}
 	}
+}
+
+// schemaBroken reports whether the schema found a problem at n or inside it.
+func (l *loader) schemaBroken(n *lang.Node) bool {
+	if len(l.bad) == 0 || n == nil {
+		return false
+	}
+	if l.bad[n] {
+		return true
+	}
+	for _, v := range n.Vals {
+		if l.schemaBroken(v) {
+			return true
+		}
+	}
+	for _, it := range n.Items {
+		if l.schemaBroken(it) {
+			return true
+		}
+	}
+	return false
 }
