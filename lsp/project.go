@@ -128,7 +128,9 @@ func (s *Server) diagnostics(p *project) map[string][]protocol.Diagnostic {
 	sev := protocol.DiagnosticSeverityError
 	src := "flowrun"
 	for _, d := range p.diags {
-		msg := d.Message
+		// positions of other files in messages are relative to the
+		// project, as validate run in it says them
+		msg := strings.ReplaceAll(d.Message, p.root+string(filepath.Separator), "")
 		if d.Hint != "" {
 			msg += " (hint: " + d.Hint + ")"
 		}
