@@ -3,6 +3,7 @@ package lsp
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/tliron/glsp"
@@ -100,6 +101,7 @@ func (s *Server) completion(_ *glsp.Context, params *protocol.CompletionParams) 
 	if items == nil {
 		items = []protocol.CompletionItem{}
 	}
+	sort.SliceStable(items, func(i, j int) bool { return *items[i].SortText < *items[j].SortText })
 	return protocol.CompletionList{IsIncomplete: false, Items: items}, nil
 }
 
@@ -248,14 +250,19 @@ func (a *at) completeKey(tree *lang.Node, pl place) []protocol.CompletionItem {
 	if inst == nil || inst.Kind != lang.MapNode {
 		inst = &lang.Node{Kind: lang.MapNode}
 	}
+	keys := sch.keys(n, inst)
 	isStep := false
-	for _, k := range sch.keys(n, inst) {
+	for _, k := range keys {
 		if _, ok := lang.StepCompanions[lang.StepKind(k.name)]; ok {
 			isStep = true
 		}
 	}
-	for _, k := range sch.keys(n, inst) {
-		if present[k.name] {
+	// a step without its kind yet: the kinds, id and name (the schema
+	// lists every kind's keys there)
+	kindless := isStep && lang.StepKindOf(inst) == ""
+	for _, k := range keys {
+		_, isKind := lang.StepCompanions[lang.StepKind(k.name)]
+		if present[k.name] || kindless && !isKind && k.name != "id" && k.name != "name" {
 			continue
 		}
 		kind, group := protocol.CompletionItemKindProperty, "1"
@@ -317,9 +324,10 @@ func (a *at) completeValue(tree *lang.Node, pl place) []protocol.CompletionItem 
 	if inst == nil {
 		inst = &lang.Node{Kind: lang.StringNode, Str: pl.word}
 	}
-	for _, v := range sch.enum(n, inst) {
+	for i, v := range sch.enum(n, inst) {
 		if hasPrefix(v, pl.word) {
-			items = append(items, item(v, protocol.CompletionItemKindEnumMember, "", "", v, edit, "0"))
+			// in the schema's order
+			items = append(items, item(v, protocol.CompletionItemKindEnumMember, "", "", v, edit, fmt.Sprintf("%03d", i)))
 		}
 	}
 	return items
