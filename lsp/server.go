@@ -7,6 +7,8 @@ import (
 	"io"
 	"log"
 	"sort"
+	"sync"
+	"time"
 
 	"github.com/sourcegraph/jsonrpc2"
 	"github.com/tliron/glsp"
@@ -27,7 +29,21 @@ type Server struct {
 	shutdown bool // a shutdown request came before exit
 	exited   bool
 	logger   *log.Logger
+
+	// mu serializes the handlers and the debounced reloads. Edits mark
+	// their project stale and reload it once typing pauses for debounce,
+	// or before the next request (which then sees the edits).
+	mu      sync.Mutex
+	stale   map[string]bool // roots to reload
+	timer   *time.Timer
+	notify  func(method string, params any)
+	stopped bool
 }
+
+// debounce is how long the server waits after an edit before it reloads
+// the project and publishes diagnostics, so that a burst of keystrokes
+// costs one load. A request reloads at once.
+const debounce = 150 * time.Millisecond
 
 // document is a file open in the editor.
 type document struct {
@@ -54,7 +70,7 @@ func (d *document) set(text string) {
 // New makes a server; version is what it tells the editor it is.
 func New(version string, logw io.Writer) *Server {
 	s := &Server{version: version, docs: map[string]*document{}, projects: map[string]*project{},
-		logger: log.New(logw, "flowrun lsp: ", log.LstdFlags)}
+		logger: log.New(logw, "flowrun lsp: ", log.LstdFlags), stale: map[string]bool{}}
 	s.handler = protocol.Handler{
 		Initialize:                     s.initialize,
 		Initialized:                    func(*glsp.Context, *protocol.InitializedParams) error { return nil },
@@ -99,9 +115,17 @@ func (s *Server) Serve(ctx context.Context, rw io.ReadWriteCloser) bool {
 		if req.Params != nil {
 			gc.Params = *req.Params
 		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		if req.Method == protocol.MethodExit {
-			s.exited = true
+			s.exited, s.stopped = true, true
+			if s.timer != nil {
+				s.timer.Stop()
+			}
 			return nil, conn.Close()
+		}
+		if !req.Notif {
+			s.flush() // a request sees every edit before it
 		}
 		if s.shutdown && !req.Notif {
 			return nil, &jsonrpc2.Error{Code: jsonrpc2.CodeInvalidRequest, Message: "the server is shut down"}
@@ -184,8 +208,44 @@ func (s *Server) didChange(ctx *glsp.Context, p *protocol.DidChangeTextDocumentP
 	}
 	d.version = p.TextDocument.Version
 	d.set(text)
-	s.refresh(ctx, path)
+	root := s.findRoot(path)
+	if root == "" {
+		return nil
+	}
+	s.stale[root] = true
+	s.notify = ctx.Notify
+	if s.timer == nil {
+		s.timer = time.AfterFunc(debounce, s.flushLater)
+	} else {
+		s.timer.Reset(debounce)
+	}
 	return nil
+}
+
+// flushLater reloads the stale projects once edits pause.
+func (s *Server) flushLater() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.stopped {
+		s.flush()
+	}
+}
+
+// flush reloads the projects edits made stale and publishes their
+// diagnostics.
+func (s *Server) flush() {
+	if len(s.stale) == 0 {
+		return
+	}
+	roots := make([]string, 0, len(s.stale))
+	for r := range s.stale {
+		roots = append(roots, r)
+	}
+	sort.Strings(roots)
+	clear(s.stale)
+	for _, r := range roots {
+		s.publish(s.load(r), s.notify)
+	}
 }
 
 func (s *Server) didSave(ctx *glsp.Context, p *protocol.DidSaveTextDocumentParams) error {
@@ -233,6 +293,7 @@ func (s *Server) refresh(ctx *glsp.Context, path string) {
 	if root == "" {
 		return
 	}
+	delete(s.stale, root)
 	s.publish(s.load(root), ctx.Notify)
 }
 
