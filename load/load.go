@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/flowrun/flowrun/schema"
 )
@@ -31,16 +32,34 @@ type Options struct {
 	// ShapeCache, when set, skips the schema pass for files it recorded as
 	// accepted, and records the files the schema accepts.
 	ShapeCache *ShapeCache
+	// Overlay, when set, holds file contents by path that are read instead
+	// of the disk: an editor's unsaved buffers. Paths are as the loader
+	// names them, filepath.Join(dir, "flows", "x.yaml"). A .yaml or .yml
+	// file under flows/ or tests/ that is only in the overlay is loaded too.
+	Overlay map[string][]byte
 }
 
 // ProjectWith is Project with options.
 func ProjectWith(dir string, o Options) (*lang.Project, error) {
-	l := &loader{dir: dir, shapes: o.ShapeCache}
+	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay}
 	p := l.load()
 	if len(l.d.List) > 0 {
 		return nil, l.d.List.Sort()
 	}
 	return p, nil
+}
+
+// Inspect loads the project in dir as far as it goes and returns it with
+// every problem found, sorted: the problems ProjectWith returns, and a
+// project that may be partial (nil when dir cannot be read). Flows whose
+// files do not parse are missing from it; flows the schema refused have
+// their signature (name, type, inputs, outputs) and node tree but no steps.
+// Editors use it to complete and navigate a project that has problems; a
+// project with problems must not be run.
+func Inspect(dir string, o Options) (*lang.Project, lang.Diagnostics) {
+	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay}
+	p := l.load()
+	return p, l.d.List.Sort()
 }
 
 type loader struct {
@@ -64,6 +83,8 @@ type loader struct {
 	// tests that name them are not reported as unknown on top of the
 	// file's own error.
 	broken map[string]bool
+
+	overlay map[string][]byte // Options.Overlay
 }
 
 type flowSrc struct {
@@ -117,6 +138,7 @@ func (l *loader) load() *lang.Project {
 			l.d.Add(lang.Pos{File: root}, "", "cannot read: %s", errText(err))
 		}
 	}
+	files, tests = l.overlayFiles(files, tests)
 	sort.Strings(files)
 	sort.Strings(tests)
 	if cnode != nil {
@@ -177,6 +199,31 @@ func (l *loader) load() *lang.Project {
 	return p
 }
 
+// overlayFiles adds the overlay's files under flows/ and tests/ that are
+// not on disk.
+func (l *loader) overlayFiles(files, tests []string) ([]string, []string) {
+	if len(l.overlay) == 0 {
+		return files, tests
+	}
+	seen := map[string]bool{}
+	for _, f := range append(files[:len(files):len(files)], tests...) {
+		seen[f] = true
+	}
+	for path := range l.overlay {
+		ext := filepath.Ext(path)
+		if seen[path] || ext != ".yaml" && ext != ".yml" {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(path, filepath.Join(l.dir, "flows")+string(filepath.Separator)):
+			files = append(files, path)
+		case strings.HasPrefix(path, filepath.Join(l.dir, "tests")+string(filepath.Separator)):
+			tests = append(tests, path)
+		}
+	}
+	return files, tests
+}
+
 func errText(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
@@ -190,7 +237,7 @@ func errText(err error) string {
 func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
 	l.fileInvalid = true
 	l.lastData = nil
-	st, err := os.Stat(path)
+	st, err := l.stat(path)
 	if err != nil {
 		if os.IsNotExist(err) {
 			if required {
@@ -209,7 +256,7 @@ func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
 		l.d.Add(lang.Pos{File: path, Line: 1, Col: 1}, "split it into several files", "file is %s, over the %s limit for a project file", value.Bytes(int(st.Size())), value.Bytes(MaxFileBytes))
 		return nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := l.readFile(path)
 	if err != nil {
 		l.d.Add(lang.Pos{File: path}, "", "cannot read: %s", errText(err))
 		return nil
@@ -243,6 +290,35 @@ func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
 	}
 	return n
 }
+
+// stat is os.Stat that sees the overlay's files.
+func (l *loader) stat(path string) (fs.FileInfo, error) {
+	if data, ok := l.overlay[path]; ok {
+		return overlayInfo{name: filepath.Base(path), size: int64(len(data))}, nil
+	}
+	return os.Stat(path)
+}
+
+// readFile is os.ReadFile that reads the overlay's files from it.
+func (l *loader) readFile(path string) ([]byte, error) {
+	if data, ok := l.overlay[path]; ok {
+		return data, nil
+	}
+	return os.ReadFile(path)
+}
+
+// overlayInfo describes a file of the overlay.
+type overlayInfo struct {
+	name string
+	size int64
+}
+
+func (i overlayInfo) Name() string       { return i.name }
+func (i overlayInfo) Size() int64        { return i.size }
+func (i overlayInfo) Mode() fs.FileMode  { return 0o644 }
+func (i overlayInfo) ModTime() time.Time { return time.Time{} }
+func (i overlayInfo) IsDir() bool        { return false }
+func (i overlayInfo) Sys() any           { return nil }
 
 // schemaError maps a schema error's instance location back to its YAML node.
 func (l *loader) schemaError(root *lang.Node, e schema.Error) {
