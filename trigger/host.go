@@ -55,6 +55,9 @@ type Host struct {
 	// Store.MaxRuns). Serve prunes at start and every minute.
 	KeepRuns    int
 	KeepRunsFor time.Duration
+	// GroupCommit makes Serve commit the runs that finish together in one
+	// transaction (see GroupCommitter).
+	GroupCommit bool
 	Now         func() time.Time // the clock used to verify timestamps; default time.Now
 	// Every, when set, replaces every poll flow's schedule. It exists for
 	// tests: `flowrun serve` reads it from the test-only environment variable
@@ -69,6 +72,7 @@ type Host struct {
 
 	wg       sync.WaitGroup
 	draining atomic.Bool // Serve is shutting down: /readyz answers 503
+	group    atomic.Pointer[GroupCommitter]
 	pollMu   sync.Mutex
 	pollBusy map[string]bool
 	hookMu   map[string]*hookLock // per webhook trigger, guarded by pollMu
@@ -282,7 +286,7 @@ func (h *Host) poll(ctx context.Context, t *Trigger, pr pollRun) (int, int64, er
 		c := RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg,
 			Source: pr.source, ReplayOf: pr.replayOf, Payload: &Payload{Cursor: cur}}
 		c.Steps, c.StepsDropped = sr.steps()
-		id, cerr := h.Store.CommitRun(context.WithoutCancel(ctx), t.ID, c)
+		id, cerr := h.commit(context.WithoutCancel(ctx), t.ID, c)
 		if cerr != nil {
 			h.logf("trigger %s: recording the failed run: %v", t.ID, cerr)
 		}
@@ -336,7 +340,7 @@ func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow, sr *StepR
 	c := RunCommit{Cursor: nextJSON, Keys: keys, Events: len(ds),
 		Started: start, Duration: time.Since(start), Status: "ok", Source: pr.source, ReplayOf: pr.replayOf}
 	c.Steps, c.StepsDropped = sr.steps()
-	runID, err := h.Store.CommitRun(context.WithoutCancel(ctx), t.ID, c)
+	runID, err := h.commit(context.WithoutCancel(ctx), t.ID, c)
 	if err != nil {
 		return len(ds), 0, fmt.Errorf("events were delivered but the cursor was not saved (they will repeat, and dedupe drops repeats): %w", err)
 	}
@@ -486,7 +490,7 @@ func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Re
 			if res.Request != nil {
 				c.Payload = &Payload{Request: redactedJSON(h.Runner.Connection, res.Request)}
 			}
-			id, cerr := h.Store.CommitRun(context.WithoutCancel(ctx), t.ID, c)
+			id, cerr := h.commit(context.WithoutCancel(ctx), t.ID, c)
 			if cerr != nil {
 				h.logf("trigger %s: recording the failed delivery: %v", t.ID, cerr)
 			}
@@ -571,7 +575,7 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 	}
 	c := RunCommit{Keys: keys, Events: len(ds), Started: start, Duration: time.Since(start), Status: "ok", Source: source, ReplayOf: replayOf}
 	c.Steps, c.StepsDropped = sr.steps()
-	id, err := h.Store.CommitRun(context.WithoutCancel(ctx), t.ID, c)
+	id, err := h.commit(context.WithoutCancel(ctx), t.ID, c)
 	if err != nil {
 		h.logf("trigger %s: events delivered but not recorded: %v", t.ID, err)
 	}
@@ -626,6 +630,11 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	}
 	if idleTimeout <= 0 {
 		idleTimeout = DefaultIdleTimeout
+	}
+	if h.GroupCommit {
+		g := NewGroupCommitter(h.Store)
+		h.group.Store(g)
+		defer func() { h.group.Store(nil); g.Close() }()
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout, IdleTimeout: idleTimeout,
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}

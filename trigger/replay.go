@@ -111,7 +111,7 @@ func (h *Host) replayDelivery(ctx context.Context, t *Trigger, f *lang.Flow, p *
 		msg := h.Runner.Connection.Redact(err.Error())
 		c := RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg, Source: "replay", ReplayOf: runID, Payload: p}
 		c.Steps, c.StepsDropped = sr.steps()
-		id, cerr := h.Store.CommitRun(context.WithoutCancel(ctx), t.ID, c)
+		id, cerr := h.commit(context.WithoutCancel(ctx), t.ID, c)
 		if cerr != nil {
 			h.logf("trigger %s: recording the failed replay: %v", t.ID, cerr)
 		}

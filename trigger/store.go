@@ -587,6 +587,36 @@ func (s *Store) Commit(ctx context.Context, triggerID string, c RunCommit) error
 
 // CommitRun is Commit, returning the id of the run-history row it added.
 func (s *Store) CommitRun(ctx context.Context, triggerID string, c RunCommit) (int64, error) {
+	pc, err := s.prepareCommit(triggerID, c)
+	if err != nil {
+		return 0, err
+	}
+	fail := func(err error) error { return fmt.Errorf("commit run of %s: %w", triggerID, err) }
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fail(err)
+	}
+	defer tx.Rollback()
+	runID, err := commitTx(ctx, tx, triggerID, c, pc)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fail(err)
+	}
+	return runID, nil
+}
+
+// preparedCommit is a validated RunCommit's derived values.
+type preparedCommit struct {
+	status           string
+	started          time.Time
+	maxKeys, maxRuns int
+}
+
+// prepareCommit validates c (nothing is written) for Commit and CommitBatch.
+func (s *Store) prepareCommit(triggerID string, c RunCommit) (preparedCommit, error) {
 	status := c.Status
 	if status == "" {
 		status = "ok"
@@ -595,16 +625,16 @@ func (s *Store) CommitRun(ctx context.Context, triggerID string, c RunCommit) (i
 		}
 	}
 	if status != "ok" && status != "error" {
-		return 0, fmt.Errorf("commit run of %s: status %q is not ok or error", triggerID, c.Status)
+		return preparedCommit{}, fmt.Errorf("commit run of %s: status %q is not ok or error", triggerID, c.Status)
 	}
 	if len(c.Cursor) > MaxCursorBytes {
-		return 0, &CursorTooLargeError{Size: len(c.Cursor)}
+		return preparedCommit{}, &CursorTooLargeError{Size: len(c.Cursor)}
 	}
 	if len(c.Cursor) > 0 && !json.Valid(c.Cursor) {
-		return 0, fmt.Errorf("commit run of %s: cursor is not valid JSON", triggerID)
+		return preparedCommit{}, fmt.Errorf("commit run of %s: cursor is not valid JSON", triggerID)
 	}
 	if c.Events < 0 {
-		return 0, fmt.Errorf("commit run of %s: negative event count %d", triggerID, c.Events)
+		return preparedCommit{}, fmt.Errorf("commit run of %s: negative event count %d", triggerID, c.Events)
 	}
 	started := c.Started
 	if started.IsZero() {
@@ -618,16 +648,15 @@ func (s *Store) CommitRun(ctx context.Context, triggerID string, c RunCommit) (i
 	if maxRuns <= 0 {
 		maxRuns = DefaultMaxRuns
 	}
+	return preparedCommit{status, started, maxKeys, maxRuns}, nil
+}
+
+// commitTx is Commit's work inside tx, for a validated c.
+func commitTx(ctx context.Context, tx *sql.Tx, triggerID string, c RunCommit, pc preparedCommit) (int64, error) {
+	status, started, maxKeys, maxRuns := pc.status, pc.started, pc.maxKeys, pc.maxRuns
 	fail := func(err error) error { return fmt.Errorf("commit run of %s: %w", triggerID, err) }
-
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fail(err)
-	}
-	defer tx.Rollback()
-
 	var project, flow string
-	err = tx.QueryRowContext(ctx, `SELECT project, flow FROM triggers WHERE id = ?`, triggerID).Scan(&project, &flow)
+	err := tx.QueryRowContext(ctx, `SELECT project, flow FROM triggers WHERE id = ?`, triggerID).Scan(&project, &flow)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("trigger %s: %w", triggerID, ErrNotFound)
 	} else if err != nil {
@@ -679,9 +708,6 @@ func (s *Store) CommitRun(ctx context.Context, triggerID string, c RunCommit) (i
 		Started: started, Duration: c.Duration, Events: c.Events, Status: status, Error: c.Error,
 		ReplayOf: c.ReplayOf, Steps: c.Steps, StepsDropped: c.StepsDropped}, c.Payload, maxRuns)
 	if err != nil {
-		return 0, fail(err)
-	}
-	if err := tx.Commit(); err != nil {
 		return 0, fail(err)
 	}
 	return runID, nil

@@ -300,6 +300,7 @@ type serveOptions struct {
 	keepRuns    int
 	keepRunsFor time.Duration
 	metrics     bool
+	groupCommit bool
 	log         logOptions
 }
 
@@ -332,6 +333,7 @@ exits 0.`,
 	f.IntVar(&o.keepRuns, "keep-runs", trigger.DefaultMaxRuns, "run history: keep at most this many runs per trigger")
 	f.DurationVar(&o.keepRunsFor, "keep-runs-for", 0, "run history: delete runs older than this (e.g. 720h); 0 keeps them")
 	f.BoolVar(&o.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
+	f.BoolVar(&o.groupCommit, "group-commit", true, "commit the runs that finish together in one SQLite transaction")
 	o.log.flags(cmd)
 	f.StringVar(&o.clock, "clock", "", "pin the clock used to check signature timestamps (RFC 3339; for tests)")
 	_ = f.MarkHidden("clock")
@@ -361,6 +363,7 @@ func runServe(e *env, project string, o *serveOptions) error {
 	h.ConnectionName = connectionName(o.host.connection)
 	h.ReadTimeout, h.IdleTimeout = o.readTimeout, o.idleTimeout
 	h.KeepRuns, h.KeepRunsFor = o.keepRuns, o.keepRunsFor
+	h.GroupCommit = o.groupCommit
 	if o.keepRuns > 0 {
 		h.Store.MaxRuns = o.keepRuns
 	}
