@@ -15,6 +15,14 @@
 //     as one summary line per trigger and interval; and runs polls on their
 //     schedule.
 //
+// The run history (history.go) is a stable API for other readers, such as
+// the web console: [Store.ListRuns], [Store.GetRun] and [Store.RunPayload]
+// with [RunRecord], [StepRecord], [Payload] and [RunFilter]. Every step is
+// redacted with the run's connection before it is stored ([StepRecorder]).
+// Concurrent commits can share a transaction ([GroupCommitter],
+// [Store.CommitBatch]); serve's logs (log/slog) and Prometheus metrics
+// ([Metrics]) are in logs.go and metrics.go.
+//
 // The CLI (flowrun serve, flowrun poll, trigger commands) imports this package;
 // it sits beside the interpreter and uses it, never the other way round.
 package trigger

@@ -115,6 +115,27 @@ func TestServeOperationsEndToEnd(t *testing.T) {
 		t.Fatalf("runs show: %d\n%s", code, out)
 	}
 
+	// a delivery whose event steps fail is kept and can be replayed (it
+	// fails again: the flow is at fault)
+	bad := []byte(`{"action":"opened"}`)
+	hdr = map[string]string{"X-GitHub-Event": "issues", "X-GitHub-Delivery": "ops-2", "X-Hub-Signature-256": hubSign(tr.Secret, bad)}
+	if c := post(t, "http://"+addr+trigger.HookPath(id), hdr, bad); c < 500 {
+		t.Fatalf("failing delivery: %d\n%s", c, stderr.String())
+	}
+	out, errs, code = runBin(t, "runs", "list", "--state", state, "--failed")
+	m := regexp.MustCompile(`(?m)^(\d+) .* webhook +` + regexp.QuoteMeta(id) + ` .* error \(replayable\)`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("runs list --failed: %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = runBin(t, "runs", "replay", project, m[1], "--state", state, "--connection", conn, "--sink", "file:"+filepath.Join(dir, "replayed.jsonl"))
+	if code != 1 || !strings.Contains(errs, "replay of run "+m[1]+" failed (recorded as run ") {
+		t.Fatalf("runs replay: %d\n%s%s", code, out, errs)
+	}
+	out, _, _ = runBin(t, "runs", "list", "--state", state, "--limit", "1")
+	if !strings.Contains(out, " replay ") {
+		t.Fatalf("the replay is not the newest run:\n%s", out)
+	}
+
 	// a stalled upload, then SIGTERM
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
