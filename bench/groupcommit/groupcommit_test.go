@@ -30,9 +30,9 @@ func open(b *testing.B, triggers int) *trigger.Store {
 	return st
 }
 
-// run makes b.N commits from conc goroutines with commit, then checks that
+// commitAll makes b.N commits from conc goroutines with commit, then checks that
 // every dedupe key is there (0 lost).
-func run(b *testing.B, st *trigger.Store, conc int, commit func(ctx context.Context, id string, c trigger.RunCommit) (int64, error)) {
+func commitAll(b *testing.B, st *trigger.Store, conc int, commit func(ctx context.Context, id string, c trigger.RunCommit) (int64, error)) {
 	ctx := context.Background()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -72,13 +72,13 @@ func BenchmarkCommit(b *testing.B) {
 	for _, conc := range []int{32, 128} {
 		b.Run(fmt.Sprintf("single/c%d", conc), func(b *testing.B) {
 			st := open(b, 8)
-			run(b, st, conc, st.CommitRun)
+			commitAll(b, st, conc, st.CommitRun)
 		})
 		b.Run(fmt.Sprintf("group/c%d", conc), func(b *testing.B) {
 			st := open(b, 8)
 			g := trigger.NewGroupCommitter(st)
 			defer g.Close()
-			run(b, st, conc, g.Commit)
+			commitAll(b, st, conc, g.Commit)
 		})
 	}
 }
