@@ -159,3 +159,54 @@ func (h *Host) commit(ctx context.Context, triggerID string, c RunCommit) (int64
 	}
 	return h.Store.CommitRun(ctx, triggerID, c)
 }
+
+// keyClaims are the dedupe and replay keys of the deliveries in flight,
+// per trigger: a delivery claims all its keys at once (so two deliveries
+// cannot each hold a key the other waits for) and waits while any of them
+// is held by another.
+type keyClaims struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	held map[string]bool // trigger id + "\x00" + key
+}
+
+// claim takes the keys of trigger id, waiting while any is held; the
+// returned func gives them back.
+func (c *keyClaims) claim(id string, keys []string) func() {
+	if len(keys) == 0 {
+		return func() {}
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = id + "\x00" + k
+	}
+	c.mu.Lock()
+	if c.cond == nil {
+		c.cond = sync.NewCond(&c.mu)
+		c.held = map[string]bool{}
+	}
+	for c.anyHeld(full) {
+		c.cond.Wait()
+	}
+	for _, k := range full {
+		c.held[k] = true
+	}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		for _, k := range full {
+			delete(c.held, k)
+		}
+		c.mu.Unlock()
+		c.cond.Broadcast()
+	}
+}
+
+func (c *keyClaims) anyHeld(keys []string) bool {
+	for _, k := range keys {
+		if c.held[k] {
+			return true
+		}
+	}
+	return false
+}

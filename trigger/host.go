@@ -70,12 +70,14 @@ type Host struct {
 	// DefaultRejectEvery.
 	RejectEvery time.Duration
 
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // deliveries in flight; see enter
+	wgMu     sync.Mutex
+	stopped  bool        // guarded by wgMu: Serve is waiting for wg
 	draining atomic.Bool // Serve is shutting down: /readyz answers 503
 	group    atomic.Pointer[GroupCommitter]
 	pollMu   sync.Mutex
 	pollBusy map[string]bool
-	hookMu   map[string]*hookLock // per webhook trigger, guarded by pollMu
+	claims   keyClaims // dedupe and replay keys of deliveries in flight
 
 	verifiers map[string]compiledVerifier // by flow name, guarded by pollMu
 	rejectMu  sync.Mutex
@@ -83,36 +85,6 @@ type Host struct {
 
 	holdMu sync.Mutex
 	holds  map[string]Hold // the scheduler's view of the store's holds (pause.go)
-}
-
-type hookLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lockTrigger serializes the dedupe, delivery and commit of one webhook
-// trigger's requests; the returned func unlocks.
-func (h *Host) lockTrigger(id string) func() {
-	h.pollMu.Lock()
-	if h.hookMu == nil {
-		h.hookMu = map[string]*hookLock{}
-	}
-	l := h.hookMu[id]
-	if l == nil {
-		l = &hookLock{}
-		h.hookMu[id] = l
-	}
-	l.refs++
-	h.pollMu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		h.pollMu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(h.hookMu, id)
-		}
-		h.pollMu.Unlock()
-	}
 }
 
 func (h *Host) project() *lang.Project { return h.Runner.Project }
@@ -350,24 +322,40 @@ func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow, sr *StepR
 // dedupe drops events whose key was seen before (or earlier in the batch)
 // and builds the deliveries.
 func (h *Host) dedupe(ctx context.Context, t *Trigger, f *lang.Flow, events []any, in map[string]any, request map[string]any) ([]Delivery, []string, error) {
+	keys, err := h.dedupeKeys(f, events, in, request)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h.dedupeWith(ctx, t, f, events, keys)
+}
+
+// dedupeKeys evaluates the flow's dedupe key of each event ("" without
+// dedupe).
+func (h *Host) dedupeKeys(f *lang.Flow, events []any, in map[string]any, request map[string]any) ([]string, error) {
+	keys := make([]string, len(events))
+	if f.Dedupe == nil {
+		return keys, nil
+	}
+	for i, e := range events {
+		var k string
+		var err error
+		if f.Type == lang.Webhook {
+			k, err = h.Runner.EvalWebhookDedupe(f, e, in, request)
+		} else {
+			k, err = h.Runner.EvalDedupe(f, e, in)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("flow %q: dedupe: %w", f.Name, err)
+		}
+		keys[i] = k
+	}
+	return keys, nil
+}
+
+// dedupeWith is dedupe with the keys evaluated.
+func (h *Host) dedupeWith(ctx context.Context, t *Trigger, f *lang.Flow, events []any, keys []string) ([]Delivery, []string, error) {
 	now := time.Now().UTC()
 	ds := make([]Delivery, 0, len(events))
-	keys := make([]string, len(events))
-	if f.Dedupe != nil {
-		for i, e := range events {
-			var k string
-			var err error
-			if f.Type == lang.Webhook {
-				k, err = h.Runner.EvalWebhookDedupe(f, e, in, request)
-			} else {
-				k, err = h.Runner.EvalDedupe(f, e, in)
-			}
-			if err != nil {
-				return nil, nil, fmt.Errorf("flow %q: dedupe: %w", f.Name, err)
-			}
-			keys[i] = k
-		}
-	}
 	seen := map[string]bool{}
 	if f.Dedupe != nil {
 		var err error
@@ -438,7 +426,12 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a serve process restarted after `trigger on` knows the secret only
 	// from the store: keep it out of logs all the same
 	h.Runner.Connection.AddSecret(t.Secret)
-	h.wg.Add(1)
+	if !h.enter() {
+		// the drain has begun: the sender retries
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	defer h.wg.Done()
 	h.metrics().busy(1)
 	defer h.metrics().busy(-1)
@@ -543,12 +536,26 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *htt
 // the run with the dedupe keys, the replay key and the recorded steps. It
 // returns the run's id and the events delivered.
 func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[string]any, a webhook.Accepted, start time.Time, sr *StepRecorder, replayOf int64) (int64, int, error) {
-	if f.Dedupe != nil || a.ReplayKey != "" {
-		// a sender that retries while the first attempt is still in flight
-		// (Okta retries after 3s) must not get past dedupe twice
-		unlock := h.lockTrigger(t.ID)
-		defer unlock()
+	keys, err := h.dedupeKeys(f, a.Events, in, a.Request)
+	if err != nil {
+		return 0, 0, &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
 	}
+	// a sender that retries while the first attempt is still in flight
+	// (Okta retries after 3s) must not get past dedupe twice: the keys of
+	// this delivery are claimed until it is committed (or failed), and a
+	// delivery with a key in flight waits for it. Deliveries with other
+	// keys go on, so their commits can share a transaction.
+	claim := make([]string, 0, len(keys)+1)
+	for _, k := range keys {
+		if k != "" {
+			claim = append(claim, k)
+		}
+	}
+	if a.ReplayKey != "" {
+		claim = append(claim, a.ReplayKey)
+	}
+	release := h.claims.claim(t.ID, claim)
+	defer release()
 	if a.ReplayKey != "" {
 		seen, err := h.Store.SeenKeys(ctx, t.ID, []string{a.ReplayKey})
 		if err != nil {
@@ -558,7 +565,7 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 			return 0, 0, nil // the same body was accepted meanwhile
 		}
 	}
-	ds, keys, err := h.dedupe(ctx, t, f, a.Events, in, a.Request)
+	ds, keys, err := h.dedupeWith(ctx, t, f, a.Events, keys)
 	if err != nil {
 		return 0, 0, &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
 	}
@@ -624,6 +631,10 @@ const closeGrace = 2 * time.Second
 // returns nil: a stalled upload cannot hold the shutdown past drain (and
 // the read timeout bounds it anyway).
 func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
+	h.wgMu.Lock()
+	h.stopped = false
+	h.wgMu.Unlock()
+	h.draining.Store(false)
 	readTimeout, idleTimeout := h.ReadTimeout, h.IdleTimeout
 	if readTimeout <= 0 {
 		readTimeout = DefaultReadTimeout
@@ -679,6 +690,9 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 		err = serr
 	}
 	done := make(chan struct{})
+	h.wgMu.Lock()
+	h.stopped = true // no handler enters after this: Wait below is safe
+	h.wgMu.Unlock()
 	go func() { pollWG.Wait(); h.wg.Wait(); close(done) }()
 	select {
 	case <-done:
@@ -700,6 +714,18 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 		err = nil
 	}
 	return err
+}
+
+// enter counts a delivery in flight, unless Serve has begun waiting for
+// them to finish (then it returns false).
+func (h *Host) enter() bool {
+	h.wgMu.Lock()
+	defer h.wgMu.Unlock()
+	if h.stopped {
+		return false
+	}
+	h.wg.Add(1)
+	return true
 }
 
 // serveReady answers /readyz: 200 while serving with a readable store,
