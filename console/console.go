@@ -8,8 +8,8 @@
 // `flowrun serve --console` mounts it under /console/. Every asset is
 // embedded. Security: POSTs carry a CSRF token, responses a strict
 // Content-Security-Policy, and a Server with a Token refuses requests that
-// do not present it; without one it answers only requests addressed to a
-// loopback host name (against DNS rebinding).
+// do not present it; without one it answers only requests from a loopback
+// peer addressed to a loopback host name (against DNS rebinding).
 package console
 
 import (
@@ -175,7 +175,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	if s.cfg.Token == "" {
-		if !loopbackHost(r.Host) {
+		// both ends on loopback: the peer (a console mounted in a serve
+		// that listens more widely) and the Host (against DNS rebinding)
+		if !loopbackHost(r.Host) || !loopbackHost(r.RemoteAddr) {
 			http.Error(w, "the console answers only on a loopback address (start it with --console-token to serve others)", http.StatusForbidden)
 			return
 		}

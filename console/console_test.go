@@ -72,7 +72,12 @@ func do(t *testing.T, h http.Handler, method, target string, form url.Values, hd
 	if form != nil {
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	r.RemoteAddr = "127.0.0.1:50000"
 	for k, v := range hdr {
+		if k == "RemoteAddr" {
+			r.RemoteAddr = v
+			continue
+		}
 		if k == "Host" {
 			r.Host = v
 			continue
@@ -211,13 +216,16 @@ func TestHostAndToken(t *testing.T) {
 	if r := do(t, s, "GET", "/", nil, map[string]string{"Host": "evil.example:8686"}); r.code != 403 {
 		t.Errorf("non-loopback Host without a token: %d", r.code)
 	}
+	if r := do(t, s, "GET", "/", nil, map[string]string{"RemoteAddr": "203.0.113.9:4000"}); r.code != 403 {
+		t.Errorf("a peer beyond loopback without a token: %d", r.code)
+	}
 	for _, h := range []string{"localhost:1", "[::1]:8686", "127.0.0.1"} {
 		if r := do(t, s, "GET", "/", nil, map[string]string{"Host": h}); r.code != 200 {
 			t.Errorf("Host %s: %d", h, r.code)
 		}
 	}
 	ts, _ := newTestServer(t, "tok-123")
-	h := map[string]string{"Host": "console.example"}
+	h := map[string]string{"Host": "console.example", "RemoteAddr": "203.0.113.9:4000"}
 	if r := do(t, ts, "GET", "/", nil, h); r.code != 401 {
 		t.Errorf("no token: %d", r.code)
 	}

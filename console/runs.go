@@ -25,6 +25,12 @@ type Run struct {
 	Inputs   any
 	Outputs  any
 	Steps    []run.TraceEvent
+	// from a state store's history
+	Trigger      string
+	Source       string // webhook, poll, run, replay; "console" for runs started here
+	Events       int
+	StepsDropped int
+	Replayable   bool
 
 	mu   sync.Mutex
 	conn *connection.Connection
@@ -35,7 +41,7 @@ func (s *Server) newRun(p *Project, f *lang.Flow, in map[string]any) *Run {
 	s.seq++
 	id := fmt.Sprintf("%d", s.seq)
 	s.mu.Unlock()
-	return &Run{ID: id, Project: p.Name, Flow: f.Name, Start: s.cfg.Now(), Status: "running",
+	return &Run{ID: id, Project: p.Name, Flow: f.Name, Start: s.cfg.Now(), Status: "running", Source: "console",
 		Inputs: p.Connection.RedactValue(in), conn: p.Connection}
 }
 
