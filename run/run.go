@@ -185,6 +185,7 @@ type run struct {
 	id      string // see runID
 	steps   atomic.Int64
 	limits  Limits
+	trace   func(TraceEvent) // Runner.Trace and WithTrace's; nil: none
 	baseURL string
 	baseErr error
 	once    sync.Once
@@ -268,6 +269,7 @@ func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
 	ru := r.newRun(conn)
+	ru.trace = r.traceFor(ctx)
 	ctx, cancel := r.runContext(ctx, f, ru.limits)
 	defer cancel()
 	var extra map[string]any
@@ -307,6 +309,7 @@ func (r *Runner) Section(ctx context.Context, flowName, section string, inputs m
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
 	ru := r.newRun(conn)
+	ru.trace = r.traceFor(ctx)
 	ctx, cancel := r.runContext(ctx, f, ru.limits)
 	defer cancel()
 	return ru.runFlow(ctx, f, sec, in, extra, 0, nil)
@@ -539,7 +542,7 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 	if err := fr.canceled(); err != nil {
 		return ctlNext, fr.wrap(st, err)
 	}
-	if ru.r.Trace == nil {
+	if ru.trace == nil {
 		ctl, result, err := fr.execKind(st, nil)
 		if err != nil {
 			return ctl, fr.wrap(st, err)
@@ -564,7 +567,7 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 	if ev.Output == nil && result != nil {
 		ev.Output = result
 	}
-	ru.r.Trace(*ev)
+	ru.trace(*ev)
 	return ctl, err
 }
 
