@@ -27,6 +27,7 @@ type runOptions struct {
 	trace      bool
 	traceJSON  string
 	timeout    time.Duration
+	maxMemory  *int64 // --max-memory, see size.go
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -54,6 +55,7 @@ path:line:col on stderr), 2 usage or load errors, 130 interrupted.`,
 	f.BoolVar(&o.trace, "trace", false, "print a line per step on stderr")
 	f.StringVar(&o.traceJSON, "trace-json", "", "write every step, with its inputs and outputs, as JSON lines to this file")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the run after this long (e.g. 30s); 0 means no limit")
+	o.maxMemory = maxMemoryFlag(cmd)
 	return cmd
 }
 
@@ -201,7 +203,7 @@ func runRun(e *env, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	r := &run.Runner{Project: p, Connection: conn}
+	r := &run.Runner{Project: p, Connection: conn, Limits: run.Limits{MaxMemory: *o.maxMemory}}
 	tr := &tracer{conn: conn}
 	if o.trace {
 		tr.text = e.stderr

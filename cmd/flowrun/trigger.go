@@ -273,6 +273,7 @@ func newServeCmd(e *env) *cobra.Command {
 	o := &hostOptions{}
 	var listen, sinkSpec, clock string
 	var drain time.Duration
+	maxMemory := new(int64) // --max-memory, see size.go
 	cmd := &cobra.Command{
 		Use:   "serve PROJECT",
 		Short: "Host every trigger that is on: receive webhooks, run polls, send events to a sink",
@@ -294,6 +295,7 @@ and exits 0.`,
 				return err
 			}
 			defer closeFn()
+			h.Runner.Limits.MaxMemory = *maxMemory // see size.go
 			if clock != "" {
 				t, err := time.Parse(time.RFC3339, clock)
 				if err != nil {
@@ -320,6 +322,7 @@ and exits 0.`,
 		},
 	}
 	o.flags(cmd, false)
+	maxMemoryVar(cmd, maxMemory)
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on for webhook deliveries")
 	f.StringVar(&sinkSpec, "sink", "stdout", "where events go: stdout, file:PATH, or http(s)://URL")
