@@ -2,6 +2,8 @@ package run
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sync/atomic"
 
 	"github.com/flowrun/flowrun/lang"
@@ -108,32 +110,94 @@ type held struct {
 
 const smallValue = 1024
 
-// holdVar charges v, stored in variable name, replacing what it held.
-func (fr *frame) holdVar(name string, v any) error {
+// holdVar charges v, to be stored in variable name, replacing what it
+// held; it returns the value to store (see detach).
+func (fr *frame) holdVar(name string, v any) (any, error) {
 	return fr.hold(&fr.held.vars, name, v)
 }
 
-// holdStep charges v, stored as step id's result.
-func (fr *frame) holdStep(id string, v any) error {
+// holdStep charges v, to be stored as step id's result.
+func (fr *frame) holdStep(id string, v any) (any, error) {
 	return fr.hold(&fr.held.steps, id, v)
 }
 
-func (fr *frame) hold(names *map[string]int64, key string, v any) error {
+func (fr *frame) hold(names *map[string]int64, key string, v any) (any, error) {
 	m := fr.run.mem
-	n := m.size(v)
+	r := value.Measure(v, m.limit+1, fr.vars, fr.steps)
+	if r.Holds {
+		// `${ [vars] }`: stored as it is, vars would hold itself
+		v = detach(v, fr.vars, fr.steps)
+		r = value.Measure(v, m.limit+1)
+	}
+	if r.Deep {
+		return nil, limitf("a value nested deeper than %d levels (limit)", value.MaxSizeDepth)
+	}
+	n := r.Size
 	old := (*names)[key]
 	if n < smallValue && old == 0 {
-		return nil
+		return v, nil
 	}
 	if err := m.grow(n - old); err != nil {
-		return err
+		return nil, err
 	}
 	if *names == nil {
 		*names = make(map[string]int64, 4)
 	}
 	(*names)[key] = n
 	fr.held.total += n - old
-	return nil
+	return v, nil
+}
+
+// detach returns v with every occurrence of the frame's live vars or steps
+// map replaced by a copy of it as it is now: a variable holds values, never
+// the scope itself, so no value can contain itself. (What the live maps
+// hold was detached when it was stored.)
+func detach(v any, vars, steps map[string]any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		if sameMap(t, vars) || sameMap(t, steps) {
+			return maps.Clone(t)
+		}
+		var out map[string]any
+		for k, x := range t {
+			if y := detach(x, vars, steps); !sameValue(x, y) {
+				if out == nil {
+					out = maps.Clone(t)
+				}
+				out[k] = y
+			}
+		}
+		if out != nil {
+			return out
+		}
+	case []any:
+		var out []any
+		for i, x := range t {
+			if y := detach(x, vars, steps); !sameValue(x, y) {
+				if out == nil {
+					out = slices.Clone(t)
+				}
+				out[i] = y
+			}
+		}
+		if out != nil {
+			return out
+		}
+	}
+	return v
+}
+
+// sameValue reports whether detach returned x itself.
+func sameValue(x, y any) bool {
+	switch a := x.(type) {
+	case map[string]any:
+		b, ok := y.(map[string]any)
+		return ok && sameMap(a, b)
+	case []any:
+		b, ok := y.([]any)
+		return ok && len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+	}
+	return true
 }
 
 // releaseHeld gives back everything the frame holds (its flow returned, or

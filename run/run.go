@@ -555,7 +555,7 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 			return ctl, fr.wrap(st, err)
 		}
 		if id := st.Base().ID; id != "" {
-			if err := fr.holdStep(id, result); err != nil {
+			if result, err = fr.holdStep(id, result); err != nil {
 				return ctl, fr.wrap(st, err)
 			}
 			fr.steps[id] = result
@@ -568,7 +568,7 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 	if err != nil {
 		err = fr.wrap(st, err)
 	} else if b.ID != "" {
-		if err = fr.holdStep(b.ID, result); err != nil {
+		if result, err = fr.holdStep(b.ID, result); err != nil {
 			err = fr.wrap(st, err)
 		} else {
 			fr.steps[b.ID] = result
@@ -597,7 +597,7 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 			if err != nil {
 				return ctlNext, nil, err
 			}
-			if err := fr.holdVar(nv.Name, v); err != nil {
+			if v, err = fr.holdVar(nv.Name, v); err != nil {
 				return ctlNext, nil, err
 			}
 			fr.vars[nv.Name] = v

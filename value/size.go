@@ -3,6 +3,7 @@ package value
 import (
 	"reflect"
 	"time"
+	"unsafe"
 )
 
 // Approximate sizes, in bytes, of the parts of a plain value on a 64-bit
@@ -36,11 +37,36 @@ func SizeAtMost(v any, limit int64) (n int64, over bool) {
 	return s.n, s.over
 }
 
+// Measured is what Measure found.
+type Measured struct {
+	Size  int64 // at least the size counted before the walk stopped
+	Over  bool  // over the limit, or too deep
+	Deep  bool  // nested deeper than MaxSizeDepth
+	Holds bool  // holds one of the maps asked about
+}
+
+// Measure is SizeAtMost that also reports whether v is nested deeper than
+// MaxSizeDepth, and whether it holds (is, or contains) one of the given
+// maps, by identity.
+func Measure(v any, limit int64, maps ...map[string]any) Measured {
+	s := sizer{limit: limit}
+	for _, m := range maps {
+		if m != nil {
+			s.holds = append(s.holds, reflect.ValueOf(m).UnsafePointer())
+		}
+	}
+	s.add(v)
+	return Measured{Size: s.n, Over: s.over, Deep: s.deep, Holds: s.found}
+}
+
 type sizer struct {
 	n     int64
 	limit int64
 	over  bool
 	depth int
+	deep  bool
+	holds []unsafe.Pointer
+	found bool
 }
 
 // MaxSizeDepth is how deep Size follows nested lists and objects; a value
@@ -76,6 +102,14 @@ func (s *sizer) add(v any) bool {
 		s.depth--
 		return true
 	case map[string]any:
+		if len(s.holds) > 0 {
+			p := reflect.ValueOf(t).UnsafePointer()
+			for _, h := range s.holds {
+				if p == h {
+					s.found = true
+				}
+			}
+		}
 		if !s.enter() || !s.grow(sizeMap+(sizeEntry+sizeString+sizeScalar)*int64(len(t))) {
 			return false
 		}
@@ -108,7 +142,7 @@ func (s *sizer) add(v any) bool {
 // that stops early leaves depth as it is: the sizer is not used again.)
 func (s *sizer) enter() bool {
 	if s.depth >= MaxSizeDepth {
-		s.over = true
+		s.over, s.deep = true, true
 		return false
 	}
 	s.depth++
