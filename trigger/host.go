@@ -29,8 +29,11 @@ const DefaultMaxBody = webhook.DefaultMaxBody
 // runs polls on their schedule, and hands events to a sink, keeping all
 // state in a Store.
 type Host struct {
-	Runner    *run.Runner
-	Store     *Store
+	Runner *run.Runner
+	Store  *Store
+	// State, when set, replaces Store as the host's state (for example a
+	// trigger/pgstore store shared by several machines).
+	State     StateStore
 	Sink      Sink
 	PublicURL string // where the service reaches this host, e.g. https://hooks.example.com
 	MaxBody   int64  // webhook body limit; 0 means DefaultMaxBody
@@ -145,7 +148,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	}
 	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Flow: f.Name, Kind: string(f.Type), Input: inJSON}
 	if f.Type == lang.Poll {
-		if err := h.Store.CreateTrigger(ctx, t); err != nil {
+		if err := h.state().CreateTrigger(ctx, t); err != nil {
 			return nil, err
 		}
 		return t, nil
@@ -164,7 +167,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	// register steps run, so that a `flowrun serve` already running can
 	// answer a handshake the service sends while registering (Okta's
 	// lifecycle/verify). If registering fails, the trigger is removed again.
-	if err := h.Store.CreateTrigger(ctx, t); err != nil {
+	if err := h.state().CreateTrigger(ctx, t); err != nil {
 		return nil, err
 	}
 	reg, err := h.Runner.Register(ctx, f.Name, input, hook)
@@ -172,7 +175,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 		t.Registration, err = json.Marshal(reg)
 	}
 	if err == nil {
-		err = h.Store.SetRegistration(ctx, t.ID, t.Registration)
+		err = h.state().SetRegistration(ctx, t.ID, t.Registration)
 		if err != nil {
 			if derr := h.Runner.Deregister(ctx, f.Name, input, reg, hook); derr != nil {
 				err = errors.Join(err, fmt.Errorf("undoing the registration failed too: %w", derr))
@@ -180,7 +183,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 		}
 	}
 	if err != nil {
-		if derr := h.Store.DeleteTrigger(context.WithoutCancel(ctx), t.ID); derr != nil {
+		if derr := h.state().DeleteTrigger(context.WithoutCancel(ctx), t.ID); derr != nil {
 			return nil, errors.Join(err, fmt.Errorf("removing the pending trigger %s failed: %w", t.ID, derr))
 		}
 		return nil, err
@@ -191,7 +194,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 // Off turns a trigger off: a webhook's deregister steps run with the stored
 // registration (the trigger is kept if they fail), then the trigger is forgotten.
 func (h *Host) Off(ctx context.Context, id string) error {
-	t, err := h.Store.GetTrigger(ctx, id)
+	t, err := h.state().GetTrigger(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -215,7 +218,7 @@ func (h *Host) Off(ctx context.Context, id string) error {
 			return fmt.Errorf("deregister failed; the trigger stays on (fix the cause and run `trigger off` again): %w", err)
 		}
 	}
-	return h.Store.DeleteTrigger(ctx, id)
+	return h.state().DeleteTrigger(ctx, id)
 }
 
 func decodeInput(raw json.RawMessage) (map[string]any, error) {
@@ -243,7 +246,7 @@ func (h *Host) PollOnce(ctx context.Context, t *Trigger) (int, error) {
 	h.afterRun(ctx, t, f, err) // pause or delay the trigger by the error's code
 	if err != nil {
 		msg := h.Runner.Connection.Redact(err.Error())
-		if cerr := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
+		if cerr := h.state().Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
 			h.logf("trigger %s: recording the failed run: %v", t.ID, cerr)
 		}
 		return 0, err
@@ -284,7 +287,7 @@ func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow) (int, err
 	if err := h.Sink.Deliver(ctx, ds); err != nil {
 		return 0, err
 	}
-	err = h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Cursor: nextJSON, Keys: keys, Events: len(ds),
+	err = h.state().Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Cursor: nextJSON, Keys: keys, Events: len(ds),
 		Started: start, Duration: time.Since(start), Status: "ok"})
 	if err != nil {
 		return len(ds), fmt.Errorf("events were delivered but the cursor was not saved (they will repeat, and dedupe drops repeats): %w", err)
@@ -316,7 +319,7 @@ func (h *Host) dedupe(ctx context.Context, t *Trigger, f *lang.Flow, events []an
 	seen := map[string]bool{}
 	if f.Dedupe != nil {
 		var err error
-		if seen, err = h.Store.SeenKeys(ctx, t.ID, keys); err != nil {
+		if seen, err = h.state().SeenKeys(ctx, t.ID, keys); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -351,7 +354,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	t, err := h.Store.GetTrigger(ctx, id)
+	t, err := h.state().GetTrigger(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		h.logf("trigger %s: reading the trigger: %v", id, err)
 		w.Header().Set("Content-Type", "application/json")
@@ -406,7 +409,7 @@ func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Re
 		case e.Status == http.StatusBadRequest && e.Reason == "bad_body", e.Status == http.StatusInternalServerError:
 			// it passed verification (or the project is at fault): worth a
 			// line in the run history and in `trigger list`
-			if cerr := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
+			if cerr := h.state().Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
 				h.logf("trigger %s: recording the failed delivery: %v", t.ID, cerr)
 			}
 		}
@@ -443,7 +446,7 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *htt
 		Now:        h.now(),
 		DecodeJSON: value.DecodeJSON,
 		Seen: func(ctx context.Context, key string) (bool, error) {
-			seen, err := h.Store.SeenKeys(ctx, t.ID, []string{key})
+			seen, err := h.state().SeenKeys(ctx, t.ID, []string{key})
 			return seen[key], err
 		},
 		Accept: func(ctx context.Context, a webhook.Accepted) error {
@@ -462,7 +465,7 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 		defer unlock()
 	}
 	if a.ReplayKey != "" {
-		seen, err := h.Store.SeenKeys(ctx, t.ID, []string{a.ReplayKey})
+		seen, err := h.state().SeenKeys(ctx, t.ID, []string{a.ReplayKey})
 		if err != nil {
 			return err
 		}
@@ -481,7 +484,7 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 	if a.ReplayKey != "" {
 		keys = append(keys, a.ReplayKey)
 	}
-	if err := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Keys: keys, Events: len(ds), Started: start, Duration: time.Since(start), Status: "ok"}); err != nil {
+	if err := h.state().Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Keys: keys, Events: len(ds), Started: start, Duration: time.Since(start), Status: "ok"}); err != nil {
 		h.logf("trigger %s: events delivered but not recorded: %v", t.ID, err)
 	}
 	return nil
@@ -583,7 +586,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 	for {
 		now := time.Now()
 		if now.Sub(lastList) >= 10*time.Second || lastList.IsZero() {
-			ts, err := h.Store.ListTriggers(runCtx)
+			ts, err := h.state().ListTriggers(runCtx)
 			if err != nil {
 				h.logf("listing triggers: %v", err)
 			} else {
@@ -622,7 +625,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			go func(id string) {
 				defer wg.Done()
 				defer h.release(id)
-				cur, err := h.Store.GetTrigger(runCtx, id)
+				cur, err := h.state().GetTrigger(runCtx, id)
 				if err != nil {
 					return // turned off meanwhile
 				}
