@@ -29,7 +29,8 @@ type Limits struct {
 	MaxLoopItems    int           // items of one for_each, or collected by one paginate (default 10,000,000)
 	MaxResponseBody int64         // bytes of one HTTP response body (default 10 MiB)
 	MaxConcurrency  int           // upper bound on for_each concurrency (default 64)
-	ExprMemory      uint          // expr's memory budget for one evaluation (default 1,000,000, expr's own)
+	ExprMemory      uint          // expr's memory budget for one evaluation, in its units (default: MaxMemory/24, at least expr's own 1,000,000)
+	MaxMemory       int64         // bytes one run may hold, approximately (default DefaultMaxMemory, 256 MiB); see memory.go
 	Timeout         time.Duration // the whole run (default: none; the context and the flow's timeout still apply)
 }
 
@@ -49,8 +50,11 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxConcurrency <= 0 {
 		l.MaxConcurrency = 64
 	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = DefaultMaxMemory
+	}
 	if l.ExprMemory == 0 {
-		l.ExprMemory = 1_000_000
+		l.ExprMemory = maxExprMemory(l.MaxMemory)
 	}
 	return l
 }
@@ -71,6 +75,13 @@ type Runner struct {
 	// run's context interrupts. Tests set it to record waits.
 	Sleep func(ctx context.Context, d time.Duration) error
 	Now   func() time.Time // the clock for now() in expressions and Retry-After dates; default time.Now
+	// Sequential runs for_each loops with concurrency one item at a time
+	// (results in input order, as always): for hosts whose code must not
+	// start goroutines, such as a Temporal workflow (engine/temporal).
+	Sequential bool
+	// RunID, when set, makes each run's id (flow.run_id, traces) instead of
+	// a random one, so that a replayed run sees the same id.
+	RunID func() string
 
 	connOnce sync.Once
 	authOnce sync.Once
@@ -194,6 +205,8 @@ type run struct {
 
 	budgetOnce sync.Once
 	budgetV    *budget // see budget()
+
+	mem *memory // the run's byte budget: memory.go
 }
 
 // frame is one flow invocation (or one worker of a parallel loop).
@@ -211,6 +224,7 @@ type frame struct {
 	// caught are the errors of the catch blocks being run, innermost last,
 	// so that `fail: ${ error }` raises the very error again
 	caught []caughtError
+	held   held // what it charged to the run's memory budget: memory.go
 }
 
 type caughtError struct {
@@ -223,7 +237,13 @@ var framePool = sync.Pool{New: func() any { return new(frame) }}
 // runID identifies the run in traces and as flow.run_id; it is made on
 // first use.
 func (ru *run) runID() string {
-	ru.idOnce.Do(func() { ru.id = newRunID() })
+	ru.idOnce.Do(func() {
+		if ru.r.RunID != nil {
+			ru.id = ru.r.RunID()
+		} else {
+			ru.id = newRunID()
+		}
+	})
 	return ru.id
 }
 
@@ -233,7 +253,8 @@ func newRunID() string {
 }
 
 func (r *Runner) newRun(conn *connection.Connection) *run {
-	return &run{r: r, conn: conn, limits: r.Limits.withDefaults(),
+	l := r.Limits.withDefaults()
+	return &run{r: r, conn: conn, limits: l, mem: &memory{limit: l.MaxMemory},
 		connEnv: conn.Env(), conEnv: r.connectorEnv()}
 }
 
@@ -391,6 +412,7 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	env := fr.ev.env
 	*fr = frame{run: ru, ctx: ctx, flow: f, depth: depth, calls: calls}
 	defer func() {
+		fr.releaseHeld()
 		clear(env)
 		*fr = frame{}
 		fr.ev.env = env
@@ -418,6 +440,7 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	env["steps"] = fr.steps
 	env["connection"] = ru.connEnv
 	env["connector"] = ru.conEnv
+	env[lang.MemoryName] = ru.mem // see check/memory.go
 	if ru.r.Now != nil {
 		env[lang.ClockName] = ru.r.Now // now() in expressions: see check/clock.go
 	}
@@ -548,6 +571,9 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 			return ctl, fr.wrap(st, err)
 		}
 		if id := st.Base().ID; id != "" {
+			if result, err = fr.holdStep(id, result); err != nil {
+				return ctl, fr.wrap(st, err)
+			}
 			fr.steps[id] = result
 		}
 		return ctl, nil
@@ -558,7 +584,11 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 	if err != nil {
 		err = fr.wrap(st, err)
 	} else if b.ID != "" {
-		fr.steps[b.ID] = result
+		if result, err = fr.holdStep(b.ID, result); err != nil {
+			err = fr.wrap(st, err)
+		} else {
+			fr.steps[b.ID] = result
+		}
 	}
 	ev.Duration = time.Since(ev.Start)
 	if err != nil {
@@ -581,6 +611,9 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		for _, nv := range s.Vars {
 			v, err := fr.ev.eval(nv.Value)
 			if err != nil {
+				return ctlNext, nil, err
+			}
+			if v, err = fr.holdVar(nv.Name, v); err != nil {
 				return ctlNext, nil, err
 			}
 			fr.vars[nv.Name] = v
@@ -639,6 +672,9 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		// anything else may be shared (a constant, a variable) and is copied
 		v, err = fr.checkReturn(value.Normalize(v), s.Value != nil && s.Value.Kind == lang.ValMap)
 		if err != nil {
+			return ctlNext, nil, err
+		}
+		if err := fr.run.mem.fits(v); err != nil {
 			return ctlNext, nil, err
 		}
 		fr.ret = v
@@ -895,15 +931,17 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 	if err != nil {
 		return ctlNext, nil, err
 	}
-	items, ok := toList(x)
+	items, ok := toItems(x)
 	if !ok {
 		return ctlNext, nil, fmt.Errorf("for_each: expected a list, got %s", value.TypeName(x))
 	}
-	if len(items) > fr.run.limits.MaxLoopItems {
-		return ctlNext, nil, limitf("for_each: %d items exceed the limit of %d", len(items), fr.run.limits.MaxLoopItems)
+	if items.len() > fr.run.limits.MaxLoopItems {
+		return ctlNext, nil, limitf("for_each: %d items exceed the limit of %d", items.len(), fr.run.limits.MaxLoopItems)
 	}
-	if s.Concurrency > 1 && len(items) > 1 {
-		return fr.forEachParallel(s, items)
+	var col collected
+	defer col.release(fr.run)
+	if s.Concurrency > 1 && items.len() > 1 && !fr.run.r.Sequential {
+		return fr.forEachParallel(s, items, &col)
 	}
 	env := fr.ev.env
 	oldItem, hadItem := env[s.As]
@@ -914,10 +952,13 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 	}()
 	var results []any
 	if s.Collect != nil {
-		results = make([]any, 0, len(items))
+		results = make([]any, 0, items.len())
+		if err := col.add(fr.run, int64(items.len())*collectSlot); err != nil {
+			return ctlNext, nil, err
+		}
 	}
-	for i, it := range items {
-		env[s.As] = it
+	for i := range items.len() {
+		env[s.As] = items.at(i)
 		env[s.Index] = i
 		ctl, err := fr.execBlock(s.Steps)
 		if err != nil {
@@ -938,6 +979,9 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 				if s.ContinueOnError && !uncatchable(err) {
 					continue
 				}
+				return ctlNext, nil, fr.wrap(s, err)
+			}
+			if err := col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar); err != nil {
 				return ctlNext, nil, fr.wrap(s, err)
 			}
 			results = append(results, v)
@@ -972,18 +1016,24 @@ func toList(x any) ([]any, bool) {
 // forEachParallel runs a loop body with several workers, each with its own
 // frame (variables, step results, VM); results keep input order. The first
 // error (by input order) cancels the other iterations.
-func (fr *frame) forEachParallel(s *lang.ForEachStep, items []any) (control, any, error) {
-	workers := min(s.Concurrency, fr.run.limits.MaxConcurrency, len(items))
+func (fr *frame) forEachParallel(s *lang.ForEachStep, items forItems, col *collected) (control, any, error) {
+	n := items.len()
+	workers := min(s.Concurrency, fr.run.limits.MaxConcurrency, n)
 	type slot struct {
 		v    any
 		keep bool
 	}
-	results := make([]slot, len(items))
+	if s.Collect != nil {
+		if err := col.add(fr.run, int64(n)*(collectSlot+32)); err != nil {
+			return ctlNext, nil, err
+		}
+	}
+	results := make([]slot, n)
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex
 		firstErr error
-		errIdx   = len(items)
+		errIdx   = n
 		returned bool
 		retVal   any
 		wg       sync.WaitGroup
@@ -1013,17 +1063,21 @@ func (fr *frame) forEachParallel(s *lang.ForEachStep, items []any) (control, any
 			sub.ev.env = env
 			sub.ev.acquire(fr.run.limits.ExprMemory)
 			defer sub.ev.release()
+			defer sub.releaseHeld()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(items) || ctx.Err() != nil {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
-				env[s.As] = items[i]
+				env[s.As] = items.at(i)
 				env[s.Index] = i
 				ctl, err := sub.execSteps(s.Steps)
 				if err == nil && ctl == ctlNext && s.Collect != nil {
 					var v any
 					v, err = sub.ev.eval(s.Collect)
+					if err == nil {
+						err = col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar)
+					}
 					if err == nil {
 						results[i] = slot{v, true}
 					} else {
@@ -1070,7 +1124,7 @@ func (fr *frame) forEachParallel(s *lang.ForEachStep, items []any) (control, any
 	if err := fr.canceled(); err != nil {
 		return ctlNext, nil, err
 	}
-	out := make([]any, 0, len(items))
+	out := make([]any, 0, n)
 	for _, r := range results {
 		if r.keep {
 			out = append(out, r.v)

@@ -14,3 +14,6 @@ go test -race ./...
 
 step "bench module: vet and its tests (the benchmark harness must keep building)"
 (cd bench && go vet ./... && go test ./...)
+
+step "console in a real browser (scripts/e2e-console.sh: chromium + playwright-core, mermaid's parser)"
+scripts/e2e-console.sh

@@ -31,6 +31,7 @@ type runOptions struct {
 	state      string // record the run in this state directory's history
 
 	projectName string // the connector's name, once loaded
+	maxMemory   *int64 // --max-memory, see size.go
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -59,6 +60,7 @@ path:line:col on stderr), 2 usage or load errors, 130 interrupted.`,
 	f.StringVar(&o.traceJSON, "trace-json", "", "write every step, with its inputs and outputs, as JSON lines to this file")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the run after this long (e.g. 30s); 0 means no limit")
 	f.StringVar(&o.state, "state", "", "record the run, with its steps (redacted), in this state directory's history (flowrun runs)")
+	o.maxMemory = maxMemoryFlag(cmd)
 	return cmd
 }
 
@@ -207,7 +209,7 @@ func runRun(e *env, o *runOptions) error {
 	if err != nil {
 		return err
 	}
-	r := &run.Runner{Project: p, Connection: conn}
+	r := &run.Runner{Project: p, Connection: conn, Limits: run.Limits{MaxMemory: *o.maxMemory}}
 	tr := &tracer{conn: conn}
 	if o.trace {
 		tr.text = e.stderr

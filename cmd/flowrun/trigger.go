@@ -301,6 +301,7 @@ type serveOptions struct {
 	keepRunsFor time.Duration
 	metrics     bool
 	groupCommit bool
+	maxMemory   int64 // --max-memory, see size.go
 	log         logOptions
 }
 
@@ -324,6 +325,7 @@ exits 0.`,
 		},
 	}
 	o.host.flags(cmd, false)
+	maxMemoryVar(cmd, &o.maxMemory)
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on for webhook deliveries")
 	f.StringVar(&o.sink, "sink", "stdout", "where events go: stdout, file:PATH, or http(s)://URL")
@@ -364,6 +366,7 @@ func runServe(e *env, project string, o *serveOptions) error {
 	h.ReadTimeout, h.IdleTimeout = o.readTimeout, o.idleTimeout
 	h.KeepRuns, h.KeepRunsFor = o.keepRuns, o.keepRunsFor
 	h.GroupCommit = o.groupCommit
+	h.Runner.Limits.MaxMemory = o.maxMemory // see size.go
 	if o.keepRuns > 0 {
 		h.Store.MaxRuns = o.keepRuns
 	}
