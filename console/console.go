@@ -153,6 +153,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /c/{project}/{$}", s.connector)
 	m.HandleFunc("GET /c/{project}/connection", s.connectionPage)
 	m.HandleFunc("POST /c/{project}/connection/test", s.testConnection)
+	m.HandleFunc("POST /c/{project}/connection/revoke", s.revokeConnection)
+	m.HandleFunc("POST /triggers/{id}/resume", s.resumeTrigger)
 	m.HandleFunc("GET /c/{project}/flows/{flow}", s.flowPage)
 	m.HandleFunc("GET /c/{project}/flows/{flow}/source", s.sourcePage)
 	m.HandleFunc("GET /c/{project}/flows/{flow}/graph/{format}", s.graphFile)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,8 +12,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/trigger"
 )
 
 const secret = "s3cr3t-api-key-0123456789"
@@ -261,5 +264,39 @@ func TestPrefix(t *testing.T) {
 	}
 	if r := do(t, s2, "GET", "/console", nil, nil); r.code != http.StatusFound {
 		t.Errorf("/console: %d", r.code)
+	}
+}
+
+func TestTriggers(t *testing.T) {
+	s, _ := newTestServer(t, "")
+	st, err := trigger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "example", Flow: "list_users", Kind: "poll", Secret: "whsec-do-not-show"}
+	if err := st.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetHold(ctx, trigger.Hold{TriggerID: tr.ID, Code: "auth_expired", Reason: "401 from the service", Since: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Store = st
+	page := do(t, s, "GET", "/triggers", nil, nil).body
+	for _, want := range []string{tr.ID, "paused (auth_expired): 401 from the service", "/triggers/" + tr.ID + "/resume"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("triggers page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "whsec-do-not-show") {
+		t.Error("triggers page shows the webhook secret")
+	}
+	csrf := csrfRE.FindStringSubmatch(page)[1]
+	if r := do(t, s, "POST", "/triggers/"+tr.ID+"/resume", url.Values{"csrf": {csrf}}, nil); r.code != http.StatusSeeOther {
+		t.Fatalf("resume: %d %s", r.code, r.body)
+	}
+	if _, held, _ := st.GetHold(ctx, tr.ID); held {
+		t.Error("the trigger is still held after resume")
 	}
 }

@@ -235,6 +235,7 @@ func (s *Server) connectionPage(w http.ResponseWriter, r *http.Request) {
 		"P": p, "Params": params, "Auth": authType, "File": p.Connection.File,
 		"Token": p.Connection.Token != nil, "Revoked": p.Connection.Revoked,
 		"AuthPing": firstOfType(p.Project, lang.AuthPing), "Runs": s.runsOf(p.Name, "", 5),
+		"Revoke":   firstOfType(p.Project, lang.Revoke),
 	})
 }
 
@@ -260,6 +261,46 @@ func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	run := s.start(r.Context(), p, p.Project.Flow(name), map[string]any{})
 	http.Redirect(w, r, s.cfg.Prefix+"/runs/"+run.ID, http.StatusSeeOther)
+}
+
+// revokeConnection runs the project's revoke flow and, when it succeeds,
+// marks the connection file revoked (as `flowrun connection revoke`).
+func (s *Server) revokeConnection(w http.ResponseWriter, r *http.Request) {
+	p := s.project(w, r)
+	if p == nil {
+		return
+	}
+	name := firstOfType(p.Project, lang.Revoke)
+	if name == "" || len(p.Diagnostics) > 0 || p.Connection.File == "" {
+		http.Error(w, "revoking needs a revoke flow and a connection file", http.StatusBadRequest)
+		return
+	}
+	rn := s.newRun(p, p.Project.Flow(name), map[string]any{})
+	runner := &run.Runner{Project: p.Project, Connection: p.Connection, Client: s.cfg.Client, Now: s.cfg.Now, Trace: rn.trace}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+	defer cancel()
+	err := runner.Revoke(ctx)
+	if err == nil {
+		if err = p.Connection.MarkRevoked(s.cfg.Now()); err != nil {
+			err = fmt.Errorf("the token was revoked but the connection file could not be updated: %w", err)
+		}
+	}
+	rn.finish(s.cfg.Now(), map[string]any{"revoked": err == nil}, err, p.Connection)
+	s.keep(rn)
+	http.Redirect(w, r, s.cfg.Prefix+"/runs/"+rn.ID, http.StatusSeeOther)
+}
+
+// resumeTrigger resumes a paused trigger (as `flowrun trigger resume`).
+func (s *Server) resumeTrigger(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Store == nil {
+		http.Error(w, "no state directory", http.StatusBadRequest)
+		return
+	}
+	if _, err := s.cfg.Store.Resume(r.Context(), r.PathValue("id")); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, s.cfg.Prefix+"/triggers", http.StatusSeeOther)
 }
 
 // runFlow runs an action flow with the inputs of its form.
@@ -348,6 +389,7 @@ type triggerRow struct {
 	LastRunAt, CreatedAt                                time.Time
 	Delivered                                           int64
 	CursorSize                                          int
+	Held                                                bool // paused or delayed: can be resumed
 }
 
 func (s *Server) triggersPage(w http.ResponseWriter, r *http.Request) {
@@ -363,6 +405,7 @@ func (s *Server) triggersPage(w http.ResponseWriter, r *http.Request) {
 			row := triggerRow{ID: t.ID, Project: t.Project, Flow: t.Flow, Kind: t.Kind, State: "on",
 				LastError: t.LastError, LastRunAt: t.LastRunAt, CreatedAt: t.CreatedAt, Delivered: t.Delivered, CursorSize: len(t.Cursor)}
 			if hd, ok := holds[t.ID]; ok {
+				row.Held = true
 				row.State = hd.String()
 				if hd.Reason != "" {
 					row.State += ": " + hd.Reason
