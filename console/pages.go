@@ -235,7 +235,7 @@ func (s *Server) connectionPage(w http.ResponseWriter, r *http.Request) {
 		"P": p, "Params": params, "Auth": authType, "File": p.Connection.File,
 		"Token": p.Connection.Token != nil, "Revoked": p.Connection.Revoked,
 		"AuthPing": firstOfType(p.Project, lang.AuthPing), "Runs": s.runsOf(p.Name, "", 5),
-		"Revoke":   firstOfType(p.Project, lang.Revoke),
+		"Revoke": firstOfType(p.Project, lang.Revoke),
 	})
 }
 
