@@ -38,3 +38,5 @@ require (
 )
 
 replace github.com/flowrun/flowrun => ../
+
+replace github.com/santhosh-tekuri/jsonschema/v6 => ../third_party/jsonschema

@@ -7,8 +7,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unsafe"
 
-	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/checker/nature"
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/types"
 
@@ -24,6 +25,14 @@ type projChecker struct {
 	proj   *lang.Project
 	broken map[string]bool // flows whose files did not parse: calls to them are not reported
 	d      *lang.Diags
+
+	// cfg is the one expr configuration of the project's check, built on
+	// first use; compile sets its environment to the scope's before each
+	// expression (the check is sequential). natures caches the nature of
+	// each types.Map in scope by identity: the maps are not changed once
+	// they are in a scope.
+	cfg     *conf.Config
+	natures map[unsafe.Pointer]nature.Nature
 }
 
 // Project checks a decoded project: the expressions of connector.yaml and
@@ -46,8 +55,8 @@ type scope struct {
 	c        *projChecker
 	flow     *lang.Flow
 	env      types.Map
-	opts     []expr.Option // built from env on first use
-	cfg      *conf.Config  // the compile configuration, built from opts on first use
+	envObj   types.Map      // env with the clock, built on first compile
+	nt       *nature.Nature // env's nature, built on first compile
 	allIDs   map[string]bool
 	stepType map[string]types.Type
 	definite map[string]bool
@@ -62,23 +71,27 @@ func (s *scope) with(names types.Map) *scope {
 	c := *s
 	c.env = maps.Clone(s.env)
 	maps.Copy(c.env, names)
-	c.opts, c.cfg = nil, nil
+	c.envObj, c.nt = nil, nil
 	c.definite = maps.Clone(s.definite)
 	return &c
 }
 
-func (s *scope) options() []expr.Option {
-	if s.opts == nil {
-		// the environment's nature is computed once per scope, not per compile
-		env := withClock(s.env) // see clock.go
-		nt := conf.Env(env)
-		s.opts = append([]expr.Option{func(c *conf.Config) {
-			c.EnvObject = env
-			c.Env = nt
-			c.Strict = nt.Strict
-		}}, Options()...)
+// config returns the project's compile configuration set to this scope's
+// environment. The configuration (builtins, functions, the nature cache) is
+// built once per project; a scope computes its environment's nature once, and
+// the natures of the names it shares with other scopes (inputs, connection,
+// ...) are computed once per project (see projChecker.typeNature).
+func (s *scope) config() *conf.Config {
+	if s.nt == nil {
+		s.envObj = withClock(s.env) // see clock.go
+		nt := s.c.envNature(s.envObj)
+		s.nt = &nt
 	}
-	return s.opts
+	c := s.c.baseConfig()
+	c.EnvObject = s.envObj
+	c.Env = *s.nt
+	c.Strict = s.nt.Strict
+	return c
 }
 
 // connectorType is the type of `connector`.
@@ -341,7 +354,7 @@ func (s *scope) collect(list []lang.Step) {
 	steps := types.Map{}
 	maps.Copy(steps, s.stepType)
 	s.env["steps"] = steps
-	s.opts, s.cfg = nil, nil
+	s.envObj, s.nt = nil, nil
 }
 
 // resultType is the type of steps.<id> for a step.
@@ -649,10 +662,7 @@ func (s *scope) compile(n *lang.Node, e *lang.Expr) {
 		return // the decoder reported it
 	}
 	coll := &nameCollector{}
-	if s.cfg == nil {
-		s.cfg = newCompileConfig(s.options())
-	}
-	prog, err := compileWith(s.cfg, src, coll)
+	prog, err := compileWith(s.config(), src, coll)
 	before := len(s.c.d.List)
 	for _, ref := range coll.stepRefs {
 		pos := n.At(e.Off + runeToByte(src, ref.from))

@@ -59,3 +59,21 @@ func BenchmarkLoad200x20(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidateConnectors loads and checks every shipped connector
+// (connectors/*), as `flowrun validate` does without the shape cache: parse,
+// schema, check.
+func BenchmarkValidateConnectors(b *testing.B) {
+	dirs, err := filepath.Glob(filepath.Join("..", "connectors", "*", "connector.yaml"))
+	if err != nil || len(dirs) == 0 {
+		b.Fatalf("no connectors: %v", err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range dirs {
+			if _, err := Project(filepath.Dir(c)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

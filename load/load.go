@@ -69,15 +69,15 @@ type loader struct {
 	proj   *lang.Project
 	flows  []*flowSrc
 
-	fileInvalid bool   // set by parseFile: the schema found problems in the last file
+	fileInvalid bool // set by parseFile: the schema found problems in the last file
 	// bad holds the nodes the schema found problems at; a step holding one
 	// is decoded but not checked further (error recovery: the rest of the
 	// file is still checked, and nothing is reported twice; see schemaBroken)
 	bad map[*lang.Node]bool
 	// valueD, when set, receives the diagnostics of values while a file
 	// whose shape is wrong is decoded (see flowBody)
-	valueD *lang.Diags
-	lastData    []byte // set by parseFile: the last file's bytes, when it could read them
+	valueD   *lang.Diags
+	lastData []byte // set by parseFile: the last file's bytes, when it could read them
 
 	// broken holds the names of flows whose files did not parse: calls and
 	// tests that name them are not reported as unknown on top of the
@@ -280,7 +280,7 @@ func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
 		l.fileInvalid = false
 		return n
 	}
-	errs := schema.Validate(kind, n.Value())
+	errs := schema.ValidateNode(kind, n)
 	for _, e := range errs {
 		l.schemaError(n, e)
 	}

@@ -260,3 +260,81 @@ func BenchmarkRatios(b *testing.B) {
 	b.ReportMetric(float64(httpF)/float64(n)/20/1e3, "http-us/run")
 	b.ReportMetric(float64(httpD)/float64(n)/20/1e3, "direct-us/req")
 }
+
+// The helper-call benchmark: 20,000 iterations of a loop that squares the
+// item, once through `call:` of a helper flow and once with the same
+// expression inline. The difference per iteration is the cost of a call
+// (arguments, input check, frame, the returned object, the step result).
+const (
+	callLoopFlow = `name: calls
+type: action
+inputs:
+  n: {type: integer, required: true}
+outputs:
+  total: integer
+steps:
+  - set: {total: 0}
+  - for_each: ${ 0..(inputs.n - 1) }
+    steps:
+      - id: sq
+        call: square
+        with:
+          x: ${ item }
+      - set:
+          total: ${ vars.total + steps.sq.y }
+  - return:
+      total: ${ vars.total }
+`
+	squareFlow = `name: square
+type: helper
+inputs:
+  x: {type: integer, required: true}
+outputs:
+  y: integer
+steps:
+  - return:
+      y: ${ inputs.x * inputs.x }
+`
+	inlineLoopFlow = `name: inline
+type: action
+inputs:
+  n: {type: integer, required: true}
+outputs:
+  total: integer
+steps:
+  - set: {total: 0}
+  - for_each: ${ 0..(inputs.n - 1) }
+    steps:
+      - set:
+          y: ${ item * item }
+      - set:
+          total: ${ vars.total + vars.y }
+  - return:
+      total: ${ vars.total }
+`
+	helperIterations = 20_000
+)
+
+func BenchmarkHelperCall(b *testing.B) {
+	p := loadProject(b, map[string]string{"flows/calls.yaml": callLoopFlow, "flows/square.yaml": squareFlow, "flows/inline.yaml": inlineLoopFlow})
+	r := &Runner{Project: p}
+	want := 0
+	for i := range helperIterations {
+		want += i * i
+	}
+	run := func(b *testing.B, flow string) {
+		b.ReportAllocs()
+		for b.Loop() {
+			out, err := r.Run(context.Background(), flow, map[string]any{"n": helperIterations})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if got, _ := out["total"].(int); got != want {
+				b.Fatalf("total = %v (%T), want %d", out["total"], out["total"], want)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/helperIterations, "ns/iteration")
+	}
+	b.Run("call", func(b *testing.B) { run(b, "calls") })
+	b.Run("inline", func(b *testing.B) { run(b, "inline") })
+}

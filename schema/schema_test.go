@@ -676,3 +676,25 @@ func TestEmbeddedCompileSkipsMetaschema(t *testing.T) {
 		t.Errorf("compileEmbedded checked the metaschema (the cold-start shortcut no longer works): %v", err)
 	}
 }
+
+// TestLazyMetaschemas checks the patched jsonschema (third_party/jsonschema,
+// PATCHED.md): the metaschemas, now compiled on first use, still reject a
+// schema that breaks them, also when the first uses race.
+func TestLazyMetaschemas(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bad := fmt.Sprintf(`{"$id": "https://example.com/bad%d.json", "type": 12}`, i)
+			if _, _, err := compile([]byte(bad)); err == nil {
+				t.Errorf("a schema with \"type\": 12 compiled")
+			}
+			b, _ := JSON("flow")
+			if _, _, err := compile(b); err != nil {
+				t.Errorf("flow: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -3,6 +3,7 @@
 // flowrun, plus cold-start and peak-memory figures of the flowrun binary.
 //
 //	cd bench && go run ./cmd/flowbench [-sdk-items 1000] [-skip-process] [-nodered]
+//	cd bench && go run ./cmd/flowbench -process-only [-rounds 20] [-flowrun PATH]
 //
 // -nodered adds Node-RED rows: it installs node-red into bench/nodered with
 // npm (nodered/install.sh) if it is not there yet, then runs nodered/run.js.
@@ -10,18 +11,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/flowrun/flowrun/bench"
 )
@@ -60,6 +55,9 @@ func measure(mk func() (bench.Engine, error)) (float64, float64, error) {
 func main() {
 	sdkItems := flag.Int("sdk-items", 1000, "items the Serverless Workflow SDK loop and per-item transform run over (they are slow); their ns/op is scaled to 10,000")
 	skipProcess := flag.Bool("skip-process", false, "skip the cold-start and peak-RSS measurements (they build the flowrun binary)")
+	processOnly := flag.Bool("process-only", false, "measure only the flowrun process (cold start in paired rounds, peak RSS) and skip the in-process benchmarks")
+	rounds := flag.Int("rounds", 20, "paired rounds of the cold-start measurement")
+	flowrunBin := flag.String("flowrun", "", "the flowrun binary to measure as a process (default: build ./cmd/flowrun), e.g. an older build to compare")
 	nodered := flag.Bool("nodered", false, "also run the workloads on Node-RED "+bench.NodeREDVersion+" (needs node and npm; installs it into bench/nodered on first use)")
 	flag.Parse()
 	items := bench.Items()
@@ -103,7 +101,12 @@ func main() {
 	var procOut bytes.Buffer
 	if !*skipProcess {
 		fmt.Fprintln(os.Stderr, "cold start and peak RSS ...")
-		processFigures(&procOut, dir)
+		processFigures(&procOut, dir, *flowrunBin, *rounds)
+	}
+	if *processOnly {
+		fmt.Printf("Machine: %s\n", bench.Machine())
+		os.Stdout.Write(procOut.Bytes())
+		return
 	}
 	var cells []cell
 	base := map[string]float64{}
@@ -191,86 +194,6 @@ func addNodeRED(cells []cell, items []any, url string) ([]cell, string) {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
-}
-
-// processFigures builds the flowrun binary and measures a cold run and peak RSS,
-// writing the figures to w. It runs before the in-process benchmarks, while
-// this process is small and idle.
-func processFigures(w io.Writer, dir string) {
-	bin := filepath.Join(dir, "flowrun")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/flowrun")
-	build.Dir = ".." // the flowrun module, so its own go.sum applies
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintf(w, "\n(could not build flowrun: %v)\n", err)
-		return
-	}
-	// The process floor of this machine: a Go program that prints one line.
-	hello := filepath.Join(dir, "hello")
-	if err := os.MkdirAll(hello+".src", 0o755); err == nil {
-		_ = os.WriteFile(filepath.Join(hello+".src", "main.go"), []byte("package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n"), 0o644)
-		_ = os.WriteFile(filepath.Join(hello+".src", "go.mod"), []byte("module hello\n\ngo 1.26\n"), 0o644)
-		hb := exec.Command("go", "build", "-o", hello, ".")
-		hb.Dir = hello + ".src"
-		if hb.Run() != nil {
-			hello = ""
-		}
-	}
-	cache := filepath.Join(dir, "shape-cache")
-	medians := map[string]time.Duration{}
-	for _, c := range []struct {
-		name  string
-		cache string
-		argv  []string
-	}{
-		{"shape cache warm", cache, []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}},
-		{"FLOWRUN_CACHE=off", "off", []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}},
-		{"flowrun version", "off", []string{bin, "version"}},
-		{"Go hello world", "", []string{hello}},
-	} {
-		if c.argv[0] == "" {
-			continue
-		}
-		var walls []time.Duration
-		for i := range 21 {
-			cmd := exec.Command(c.argv[0], c.argv[1:]...)
-			cmd.Env = append(os.Environ(), "FLOWRUN_CACHE="+c.cache)
-			start := time.Now()
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				fmt.Fprintf(w, "\ncold run (%s) failed: %v\n%s", c.name, err, out)
-				return
-			}
-			if i > 0 { // the first run fills the shape cache
-				walls = append(walls, time.Since(start))
-			}
-		}
-		sort.Slice(walls, func(i, j int) bool { return walls[i] < walls[j] })
-		medians[c.name] = walls[10]
-	}
-	fmt.Fprintf(w, "\nCold `flowrun run` of a one-step flow (load + check + run, new process), median of 20: %s with the shape cache warm, %s with FLOWRUN_CACHE=off; `flowrun version` %s; a Go hello world %s (this machine's process floor).\n",
-		medians["shape cache warm"].Round(100*time.Microsecond), medians["FLOWRUN_CACHE=off"].Round(100*time.Microsecond),
-		medians["flowrun version"].Round(100*time.Microsecond), medians["Go hello world"].Round(100*time.Microsecond))
-
-	items := make([]map[string]any, 1_000_000)
-	for i := range items {
-		items[i] = map[string]any{"id": i, "amount": float64(i%100) + 0.5, "active": i%3 != 0}
-	}
-	b, _ := json.Marshal(map[string]any{"items": items})
-	in := filepath.Join(dir, "million.json")
-	if err := os.WriteFile(in, b, 0o644); err != nil {
-		return
-	}
-	cmd := exec.Command(bin, "run", bench.Dir("loop"), "loop", "--input", "@"+in)
-	start := time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(w, "1M-item run failed: %v\n%s", err, out)
-		return
-	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		fmt.Fprintf(w, "Peak RSS of `flowrun run` over a 1,000,000-item for_each (input %d MB of JSON): %.0f MiB, %s wall.\n",
-			len(b)>>20, float64(ru.Maxrss)/1024, time.Since(start).Round(time.Millisecond))
-	}
 }
 
 func fail(err error) {
