@@ -82,5 +82,6 @@ func withClock(env types.Map) types.Map {
 		out[k] = v
 	}
 	out[clockName] = types.Any
+	out[memoryName] = types.Any // see memory.go
 	return out
 }

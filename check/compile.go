@@ -2,6 +2,7 @@ package check
 
 import (
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"sync"
@@ -204,6 +205,9 @@ func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, 
 	if err != nil {
 		return nil, err
 	}
+	if tree, err = patchMemory(src, tree, c); err != nil { // see memory.go
+		return nil, err
+	}
 	var env envRef
 	ast.Walk(&tree.Node, &env)
 	if env.found {
@@ -238,6 +242,7 @@ func Options() []expr.Option {
 			o(c)
 		}
 		fns := c.Functions
+		maps.Copy(fns, memoryFunctions(fns)) // memory.go
 		opts = []expr.Option{func(c *conf.Config) {
 			for name, fn := range fns {
 				c.Functions[name] = fn

@@ -9,12 +9,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/load"
@@ -285,27 +287,65 @@ func (c *Connection) RedactValue(v any) any {
 	if c == nil {
 		return v
 	}
+	r := redactor{c: c}
+	return r.value(v)
+}
+
+// maxRedactDepth is how deep RedactValue copies a value; below, it shows
+// tooDeep. Values a run stores are never deeper (value.MaxSizeDepth) nor
+// hold themselves, but what is redacted may come from anywhere: a value
+// nested deeper, or one that holds itself, must not exhaust the stack.
+const maxRedactDepth = value.MaxSizeDepth
+
+const (
+	tooDeep   = "[nested too deep]"
+	selfValue = "[holds itself]"
+)
+
+type redactor struct {
+	c     *Connection
+	depth int
+	path  []unsafe.Pointer // the maps being copied, outermost first
+}
+
+func (r *redactor) value(v any) any {
 	switch t := v.(type) {
 	case string:
-		return c.Redact(t)
+		return r.c.Redact(t)
 	case map[string]any:
+		p := reflect.ValueOf(t).UnsafePointer()
+		if slices.Contains(r.path, p) {
+			return selfValue
+		}
+		if r.depth >= maxRedactDepth {
+			return tooDeep
+		}
+		r.depth++
+		r.path = append(r.path, p)
 		out := make(map[string]any, len(t))
 		for k, x := range t {
-			out[c.Redact(k)] = c.RedactValue(x)
+			out[r.c.Redact(k)] = r.value(x)
 		}
+		r.path = r.path[:len(r.path)-1]
+		r.depth--
 		return out
 	case []any:
+		if r.depth >= maxRedactDepth {
+			return tooDeep
+		}
+		r.depth++
 		out := make([]any, len(t))
 		for i, x := range t {
-			out[i] = c.RedactValue(x)
+			out[i] = r.value(x)
 		}
+		r.depth--
 		return out
 	case nil, bool, int, int64, float64:
 		return v
 	}
 	switch n := value.Normalize(v).(type) {
 	case map[string]any, []any, string:
-		return c.RedactValue(n)
+		return r.value(n)
 	default:
 		return n
 	}

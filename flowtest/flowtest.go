@@ -49,6 +49,9 @@ type Options struct {
 	Parallel int
 	// Timeout bounds one case; 0 means one minute.
 	Timeout time.Duration
+	// MaxMemory is each case's run memory budget (run.Limits.MaxMemory);
+	// 0 means run.DefaultMaxMemory.
+	MaxMemory int64
 }
 
 // Status is a case's outcome.

@@ -133,7 +133,7 @@ func (s *suiteRun) runCase(ctx context.Context, c *testCase, decodeErr *Failure)
 	}
 
 	r := &run.Runner{Project: s.proj, Connection: conn, Client: &http.Client{Transport: rt},
-		Sleep: noSleep, Now: func() time.Time { return now }}
+		Sleep: noSleep, Now: func() time.Time { return now }, Limits: run.Limits{MaxMemory: s.opts.MaxMemory}}
 	var logMu sync.Mutex
 	if s.opts.Verbose {
 		r.Trace = func(ev run.TraceEvent) {

@@ -10,7 +10,6 @@ import (
 	protocol "github.com/tliron/glsp/protocol_3_16"
 
 	"github.com/flowrun/flowrun/lang"
-	"github.com/flowrun/flowrun/load"
 )
 
 // at is a position in an open document, with what the requests need.
@@ -50,14 +49,10 @@ func (a *at) proj() *lang.Project {
 // with the position's line blanked (a key half typed), else the last one
 // that parsed.
 func (a *at) tree() *lang.Node {
-	if n, err := load.ParseYAML(a.doc.path, []byte(a.doc.text)); err == nil {
-		return n
+	if a.doc.curOK {
+		return a.doc.cur
 	}
-	lines := slices.Clone(a.doc.lines)
-	if a.line < len(lines) {
-		lines[a.line] = ""
-	}
-	if n, err := load.ParseYAML(a.doc.path, []byte(strings.Join(lines, "\n"))); err == nil {
+	if n := a.doc.blankedTree(a.line); n != nil {
 		return n
 	}
 	return a.doc.parsed
@@ -67,7 +62,7 @@ func (a *at) tree() *lang.Node {
 // that starts at rune column start of the position's line: from the tree
 // when the text parses, else from the outline.
 func (a *at) exprPath(start int) (*lang.Node, []seg) {
-	if n, err := load.ParseYAML(a.doc.path, []byte(a.doc.text)); err == nil {
+	if n := a.doc.cur; a.doc.curOK {
 		path, _ := nodePath(n, a.line, start)
 		return n, path
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,14 +59,46 @@ type document struct {
 	// parse that worked): completion reads it while the buffer does not
 	// parse mid-edit.
 	parsed *lang.Node
+	// cur is the tree of this text (this version), nil when it does not
+	// parse; requests read it rather than parse the text again, so that
+	// many requests between two edits cost one parse.
+	cur   *lang.Node
+	curOK bool // the text parsed (cur may still be nil: an empty file)
+	// blanked are the trees of this text with one line blanked (a key
+	// half typed), by line, made when completion asks; nil: did not parse.
+	blanked map[int]*lang.Node
 }
 
 func (d *document) set(text string) {
 	d.text = text
 	d.lines = splitLines(text)
-	if n, err := load.ParseYAML(d.path, []byte(text)); err == nil && n != nil {
+	d.cur, d.blanked = nil, nil
+	n, err := load.ParseYAML(d.path, []byte(text))
+	d.cur, d.curOK = n, err == nil
+	if err == nil && n != nil {
 		d.parsed = n
 	}
+}
+
+// blankedTree is the tree of the text with line blanked, parsed once per
+// version and line; nil when that does not parse either.
+func (d *document) blankedTree(line int) *lang.Node {
+	if n, ok := d.blanked[line]; ok {
+		return n
+	}
+	lines := slices.Clone(d.lines)
+	if line < len(lines) {
+		lines[line] = ""
+	}
+	var tree *lang.Node
+	if n, err := load.ParseYAML(d.path, []byte(strings.Join(lines, "\n"))); err == nil {
+		tree = n
+	}
+	if d.blanked == nil {
+		d.blanked = map[int]*lang.Node{}
+	}
+	d.blanked[line] = tree
+	return tree
 }
 
 // New makes a server; version is what it tells the editor it is.

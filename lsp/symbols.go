@@ -7,7 +7,6 @@ import (
 	protocol "github.com/tliron/glsp/protocol_3_16"
 
 	"github.com/flowrun/flowrun/lang"
-	"github.com/flowrun/flowrun/load"
 )
 
 // documentSymbol outlines a file: a flow with its steps that have ids
@@ -22,8 +21,8 @@ func (s *Server) documentSymbol(_ *glsp.Context, params *protocol.DocumentSymbol
 	if p == nil {
 		return []protocol.DocumentSymbol{}, nil
 	}
-	tree, err := load.ParseYAML(d.path, []byte(d.text))
-	if err != nil || tree == nil || tree.Kind != lang.MapNode {
+	tree := d.cur // parsed once per version: server.go
+	if !d.curOK || tree == nil || tree.Kind != lang.MapNode {
 		tree = d.parsed
 	}
 	if tree == nil || tree.Kind != lang.MapNode {

@@ -57,7 +57,7 @@ func (ev *evaluator) run(e *lang.Expr) (any, error) {
 	if err != nil {
 		ee := &exprRunError{expr: e, err: err}
 		if ee.isMemoryBudget() {
-			return nil, &limitError{fmt.Sprintf("%s (the expression memory limit)", ee.Error()), ee}
+			return nil, &limitError{fmt.Sprintf("%s (the expression memory limit; it grows with --max-memory)", ee.Error()), ee}
 		}
 		return nil, ee
 	}

@@ -365,6 +365,9 @@ func (fr *frame) buildRequest1(s *lang.HTTPStep) (*request, error) {
 			}
 		}
 	}
+	if err := fr.run.mem.Check(int64(len(req.body))); err != nil { // memory.go
+		return nil, fmt.Errorf("request body: %w", err)
+	}
 	if !s.NoAuth {
 		a := c.Auth
 		if s.Auth != nil {
@@ -626,6 +629,9 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 	}
 	if !parsed {
 		body, jsonErr = parseBody(&resp)
+	}
+	if err := fr.run.mem.Check(fr.run.mem.size(body)); err != nil { // memory.go
+		return nil, fmt.Errorf("%s %s: response body: %w", req.method, redactURL(req.url), err)
 	}
 	if jsonErr != nil && expected && resp.status >= 200 && resp.status < 300 {
 		// JSON that does not parse is an error for a 2xx response the step
@@ -991,6 +997,8 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 	old, had := env["response"]
 	defer restore(env, "response", old, had)
 	seen := map[string]bool{first.url.String(): true}
+	var col collected
+	defer col.release(fr.run)
 	maxPages := p.MaxPages
 	if p.MaxPagesV != nil {
 		v, err := fr.ev.eval(p.MaxPagesV)
@@ -1022,6 +1030,9 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 		page, ok := toList(v)
 		if !ok {
 			return nil, fmt.Errorf("paginate: items must be a list, got %s", value.TypeName(v))
+		}
+		if err := col.add(fr.run, fr.run.mem.size(page)); err != nil { // memory.go
+			return nil, fmt.Errorf("paginate: %w", err)
 		}
 		items = append(items, page...)
 		if len(items) > fr.run.limits.MaxLoopItems {

@@ -29,7 +29,8 @@ type Limits struct {
 	MaxLoopItems    int           // items of one for_each, or collected by one paginate (default 10,000,000)
 	MaxResponseBody int64         // bytes of one HTTP response body (default 10 MiB)
 	MaxConcurrency  int           // upper bound on for_each concurrency (default 64)
-	ExprMemory      uint          // expr's memory budget for one evaluation (default 1,000,000, expr's own)
+	ExprMemory      uint          // expr's memory budget for one evaluation, in its units (default: MaxMemory/24, at least expr's own 1,000,000)
+	MaxMemory       int64         // bytes one run may hold, approximately (default DefaultMaxMemory, 256 MiB); see memory.go
 	Timeout         time.Duration // the whole run (default: none; the context and the flow's timeout still apply)
 }
 
@@ -49,8 +50,11 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxConcurrency <= 0 {
 		l.MaxConcurrency = 64
 	}
+	if l.MaxMemory <= 0 {
+		l.MaxMemory = DefaultMaxMemory
+	}
 	if l.ExprMemory == 0 {
-		l.ExprMemory = 1_000_000
+		l.ExprMemory = maxExprMemory(l.MaxMemory)
 	}
 	return l
 }
@@ -185,6 +189,7 @@ type run struct {
 	id      string // see runID
 	steps   atomic.Int64
 	limits  Limits
+	trace   func(TraceEvent) // Runner.Trace and WithTrace's; nil: none
 	baseURL string
 	baseErr error
 	once    sync.Once
@@ -193,6 +198,8 @@ type run struct {
 
 	budgetOnce sync.Once
 	budgetV    *budget // see budget()
+
+	mem *memory // the run's byte budget: memory.go
 }
 
 // frame is one flow invocation (or one worker of a parallel loop).
@@ -210,6 +217,7 @@ type frame struct {
 	// caught are the errors of the catch blocks being run, innermost last,
 	// so that `fail: ${ error }` raises the very error again
 	caught []caughtError
+	held   held // what it charged to the run's memory budget: memory.go
 }
 
 type caughtError struct {
@@ -232,7 +240,8 @@ func newRunID() string {
 }
 
 func (r *Runner) newRun(conn *connection.Connection) *run {
-	return &run{r: r, conn: conn, limits: r.Limits.withDefaults(),
+	l := r.Limits.withDefaults()
+	return &run{r: r, conn: conn, limits: l, mem: &memory{limit: l.MaxMemory},
 		connEnv: conn.Env(), conEnv: r.connectorEnv()}
 }
 
@@ -268,6 +277,7 @@ func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
 	ru := r.newRun(conn)
+	ru.trace = r.traceFor(ctx)
 	ctx, cancel := r.runContext(ctx, f, ru.limits)
 	defer cancel()
 	var extra map[string]any
@@ -307,6 +317,7 @@ func (r *Runner) Section(ctx context.Context, flowName, section string, inputs m
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
 	ru := r.newRun(conn)
+	ru.trace = r.traceFor(ctx)
 	ctx, cancel := r.runContext(ctx, f, ru.limits)
 	defer cancel()
 	return ru.runFlow(ctx, f, sec, in, extra, 0, nil)
@@ -388,6 +399,7 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	env := fr.ev.env
 	*fr = frame{run: ru, ctx: ctx, flow: f, depth: depth, calls: calls}
 	defer func() {
+		fr.releaseHeld()
 		clear(env)
 		*fr = frame{}
 		fr.ev.env = env
@@ -415,6 +427,7 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	env["steps"] = fr.steps
 	env["connection"] = ru.connEnv
 	env["connector"] = ru.conEnv
+	env[lang.MemoryName] = ru.mem // see check/memory.go
 	if ru.r.Now != nil {
 		env[lang.ClockName] = ru.r.Now // now() in expressions: see check/clock.go
 	}
@@ -539,12 +552,15 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 	if err := fr.canceled(); err != nil {
 		return ctlNext, fr.wrap(st, err)
 	}
-	if ru.r.Trace == nil {
+	if ru.trace == nil {
 		ctl, result, err := fr.execKind(st, nil)
 		if err != nil {
 			return ctl, fr.wrap(st, err)
 		}
 		if id := st.Base().ID; id != "" {
+			if result, err = fr.holdStep(id, result); err != nil {
+				return ctl, fr.wrap(st, err)
+			}
 			fr.steps[id] = result
 		}
 		return ctl, nil
@@ -555,7 +571,11 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 	if err != nil {
 		err = fr.wrap(st, err)
 	} else if b.ID != "" {
-		fr.steps[b.ID] = result
+		if result, err = fr.holdStep(b.ID, result); err != nil {
+			err = fr.wrap(st, err)
+		} else {
+			fr.steps[b.ID] = result
+		}
 	}
 	ev.Duration = time.Since(ev.Start)
 	if err != nil {
@@ -564,7 +584,7 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 	if ev.Output == nil && result != nil {
 		ev.Output = result
 	}
-	ru.r.Trace(*ev)
+	ru.trace(*ev)
 	return ctl, err
 }
 
@@ -578,6 +598,9 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		for _, nv := range s.Vars {
 			v, err := fr.ev.eval(nv.Value)
 			if err != nil {
+				return ctlNext, nil, err
+			}
+			if v, err = fr.holdVar(nv.Name, v); err != nil {
 				return ctlNext, nil, err
 			}
 			fr.vars[nv.Name] = v
@@ -636,6 +659,9 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		// anything else may be shared (a constant, a variable) and is copied
 		v, err = fr.checkReturn(value.Normalize(v), s.Value != nil && s.Value.Kind == lang.ValMap)
 		if err != nil {
+			return ctlNext, nil, err
+		}
+		if err := fr.run.mem.fits(v); err != nil {
 			return ctlNext, nil, err
 		}
 		fr.ret = v
@@ -892,15 +918,17 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 	if err != nil {
 		return ctlNext, nil, err
 	}
-	items, ok := toList(x)
+	items, ok := toItems(x)
 	if !ok {
 		return ctlNext, nil, fmt.Errorf("for_each: expected a list, got %s", value.TypeName(x))
 	}
-	if len(items) > fr.run.limits.MaxLoopItems {
-		return ctlNext, nil, limitf("for_each: %d items exceed the limit of %d", len(items), fr.run.limits.MaxLoopItems)
+	if items.len() > fr.run.limits.MaxLoopItems {
+		return ctlNext, nil, limitf("for_each: %d items exceed the limit of %d", items.len(), fr.run.limits.MaxLoopItems)
 	}
-	if s.Concurrency > 1 && len(items) > 1 {
-		return fr.forEachParallel(s, items)
+	var col collected
+	defer col.release(fr.run)
+	if s.Concurrency > 1 && items.len() > 1 {
+		return fr.forEachParallel(s, items, &col)
 	}
 	env := fr.ev.env
 	oldItem, hadItem := env[s.As]
@@ -911,10 +939,13 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 	}()
 	var results []any
 	if s.Collect != nil {
-		results = make([]any, 0, len(items))
+		results = make([]any, 0, items.len())
+		if err := col.add(fr.run, int64(items.len())*collectSlot); err != nil {
+			return ctlNext, nil, err
+		}
 	}
-	for i, it := range items {
-		env[s.As] = it
+	for i := range items.len() {
+		env[s.As] = items.at(i)
 		env[s.Index] = i
 		ctl, err := fr.execBlock(s.Steps)
 		if err != nil {
@@ -935,6 +966,9 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 				if s.ContinueOnError && !uncatchable(err) {
 					continue
 				}
+				return ctlNext, nil, fr.wrap(s, err)
+			}
+			if err := col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar); err != nil {
 				return ctlNext, nil, fr.wrap(s, err)
 			}
 			results = append(results, v)
@@ -969,18 +1003,24 @@ func toList(x any) ([]any, bool) {
 // forEachParallel runs a loop body with several workers, each with its own
 // frame (variables, step results, VM); results keep input order. The first
 // error (by input order) cancels the other iterations.
-func (fr *frame) forEachParallel(s *lang.ForEachStep, items []any) (control, any, error) {
-	workers := min(s.Concurrency, fr.run.limits.MaxConcurrency, len(items))
+func (fr *frame) forEachParallel(s *lang.ForEachStep, items forItems, col *collected) (control, any, error) {
+	n := items.len()
+	workers := min(s.Concurrency, fr.run.limits.MaxConcurrency, n)
 	type slot struct {
 		v    any
 		keep bool
 	}
-	results := make([]slot, len(items))
+	if s.Collect != nil {
+		if err := col.add(fr.run, int64(n)*(collectSlot+32)); err != nil {
+			return ctlNext, nil, err
+		}
+	}
+	results := make([]slot, n)
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex
 		firstErr error
-		errIdx   = len(items)
+		errIdx   = n
 		returned bool
 		retVal   any
 		wg       sync.WaitGroup
@@ -1010,17 +1050,21 @@ func (fr *frame) forEachParallel(s *lang.ForEachStep, items []any) (control, any
 			sub.ev.env = env
 			sub.ev.acquire(fr.run.limits.ExprMemory)
 			defer sub.ev.release()
+			defer sub.releaseHeld()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(items) || ctx.Err() != nil {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
-				env[s.As] = items[i]
+				env[s.As] = items.at(i)
 				env[s.Index] = i
 				ctl, err := sub.execSteps(s.Steps)
 				if err == nil && ctl == ctlNext && s.Collect != nil {
 					var v any
 					v, err = sub.ev.eval(s.Collect)
+					if err == nil {
+						err = col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar)
+					}
 					if err == nil {
 						results[i] = slot{v, true}
 					} else {
@@ -1067,7 +1111,7 @@ func (fr *frame) forEachParallel(s *lang.ForEachStep, items []any) (control, any
 	if err := fr.canceled(); err != nil {
 		return ctlNext, nil, err
 	}
-	out := make([]any, 0, len(items))
+	out := make([]any, 0, n)
 	for _, r := range results {
 		if r.keep {
 			out = append(out, r.v)

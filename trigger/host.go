@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowrun/flowrun/lang"
@@ -35,7 +37,28 @@ type Host struct {
 	PublicURL string // where the service reaches this host, e.g. https://hooks.example.com
 	MaxBody   int64  // webhook body limit; 0 means DefaultMaxBody
 	Logf      func(format string, args ...any)
-	Now       func() time.Time // the clock used to verify timestamps; default time.Now
+	// Log, when set (and Logf is not), gets the host's log lines as
+	// structured records: one per delivery, poll and replay (see runDone),
+	// the flows' log: steps, and trouble. Everything is redacted.
+	Log *slog.Logger
+	// ConnectionName names the connection in log lines ("" when unnamed).
+	ConnectionName string
+	// Metrics, when set, records Prometheus metrics and is served at
+	// /metrics.
+	Metrics *Metrics
+	// ReadTimeout and IdleTimeout bound how long one request's body may
+	// take to arrive and how long an idle keep-alive connection stays
+	// open; 0 means DefaultReadTimeout and DefaultIdleTimeout.
+	ReadTimeout, IdleTimeout time.Duration
+	// KeepRuns and KeepRunsFor bound the run history: at most KeepRuns runs
+	// per trigger, none older than KeepRunsFor; 0 means no bound (beyond
+	// Store.MaxRuns). Serve prunes at start and every minute.
+	KeepRuns    int
+	KeepRunsFor time.Duration
+	// GroupCommit makes Serve commit the runs that finish together in one
+	// transaction (see GroupCommitter).
+	GroupCommit bool
+	Now         func() time.Time // the clock used to verify timestamps; default time.Now
 	// Every, when set, replaces every poll flow's schedule. It exists for
 	// tests: `flowrun serve` reads it from the test-only environment variable
 	// FLOWRUN_POLL_EVERY (a Go duration such as "200ms"); schedules written in
@@ -48,6 +71,8 @@ type Host struct {
 	RejectEvery time.Duration
 
 	wg       sync.WaitGroup
+	draining atomic.Bool // Serve is shutting down: /readyz answers 503
+	group    atomic.Pointer[GroupCommitter]
 	pollMu   sync.Mutex
 	pollBusy map[string]bool
 	hookMu   map[string]*hookLock // per webhook trigger, guarded by pollMu
@@ -91,12 +116,6 @@ func (h *Host) lockTrigger(id string) func() {
 }
 
 func (h *Host) project() *lang.Project { return h.Runner.Project }
-
-func (h *Host) logf(format string, args ...any) {
-	if h.Logf != nil {
-		h.Logf("%s", h.Runner.Connection.Redact(fmt.Sprintf(format, args...)))
-	}
-}
 
 func (h *Host) now() time.Time {
 	if h.Now != nil {
@@ -235,61 +254,97 @@ func decodeInput(raw json.RawMessage) (map[string]any, error) {
 
 // PollOnce runs one poll of a trigger: the flow runs with the saved cursor,
 // events already seen (by the flow's dedupe key) are dropped, the rest go to
-// the sink, and only then are the new cursor and the keys committed.
+// the sink, and only then are the new cursor and the keys committed. The
+// run, with its steps, goes to the run history.
 func (h *Host) PollOnce(ctx context.Context, t *Trigger) (int, error) {
+	n, _, err := h.poll(ctx, t, pollRun{source: "poll"})
+	return n, err
+}
+
+// pollRun says how a poll is run: normally, or replaying a failed run.
+type pollRun struct {
+	source   string          // "poll" or "replay"
+	replayOf int64           // the run replayed
+	cursor   json.RawMessage // replay: the cursor the failed run had
+}
+
+func (h *Host) poll(ctx context.Context, t *Trigger, pr pollRun) (int, int64, error) {
 	start := time.Now()
 	f := h.project().Flow(t.Flow)
-	n, err := h.pollOnce(ctx, t, f)
+	sr := h.recorder(t)
+	n, runID, err := h.pollOnce(sr.Context(ctx), t, f, sr, pr)
 	h.afterRun(ctx, t, f, err) // pause or delay the trigger by the error's code
 	if err != nil {
 		msg := h.Runner.Connection.Redact(err.Error())
-		if cerr := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
+		cur := t.Cursor
+		if pr.cursor != nil {
+			cur = pr.cursor
+		}
+		if !json.Valid(cur) {
+			cur = nil // the stored cursor is what failed
+		}
+		c := RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg,
+			Source: pr.source, ReplayOf: pr.replayOf, Payload: &Payload{Cursor: cur}}
+		c.Steps, c.StepsDropped = sr.steps()
+		id, cerr := h.commit(context.WithoutCancel(ctx), t.ID, c)
+		if cerr != nil {
 			h.logf("trigger %s: recording the failed run: %v", t.ID, cerr)
 		}
-		return 0, err
+		h.runDone(t, pr.source, id, time.Since(start), 0, err)
+		return 0, id, err
 	}
-	return n, nil
+	h.runDone(t, pr.source, runID, time.Since(start), n, nil)
+	return n, runID, nil
 }
 
-func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow) (int, error) {
+func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow, sr *StepRecorder, pr pollRun) (int, int64, error) {
 	start := time.Now()
 	if f == nil || f.Type != lang.Poll || t.Project != h.project().Connector.Name {
-		return 0, fmt.Errorf("trigger %s: flow %q is not a poll flow of this project", t.ID, t.Flow)
+		return 0, 0, fmt.Errorf("trigger %s: flow %q is not a poll flow of this project", t.ID, t.Flow)
 	}
 	in, err := decodeInput(t.Input)
 	if err != nil {
-		return 0, fmt.Errorf("trigger %s: stored input: %w", t.ID, err)
+		return 0, 0, fmt.Errorf("trigger %s: stored input: %w", t.ID, err)
+	}
+	stored := t.Cursor
+	if pr.cursor != nil {
+		stored = pr.cursor
 	}
 	var cursor any
-	if len(t.Cursor) > 0 {
-		if cursor, err = value.DecodeJSON(t.Cursor); err != nil {
-			return 0, fmt.Errorf("trigger %s: stored cursor: %w", t.ID, err)
+	if len(stored) > 0 {
+		if cursor, err = value.DecodeJSON(stored); err != nil {
+			return 0, 0, fmt.Errorf("trigger %s: stored cursor: %w", t.ID, err)
 		}
 	}
 	events, next, err := h.Runner.Poll(ctx, f.Name, in, cursor)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	nextJSON, err := json.Marshal(next)
 	if err != nil {
-		return 0, fmt.Errorf("flow %q: cursor cannot be stored as JSON: %w", f.Name, err)
+		return 0, 0, fmt.Errorf("flow %q: cursor cannot be stored as JSON: %w", f.Name, err)
 	}
 	if len(nextJSON) > MaxCursorBytes {
-		return 0, fmt.Errorf("flow %q: cursor is %d bytes, over the 10 KiB limit; keep only what the next poll needs", f.Name, len(nextJSON))
+		return 0, 0, fmt.Errorf("flow %q: cursor is %d bytes, over the 10 KiB limit; keep only what the next poll needs", f.Name, len(nextJSON))
+	}
+	if pr.replayOf != 0 {
+		nextJSON = nil // a replay leaves the saved cursor as it is
 	}
 	ds, keys, err := h.dedupe(ctx, t, f, events, in, nil)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	if err := h.Sink.Deliver(ctx, ds); err != nil {
-		return 0, err
+	if err := h.deliverToSink(ctx, t, ds); err != nil {
+		return 0, 0, err
 	}
-	err = h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Cursor: nextJSON, Keys: keys, Events: len(ds),
-		Started: start, Duration: time.Since(start), Status: "ok"})
+	c := RunCommit{Cursor: nextJSON, Keys: keys, Events: len(ds),
+		Started: start, Duration: time.Since(start), Status: "ok", Source: pr.source, ReplayOf: pr.replayOf}
+	c.Steps, c.StepsDropped = sr.steps()
+	runID, err := h.commit(context.WithoutCancel(ctx), t.ID, c)
 	if err != nil {
-		return len(ds), fmt.Errorf("events were delivered but the cursor was not saved (they will repeat, and dedupe drops repeats): %w", err)
+		return len(ds), 0, fmt.Errorf("events were delivered but the cursor was not saved (they will repeat, and dedupe drops repeats): %w", err)
 	}
-	return len(ds), nil
+	return len(ds), runID, nil
 }
 
 // dedupe drops events whose key was seen before (or earlier in the batch)
@@ -340,10 +395,19 @@ func (h *Host) dedupe(ctx context.Context, t *Trigger, f *lang.Flow, events []an
 // is 404; a store that cannot be read is 503 (the sender retries); the rest
 // is webhook.Deliver's answer.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/healthz" {
+	switch r.URL.Path {
+	case "/healthz":
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "ok\n")
 		return
+	case "/readyz":
+		h.serveReady(w, r)
+		return
+	case "/metrics":
+		if h.Metrics != nil {
+			h.Metrics.Handler().ServeHTTP(w, r)
+			return
+		}
 	}
 	id, ok := strings.CutPrefix(r.URL.Path, "/hooks/")
 	if !ok || id == "" || strings.Contains(id, "/") {
@@ -376,6 +440,8 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Runner.Connection.AddSecret(t.Secret)
 	h.wg.Add(1)
 	defer h.wg.Done()
+	h.metrics().busy(1)
+	defer h.metrics().busy(-1)
 	if hd, paused := h.paused(ctx, t.ID); paused {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Retry-After", "300")
@@ -393,22 +459,42 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // deliver handles one webhook request through webhook.Deliver, with the
 // host's state: replay keys and dedupe keys from the store, events to the
-// sink, and the run recorded.
+// sink, and the run recorded with its steps.
 func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request) webhook.Result {
 	start := time.Now()
-	res := h.deliverOnce(ctx, t, f, r)
+	sr := h.recorder(t)
+	res := h.deliverOnce(sr.Context(ctx), t, f, r, sr)
 	if e := res.Err; e != nil && pauses(run.ErrorCode(e.Err)) {
 		h.afterRun(ctx, t, f, e.Err)
 	}
+	outcome := "ok"
+	switch {
+	case res.Replayed:
+		outcome = "replayed"
+	case res.Err != nil && res.Err.Status < 500:
+		outcome = "rejected"
+	case res.Err != nil:
+		outcome = "error"
+	}
+	h.metrics().delivery(t, outcome)
 	if e := res.Err; e != nil {
 		msg := h.Runner.Connection.Redact(e.Error())
 		switch {
-		case e.Status == http.StatusBadRequest && e.Reason == "bad_body", e.Status == http.StatusInternalServerError:
+		case e.Status == http.StatusBadRequest && e.Reason == "bad_body", e.Status == http.StatusInternalServerError,
+			res.Request != nil: // the steps ran (or the sink failed after them)
 			// it passed verification (or the project is at fault): worth a
-			// line in the run history and in `trigger list`
-			if cerr := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg}); cerr != nil {
+			// line in the run history and in `trigger list`, and kept for
+			// `flowrun runs replay` when the steps saw the request
+			c := RunCommit{Started: start, Duration: time.Since(start), Status: "error", Error: msg, Source: "webhook"}
+			c.Steps, c.StepsDropped = sr.steps()
+			if res.Request != nil {
+				c.Payload = &Payload{Request: redactedJSON(h.Runner.Connection, res.Request)}
+			}
+			id, cerr := h.commit(context.WithoutCancel(ctx), t.ID, c)
+			if cerr != nil {
 				h.logf("trigger %s: recording the failed delivery: %v", t.ID, cerr)
 			}
+			h.runDone(t, "webhook", id, time.Since(start), 0, e)
 		}
 		if e.Status < 500 {
 			h.rejects().note(h.now(), t.ID, e.Reason, msg)
@@ -419,7 +505,7 @@ func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Re
 	return res
 }
 
-func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request) webhook.Result {
+func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request, sr *StepRecorder) webhook.Result {
 	in, err := decodeInput(t.Input)
 	if err != nil {
 		return webhook.Misconfigured(fmt.Errorf("stored trigger input: %w", err))
@@ -447,14 +533,16 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *htt
 			return seen[key], err
 		},
 		Accept: func(ctx context.Context, a webhook.Accepted) error {
-			return h.accept(ctx, t, f, in, a, time.Now())
+			_, _, err := h.accept(ctx, t, f, in, a, time.Now(), sr, 0)
+			return err
 		},
 	})
 }
 
 // accept dedupes a delivery's events, hands them to the sink and commits
-// the run with the dedupe keys and the replay key.
-func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[string]any, a webhook.Accepted, start time.Time) error {
+// the run with the dedupe keys, the replay key and the recorded steps. It
+// returns the run's id and the events delivered.
+func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[string]any, a webhook.Accepted, start time.Time, sr *StepRecorder, replayOf int64) (int64, int, error) {
 	if f.Dedupe != nil || a.ReplayKey != "" {
 		// a sender that retries while the first attempt is still in flight
 		// (Okta retries after 3s) must not get past dedupe twice
@@ -464,27 +552,35 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 	if a.ReplayKey != "" {
 		seen, err := h.Store.SeenKeys(ctx, t.ID, []string{a.ReplayKey})
 		if err != nil {
-			return err
+			return 0, 0, err
 		}
 		if seen[a.ReplayKey] {
-			return nil // the same body was accepted meanwhile
+			return 0, 0, nil // the same body was accepted meanwhile
 		}
 	}
 	ds, keys, err := h.dedupe(ctx, t, f, a.Events, in, a.Request)
 	if err != nil {
-		return &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
+		return 0, 0, &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
 	}
-	if err := h.Sink.Deliver(ctx, ds); err != nil {
+	if err := h.deliverToSink(ctx, t, ds); err != nil {
 		// the sender retries: at-least-once
-		return fmt.Errorf("sink: %w", err)
+		return 0, 0, fmt.Errorf("sink: %w", err)
 	}
 	if a.ReplayKey != "" {
 		keys = append(keys, a.ReplayKey)
 	}
-	if err := h.Store.Commit(context.WithoutCancel(ctx), t.ID, RunCommit{Keys: keys, Events: len(ds), Started: start, Duration: time.Since(start), Status: "ok"}); err != nil {
+	source := "webhook"
+	if replayOf != 0 {
+		source = "replay"
+	}
+	c := RunCommit{Keys: keys, Events: len(ds), Started: start, Duration: time.Since(start), Status: "ok", Source: source, ReplayOf: replayOf}
+	c.Steps, c.StepsDropped = sr.steps()
+	id, err := h.commit(context.WithoutCancel(ctx), t.ID, c)
+	if err != nil {
 		h.logf("trigger %s: events delivered but not recorded: %v", t.ID, err)
 	}
-	return nil
+	h.runDone(t, source, id, time.Since(start), len(ds), nil)
+	return id, len(ds), nil
 }
 
 // verifier is a webhook flow's compiled verify block (nil without one),
@@ -511,11 +607,37 @@ type compiledVerifier struct {
 	err error
 }
 
+// Defaults for Host.ReadTimeout and Host.IdleTimeout.
+const (
+	DefaultReadTimeout = 30 * time.Second
+	DefaultIdleTimeout = 60 * time.Second
+)
+
+// closeGrace is how long Serve waits, after the drain deadline has closed
+// every connection and canceled the polls, for handlers to return.
+const closeGrace = 2 * time.Second
+
 // Serve hosts every trigger that is on: webhooks over HTTP on ln, polls on
-// their schedule. When ctx is canceled it stops taking work, lets in-flight
-// requests and polls finish (up to drain), and returns.
+// their schedule. When ctx is canceled it stops taking work (/readyz
+// answers 503), lets in-flight requests and polls finish for up to drain,
+// then closes every connection and cancels the polls that are left, and
+// returns nil: a stalled upload cannot hold the shutdown past drain (and
+// the read timeout bounds it anyway).
 func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	readTimeout, idleTimeout := h.ReadTimeout, h.IdleTimeout
+	if readTimeout <= 0 {
+		readTimeout = DefaultReadTimeout
+	}
+	if idleTimeout <= 0 {
+		idleTimeout = DefaultIdleTimeout
+	}
+	if h.GroupCommit {
+		g := NewGroupCommitter(h.Store)
+		h.group.Store(g)
+		defer func() { h.group.Store(nil); g.Close() }()
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout, IdleTimeout: idleTimeout,
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	pollCtx, stopPolls := context.WithCancel(context.WithoutCancel(ctx))
@@ -531,12 +653,17 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 		every := h.rejects().every
 		tick := time.NewTicker(every)
 		defer tick.Stop()
+		prune := time.NewTicker(time.Minute)
+		defer prune.Stop()
+		h.pruneRuns(pollCtx)
 		for {
 			select {
 			case <-pollCtx.Done():
 				return
 			case <-tick.C:
 				h.rejects().flush(h.now(), false)
+			case <-prune.C:
+				h.pruneRuns(pollCtx)
 			}
 		}
 	}()
@@ -545,9 +672,10 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	h.draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+	if serr := srv.Shutdown(sctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) && err == nil {
 		err = serr
 	}
 	done := make(chan struct{})
@@ -555,8 +683,15 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	select {
 	case <-done:
 	case <-sctx.Done():
+		// the drain is over: cut stalled uploads and slow polls short
+		h.logf("drain deadline (%s) passed: closing the connections and canceling the polls still running", drain)
+		srv.Close()
 		stopPolls()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(closeGrace):
+			h.logf("some deliveries or polls did not stop; exiting anyway (their events are not committed and will be sent or polled again)")
+		}
 	}
 	stopPolls()
 	<-flushDone
@@ -565,6 +700,38 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 		err = nil
 	}
 	return err
+}
+
+// serveReady answers /readyz: 200 while serving with a readable store,
+// 503 while draining or when the store cannot be read.
+func (h *Host) serveReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if h.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "draining\n")
+		return
+	}
+	if err := h.Store.Ping(r.Context()); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "state store unavailable\n")
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, "ready\n")
+}
+
+// pruneRuns applies the retention flags (KeepRuns, KeepRunsFor).
+func (h *Host) pruneRuns(ctx context.Context) {
+	if h.KeepRuns <= 0 && h.KeepRunsFor <= 0 {
+		return
+	}
+	var before time.Time
+	if h.KeepRunsFor > 0 {
+		before = time.Now().Add(-h.KeepRunsFor)
+	}
+	if _, err := h.Store.PruneRuns(ctx, h.KeepRuns, before); err != nil && ctx.Err() == nil {
+		h.logf("pruning the run history: %v", err)
+	}
 }
 
 // schedule starts each poll trigger on its flow's schedule. New triggers are
@@ -626,7 +793,12 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 				if err != nil {
 					return // turned off meanwhile
 				}
+				h.metrics().busy(1)
+				defer h.metrics().busy(-1)
 				n, err := h.PollOnce(runCtx, cur)
+				if h.Log != nil {
+					return // PollOnce logged it
+				}
 				if err != nil {
 					h.logf("poll %s (%s): %v", id, cur.Flow, err)
 					return

@@ -289,6 +289,7 @@ func (h *Host) refreshHolds(ctx context.Context) {
 	h.holdMu.Lock()
 	h.holds = hs
 	h.holdMu.Unlock()
+	h.metrics().setPaused(len(hs))
 }
 
 // due adjusts when a poll trigger is due for its hold: never while paused,

@@ -33,7 +33,7 @@ const DefaultMaxRuns = 1_000
 const StateFile = "state.db"
 
 // schemaVersion is the PRAGMA user_version this code writes; see migrations.
-const schemaVersion = 2
+const schemaVersion = 3
 
 var (
 	// ErrNotFound is returned (wrapped) when a trigger id is not in the store.
@@ -123,6 +123,14 @@ type RunCommit struct {
 	Duration time.Duration
 	Status   string // "ok" or "error"; "" means "ok" when Error is "", else "error"
 	Error    string
+	// History: what started the run ("webhook", "poll", "replay"), its
+	// steps (see StepRecorder), the run it replays, and for a failed run
+	// what replaying it needs. All optional.
+	Source       string
+	Steps        []StepRecord
+	StepsDropped int
+	ReplayOf     int64
+	Payload      *Payload
 }
 
 // Run is one row of a trigger's run history.
@@ -185,7 +193,8 @@ CREATE TABLE runs (                          -- no foreign key: history outlives
 );
 CREATE INDEX runs_by_trigger ON runs (trigger_id, id);
 `,
-	migrationHolds, // version 2: see pause.go
+	migrationHolds,   // version 2: see pause.go
+	migrationHistory, // version 3: see history.go
 }
 
 // SQLite primary result codes Open turns into a clearer message.
@@ -572,6 +581,42 @@ func (s *Store) SeenKeys(ctx context.Context, triggerID string, keys []string) (
 // were delivered. A cursor over MaxCursorBytes is a *CursorTooLargeError and,
 // like every other error, leaves the store unchanged.
 func (s *Store) Commit(ctx context.Context, triggerID string, c RunCommit) error {
+	_, err := s.CommitRun(ctx, triggerID, c)
+	return err
+}
+
+// CommitRun is Commit, returning the id of the run-history row it added.
+func (s *Store) CommitRun(ctx context.Context, triggerID string, c RunCommit) (int64, error) {
+	pc, err := s.prepareCommit(triggerID, c)
+	if err != nil {
+		return 0, err
+	}
+	fail := func(err error) error { return fmt.Errorf("commit run of %s: %w", triggerID, err) }
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fail(err)
+	}
+	defer tx.Rollback()
+	runID, err := commitTx(ctx, tx, triggerID, c, pc)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fail(err)
+	}
+	return runID, nil
+}
+
+// preparedCommit is a validated RunCommit's derived values.
+type preparedCommit struct {
+	status           string
+	started          time.Time
+	maxKeys, maxRuns int
+}
+
+// prepareCommit validates c (nothing is written) for Commit and CommitBatch.
+func (s *Store) prepareCommit(triggerID string, c RunCommit) (preparedCommit, error) {
 	status := c.Status
 	if status == "" {
 		status = "ok"
@@ -580,16 +625,16 @@ func (s *Store) Commit(ctx context.Context, triggerID string, c RunCommit) error
 		}
 	}
 	if status != "ok" && status != "error" {
-		return fmt.Errorf("commit run of %s: status %q is not ok or error", triggerID, c.Status)
+		return preparedCommit{}, fmt.Errorf("commit run of %s: status %q is not ok or error", triggerID, c.Status)
 	}
 	if len(c.Cursor) > MaxCursorBytes {
-		return &CursorTooLargeError{Size: len(c.Cursor)}
+		return preparedCommit{}, &CursorTooLargeError{Size: len(c.Cursor)}
 	}
 	if len(c.Cursor) > 0 && !json.Valid(c.Cursor) {
-		return fmt.Errorf("commit run of %s: cursor is not valid JSON", triggerID)
+		return preparedCommit{}, fmt.Errorf("commit run of %s: cursor is not valid JSON", triggerID)
 	}
 	if c.Events < 0 {
-		return fmt.Errorf("commit run of %s: negative event count %d", triggerID, c.Events)
+		return preparedCommit{}, fmt.Errorf("commit run of %s: negative event count %d", triggerID, c.Events)
 	}
 	started := c.Started
 	if started.IsZero() {
@@ -603,20 +648,19 @@ func (s *Store) Commit(ctx context.Context, triggerID string, c RunCommit) error
 	if maxRuns <= 0 {
 		maxRuns = DefaultMaxRuns
 	}
+	return preparedCommit{status, started, maxKeys, maxRuns}, nil
+}
+
+// commitTx is Commit's work inside tx, for a validated c.
+func commitTx(ctx context.Context, tx *sql.Tx, triggerID string, c RunCommit, pc preparedCommit) (int64, error) {
+	status, started, maxKeys, maxRuns := pc.status, pc.started, pc.maxKeys, pc.maxRuns
 	fail := func(err error) error { return fmt.Errorf("commit run of %s: %w", triggerID, err) }
-
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fail(err)
-	}
-	defer tx.Rollback()
-
 	var project, flow string
-	err = tx.QueryRowContext(ctx, `SELECT project, flow FROM triggers WHERE id = ?`, triggerID).Scan(&project, &flow)
+	err := tx.QueryRowContext(ctx, `SELECT project, flow FROM triggers WHERE id = ?`, triggerID).Scan(&project, &flow)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("trigger %s: %w", triggerID, ErrNotFound)
+		return 0, fmt.Errorf("trigger %s: %w", triggerID, ErrNotFound)
 	} else if err != nil {
-		return fail(err)
+		return 0, fail(err)
 	}
 	now := time.Now().UnixNano()
 
@@ -624,13 +668,13 @@ func (s *Store) Commit(ctx context.Context, triggerID string, c RunCommit) error
 	case len(c.Cursor) == 0:
 	case isNull(c.Cursor):
 		if _, err := tx.ExecContext(ctx, `DELETE FROM cursors WHERE trigger_id = ?`, triggerID); err != nil {
-			return fail(err)
+			return 0, fail(err)
 		}
 	default:
 		if _, err := tx.ExecContext(ctx, `INSERT INTO cursors (trigger_id, cursor, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (trigger_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
 			triggerID, string(c.Cursor), now); err != nil {
-			return fail(err)
+			return 0, fail(err)
 		}
 	}
 
@@ -638,7 +682,7 @@ func (s *Store) Commit(ctx context.Context, triggerID string, c RunCommit) error
 		// REPLACE gives a key seen again a new id, so it counts as recent.
 		ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO dedupe_keys (trigger_id, key) VALUES (?, ?)`)
 		if err != nil {
-			return fail(err)
+			return 0, fail(err)
 		}
 		defer ins.Close()
 		for _, k := range c.Keys {
@@ -646,34 +690,27 @@ func (s *Store) Commit(ctx context.Context, triggerID string, c RunCommit) error
 				continue
 			}
 			if _, err := ins.ExecContext(ctx, triggerID, k); err != nil {
-				return fail(err)
+				return 0, fail(err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM dedupe_keys WHERE trigger_id = ?1 AND id <=
 			(SELECT id FROM dedupe_keys WHERE trigger_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`,
 			triggerID, maxKeys); err != nil {
-			return fail(err)
+			return 0, fail(err)
 		}
 	}
 
 	if _, err := tx.ExecContext(ctx, `UPDATE triggers SET delivered = delivered + ?, last_run_at = ?, last_error = ? WHERE id = ?`,
 		c.Events, started.UnixNano(), c.Error, triggerID); err != nil {
-		return fail(err)
+		return 0, fail(err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO runs (trigger_id, project, flow, started_at, duration_ns, events, status, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		triggerID, project, flow, started.UnixNano(), int64(c.Duration), c.Events, status, c.Error); err != nil {
-		return fail(err)
+	runID, err := insertRun(ctx, tx, &RunRecord{TriggerID: triggerID, Project: project, Flow: flow, Source: c.Source,
+		Started: started, Duration: c.Duration, Events: c.Events, Status: status, Error: c.Error,
+		ReplayOf: c.ReplayOf, Steps: c.Steps, StepsDropped: c.StepsDropped}, c.Payload, maxRuns)
+	if err != nil {
+		return 0, fail(err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE trigger_id = ?1 AND id <=
-		(SELECT id FROM runs WHERE trigger_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`,
-		triggerID, maxRuns); err != nil {
-		return fail(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fail(err)
-	}
-	return nil
+	return runID, nil
 }
 
 // History returns a trigger's runs, newest first, at most limit of them

@@ -15,6 +15,7 @@ import (
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/value"
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,10 @@ type runOptions struct {
 	trace      bool
 	traceJSON  string
 	timeout    time.Duration
+	state      string // record the run in this state directory's history
+
+	projectName string // the connector's name, once loaded
+	maxMemory   *int64 // --max-memory, see size.go
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -54,6 +59,8 @@ path:line:col on stderr), 2 usage or load errors, 130 interrupted.`,
 	f.BoolVar(&o.trace, "trace", false, "print a line per step on stderr")
 	f.StringVar(&o.traceJSON, "trace-json", "", "write every step, with its inputs and outputs, as JSON lines to this file")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the run after this long (e.g. 30s); 0 means no limit")
+	f.StringVar(&o.state, "state", "", "record the run, with its steps (redacted), in this state directory's history (flowrun runs)")
+	o.maxMemory = maxMemoryFlag(cmd)
 	return cmd
 }
 
@@ -197,11 +204,12 @@ func runRun(e *env, o *runOptions) error {
 	if err != nil {
 		return err
 	}
+	o.projectName = p.Connector.Name
 	conn, err := loadConnection(e, p, o.connection)
 	if err != nil {
 		return err
 	}
-	r := &run.Runner{Project: p, Connection: conn}
+	r := &run.Runner{Project: p, Connection: conn, Limits: run.Limits{MaxMemory: *o.maxMemory}}
 	tr := &tracer{conn: conn}
 	if o.trace {
 		tr.text = e.stderr
@@ -226,7 +234,18 @@ func runRun(e *env, o *runOptions) error {
 	if f := p.Flow(o.flow); f != nil {
 		in = lang.TextInputs(f.Inputs, in) // a command line gives "3" for 3
 	}
+	var rec *trigger.StepRecorder
+	if o.state != "" {
+		rec = trigger.NewStepRecorder(conn)
+		ctx = rec.Context(ctx)
+	}
+	start := time.Now()
 	out, err := r.Run(ctx, o.flow, in)
+	if rec != nil {
+		if rerr := recordRun(e, o, conn, rec, in, start, err); rerr != nil {
+			return rerr
+		}
+	}
 	if err != nil {
 		return runFailure(e, conn, err)
 	}
@@ -236,6 +255,32 @@ func runRun(e *env, o *runOptions) error {
 	if err := enc.Encode(conn.RedactValue(out)); err != nil { // a secret never reaches the terminal
 		return &exitError{code: exitFailed, msg: "outputs cannot be written as JSON: " + err.Error()}
 	}
+	return nil
+}
+
+// recordRun adds a `flowrun run --state` run to the history.
+func recordRun(e *env, o *runOptions, conn *connection.Connection, sr *trigger.StepRecorder, in map[string]any, start time.Time, runErr error) error {
+	st, err := trigger.Open(o.state)
+	if err != nil {
+		return &exitError{code: exitUsage, msg: err.Error()}
+	}
+	defer st.Close()
+	rec := &trigger.RunRecord{Project: "", Flow: o.flow, Source: "run", Started: start, Duration: time.Since(start), Status: "ok"}
+	var payload *trigger.Payload
+	if runErr != nil {
+		rec.Status, rec.Error = "error", conn.Redact(runErr.Error())
+		if b, err := json.Marshal(conn.RedactValue(in)); err == nil {
+			payload = &trigger.Payload{Input: json.RawMessage(conn.Redact(string(b)))}
+		}
+	}
+	sr.Fill(rec)
+	rec.Project = o.projectName
+	id, err := st.RecordRun(context.WithoutCancel(e.ctx), rec, payload)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "flowrun: recording the run: %v\n", err)
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "flowrun: recorded as run %d in %s\n", id, o.state)
 	return nil
 }
 

@@ -24,6 +24,7 @@ type testOptions struct {
 	record     bool
 	verifyLive bool
 	connection string
+	maxMemory  *int64 // --max-memory, see size.go
 }
 
 func newTestCmd(e *env) *cobra.Command {
@@ -70,6 +71,7 @@ Exit status: 0 every case passed, 1 a case failed, 2 usage or load errors.`,
 	f.BoolVar(&o.record, "record", false, "run against the live service and write the exchanges into the test files as mocks")
 	f.BoolVar(&o.verifyLive, "verify-live", false, "re-send the suite's safe requests (GET, HEAD) to the live service and report where the responses' shape drifted from the fixtures")
 	f.StringVarP(&o.connection, "connection", "c", "", "with --record or --verify-live: the live connection file (YAML or JSON: params, token)")
+	o.maxMemory = maxMemoryFlag(cmd)
 	return cmd
 }
 
@@ -117,7 +119,7 @@ func runTest(e *env, o *testOptions) error {
 
 	var reports []*flowtest.Report
 	for _, p := range projects {
-		opts := flowtest.Options{Run: re, Verbose: o.verbose, Out: e.stdout}
+		opts := flowtest.Options{Run: re, Verbose: o.verbose, Out: e.stdout, MaxMemory: *o.maxMemory}
 		if o.record {
 			conn, err := loadConnection(e, p, o.connection)
 			if err != nil {

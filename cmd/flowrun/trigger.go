@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -233,7 +234,25 @@ the triggers paused with that connection.`,
 		},
 	}
 	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory")
-	cmd.AddCommand(onCmd, offCmd, listCmd, resumeCmd)
+	ro := &resetOptions{}
+	resetCmd := &cobra.Command{
+		Use:   "reset TRIGGER --state DIR [--cursor JSON] [--forget-dedupe]",
+		Short: "Restart a poll trigger from a chosen cursor (none: from the start)",
+		Long: `reset sets a poll trigger's saved cursor: to the JSON given with --cursor, or, without it,
+to none, so the next poll starts as the first one did. --forget-dedupe also forgets the
+dedupe keys, so events seen before are delivered again. A running flowrun serve reads
+the cursor at the next poll.`,
+		Example: `  flowrun trigger reset new_items-1a2b3c4d --state .flowrun --cursor '{"since":"2026-12-01T00:00:00Z"}'`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ro.id = args[0]
+			return runTriggerReset(e, ro)
+		},
+	}
+	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory")
+	resetCmd.Flags().StringVar(&ro.cursor, "cursor", "", "the cursor to start from, as JSON (default: none)")
+	resetCmd.Flags().BoolVar(&ro.forgetDedupe, "forget-dedupe", false, "also forget the dedupe keys")
+	cmd.AddCommand(onCmd, offCmd, listCmd, resumeCmd, resetCmd)
 	return cmd
 }
 
@@ -269,64 +288,124 @@ func hostFailure(e *env, h *trigger.Host, err error) error {
 	return runFailure(e, conn, err)
 }
 
+// serveOptions are `flowrun serve`'s flags beyond hostOptions.
+type serveOptions struct {
+	host        hostOptions
+	listen      string
+	sink        string
+	clock       string
+	drain       time.Duration
+	readTimeout time.Duration
+	idleTimeout time.Duration
+	keepRuns    int
+	keepRunsFor time.Duration
+	metrics     bool
+	groupCommit bool
+	maxMemory   int64 // --max-memory, see size.go
+	log         logOptions
+}
+
 func newServeCmd(e *env) *cobra.Command {
-	o := &hostOptions{}
-	var listen, sinkSpec, clock string
-	var drain time.Duration
+	o := &serveOptions{}
 	cmd := &cobra.Command{
 		Use:   "serve PROJECT",
 		Short: "Host every trigger that is on: receive webhooks, run polls, send events to a sink",
 		Long: `serve receives webhook deliveries at /hooks/<trigger id> (verified per the flow's verify:
 block; a failed check gets 401 and runs no step), runs poll flows on their schedule, and
 sends every event to the sink: stdout (JSON lines), file:PATH (JSON lines, fsync'd) or an
-http(s):// URL (POSTed as a JSON array, retried). SIGTERM or Ctrl-C drains in-flight work
-and exits 0.`,
+http(s):// URL (POSTed as a JSON array, retried). Every delivery, poll and replay is kept
+in the run history (flowrun runs). /healthz answers while the process runs, /readyz while
+it takes work, /metrics serves Prometheus metrics (unless --metrics=false).
+SIGTERM or Ctrl-C drains in-flight work for up to --drain, then closes what is left, and
+exits 0.`,
 		Example: `  flowrun serve connectors/github --connection gh.yaml --state .flowrun --listen 127.0.0.1:8080 --sink file:events.jsonl`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sink, err := trigger.OpenSink(sinkSpec, e.stdout)
-			if err != nil {
-				return usageErr("%v", err)
-			}
-			defer sink.Close()
-			h, closeFn, err := openHost(e, args[0], o, sink)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			if clock != "" {
-				t, err := time.Parse(time.RFC3339, clock)
-				if err != nil {
-					return usageErr("--clock must be an RFC 3339 time: %v", err)
-				}
-				h.Now = func() time.Time { return t }
-			}
-			if v := os.Getenv("FLOWRUN_POLL_EVERY"); v != "" {
-				// test-only: poll more often than the 1m minimum of schedules
-				if h.Every, err = time.ParseDuration(v); err != nil {
-					return usageErr("FLOWRUN_POLL_EVERY: %v", err)
-				}
-			}
-			ln, err := net.Listen("tcp", listen)
-			if err != nil {
-				return usageErr("--listen: %v", err)
-			}
-			fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (sink %s)\n", h.Runner.Project.Connector.Name, ln.Addr(), sinkName(sinkSpec))
-			if err := h.Serve(e.ctx, ln, drain); err != nil {
-				return &exitError{code: exitFailed, msg: err.Error()}
-			}
-			fmt.Fprintln(e.stderr, "flowrun: stopped")
-			return nil
+			return runServe(e, args[0], o)
 		},
 	}
-	o.flags(cmd, false)
+	o.host.flags(cmd, false)
+	maxMemoryVar(cmd, &o.maxMemory)
 	f := cmd.Flags()
-	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on for webhook deliveries")
-	f.StringVar(&sinkSpec, "sink", "stdout", "where events go: stdout, file:PATH, or http(s)://URL")
-	f.DurationVar(&drain, "drain", 30*time.Second, "how long to let in-flight work finish on shutdown")
-	f.StringVar(&clock, "clock", "", "pin the clock used to check signature timestamps (RFC 3339; for tests)")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on for webhook deliveries")
+	f.StringVar(&o.sink, "sink", "stdout", "where events go: stdout, file:PATH, or http(s)://URL")
+	f.DurationVar(&o.drain, "drain", 30*time.Second, "how long to let in-flight work finish on shutdown; then connections are closed and polls canceled")
+	f.DurationVar(&o.readTimeout, "read-timeout", trigger.DefaultReadTimeout, "longest time to read one request, body included")
+	f.DurationVar(&o.idleTimeout, "idle-timeout", trigger.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	f.IntVar(&o.keepRuns, "keep-runs", trigger.DefaultMaxRuns, "run history: keep at most this many runs per trigger")
+	f.DurationVar(&o.keepRunsFor, "keep-runs-for", 0, "run history: delete runs older than this (e.g. 720h); 0 keeps them")
+	f.BoolVar(&o.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
+	f.BoolVar(&o.groupCommit, "group-commit", true, "commit the runs that finish together in one SQLite transaction")
+	o.log.flags(cmd)
+	f.StringVar(&o.clock, "clock", "", "pin the clock used to check signature timestamps (RFC 3339; for tests)")
 	_ = f.MarkHidden("clock")
 	return cmd
+}
+
+func runServe(e *env, project string, o *serveOptions) error {
+	logger, err := o.log.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	if o.keepRuns < 0 || o.keepRunsFor < 0 {
+		return usageErr("--keep-runs and --keep-runs-for must not be negative")
+	}
+	sink, err := trigger.OpenSink(o.sink, e.stdout)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer sink.Close()
+	h, closeFn, err := openHost(e, project, &o.host, sink)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	h.Logf = nil
+	h.Log = logger
+	h.ConnectionName = connectionName(o.host.connection)
+	h.ReadTimeout, h.IdleTimeout = o.readTimeout, o.idleTimeout
+	h.KeepRuns, h.KeepRunsFor = o.keepRuns, o.keepRunsFor
+	h.GroupCommit = o.groupCommit
+	h.Runner.Limits.MaxMemory = o.maxMemory // see size.go
+	if o.keepRuns > 0 {
+		h.Store.MaxRuns = o.keepRuns
+	}
+	if o.metrics {
+		h.Metrics = trigger.NewMetrics()
+	}
+	if o.clock != "" {
+		t, err := time.Parse(time.RFC3339, o.clock)
+		if err != nil {
+			return usageErr("--clock must be an RFC 3339 time: %v", err)
+		}
+		h.Now = func() time.Time { return t }
+	}
+	if v := os.Getenv("FLOWRUN_POLL_EVERY"); v != "" {
+		// test-only: poll more often than the 1m minimum of schedules
+		if h.Every, err = time.ParseDuration(v); err != nil {
+			return usageErr("FLOWRUN_POLL_EVERY: %v", err)
+		}
+	}
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return usageErr("--listen: %v", err)
+	}
+	fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (sink %s)\n", h.Runner.Project.Connector.Name, ln.Addr(), sinkName(o.sink))
+	if err := h.Serve(e.ctx, ln, o.drain); err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
+	}
+	fmt.Fprintln(e.stderr, "flowrun: stopped")
+	return nil
+}
+
+// connectionName is how logs name a connection: its file's base name
+// without the extension.
+func connectionName(path string) string {
+	if path == "" {
+		return ""
+	}
+	base := filepath.Base(path)
+	return strings.TrimSuffix(base, filepath.Ext(base))
 }
 
 func sinkName(s string) string {
@@ -445,4 +524,50 @@ func mustJSON(v any) []byte {
 		return nil
 	}
 	return b
+}
+
+// resetOptions are `flowrun trigger reset`'s flags.
+type resetOptions struct {
+	state        string
+	id           string
+	cursor       string
+	forgetDedupe bool
+}
+
+func runTriggerReset(e *env, o *resetOptions) error {
+	var cursor json.RawMessage
+	if o.cursor != "" {
+		if !json.Valid([]byte(o.cursor)) {
+			return usageErr("--cursor is not valid JSON")
+		}
+		cursor = json.RawMessage(o.cursor)
+	}
+	st, err := openState(o.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	t, err := st.GetTrigger(e.ctx, o.id)
+	if errors.Is(err, trigger.ErrNotFound) {
+		return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", o.id)
+	}
+	if err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
+	}
+	if t.Kind != "poll" {
+		return usageErr("trigger %s is a %s trigger; only a poll trigger has a cursor", t.ID, t.Kind)
+	}
+	if err := st.ResetTrigger(e.ctx, o.id, cursor, o.forgetDedupe); err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
+	}
+	what := "no cursor"
+	if cursor != nil {
+		what = "cursor " + string(cursor)
+	}
+	fmt.Fprintf(e.stdout, "trigger %s is reset: next poll starts from %s", o.id, what)
+	if o.forgetDedupe {
+		fmt.Fprint(e.stdout, ", dedupe keys forgotten")
+	}
+	fmt.Fprintln(e.stdout)
+	return nil
 }

@@ -1,0 +1,161 @@
+package trigger
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Group commit: deliveries and polls that finish together share one SQLite
+// transaction (one fsync of the WAL) for their dedupe keys, cursors and
+// history rows, instead of one each. Nothing is weakened: a caller of
+// GroupCommitter.Commit gets its answer only after the transaction holding
+// its commit is durable, so a 2xx still follows the commit.
+
+// BatchItem is one run's commit in a CommitBatch.
+type BatchItem struct {
+	TriggerID string
+	Commit    RunCommit
+}
+
+// CommitBatch commits several runs in one transaction. Each item is
+// applied inside its own savepoint, so an item that fails (an unknown
+// trigger, a cursor over the limit) is left out and reported in its error
+// slot while the others commit. ids[i] is item i's run-history id.
+func (s *Store) CommitBatch(ctx context.Context, items []BatchItem) (ids []int64, errs []error, err error) {
+	ids = make([]int64, len(items))
+	errs = make([]error, len(items))
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("commit batch: %w", err)
+	}
+	defer tx.Rollback()
+	for i, it := range items {
+		pc, perr := s.prepareCommit(it.TriggerID, it.Commit)
+		if perr != nil {
+			errs[i] = perr
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT item"); err != nil {
+			return nil, nil, fmt.Errorf("commit batch: %w", err)
+		}
+		id, cerr := commitTx(ctx, tx, it.TriggerID, it.Commit, pc)
+		if cerr != nil {
+			errs[i] = cerr
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO item"); err != nil {
+				return nil, nil, fmt.Errorf("commit batch: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE item"); err != nil {
+			return nil, nil, fmt.Errorf("commit batch: %w", err)
+		}
+		ids[i] = id
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, fmt.Errorf("commit batch: %w", err)
+	}
+	return ids, errs, nil
+}
+
+// MaxBatch is the most commits a GroupCommitter puts in one transaction.
+const MaxBatch = 256
+
+// GroupCommitter batches concurrent Commit calls into CommitBatch
+// transactions: while one transaction is being written, the commits that
+// arrive queue up and go together in the next. A lone commit is not
+// delayed. Start it with NewGroupCommitter; Close stops it.
+type GroupCommitter struct {
+	st     *Store
+	reqs   chan *commitReq
+	done   chan struct{}
+	mu     sync.RWMutex
+	closed bool
+
+	// Batches and Commits count transactions and commits (for tests and
+	// the benchmark); read them after Close.
+	Batches, Commits int
+}
+
+type commitReq struct {
+	ctx   context.Context
+	item  BatchItem
+	id    int64
+	err   error
+	ready chan struct{}
+}
+
+// NewGroupCommitter starts a committer for st.
+func NewGroupCommitter(st *Store) *GroupCommitter {
+	g := &GroupCommitter{st: st, reqs: make(chan *commitReq, MaxBatch), done: make(chan struct{})}
+	go g.loop()
+	return g
+}
+
+// Commit is Store.CommitRun through the group: it returns once the
+// transaction that holds this commit is durable.
+func (g *GroupCommitter) Commit(ctx context.Context, triggerID string, c RunCommit) (int64, error) {
+	r := &commitReq{ctx: ctx, item: BatchItem{TriggerID: triggerID, Commit: c}, ready: make(chan struct{})}
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return g.st.CommitRun(ctx, triggerID, c)
+	}
+	g.reqs <- r
+	g.mu.RUnlock()
+	<-r.ready
+	return r.id, r.err
+}
+
+// Close stops the committer after the queued commits are written.
+func (g *GroupCommitter) Close() {
+	g.mu.Lock()
+	if !g.closed {
+		g.closed = true
+		close(g.reqs)
+	}
+	g.mu.Unlock()
+	<-g.done
+}
+
+func (g *GroupCommitter) loop() {
+	defer close(g.done)
+	for first := range g.reqs {
+		batch := []*commitReq{first}
+	more:
+		for len(batch) < MaxBatch {
+			select {
+			case r, ok := <-g.reqs:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		items := make([]BatchItem, len(batch))
+		for i, r := range batch {
+			items[i] = r.item
+		}
+		ids, errs, err := g.st.CommitBatch(context.WithoutCancel(first.ctx), items)
+		g.Batches++
+		g.Commits += len(batch)
+		for i, r := range batch {
+			if err != nil {
+				r.err = err
+			} else {
+				r.id, r.err = ids[i], errs[i]
+			}
+			close(r.ready)
+		}
+	}
+}
+
+// commit saves a run's outcome: through the group committer while Serve
+// runs with GroupCommit set, else directly.
+func (h *Host) commit(ctx context.Context, triggerID string, c RunCommit) (int64, error) {
+	if g := h.group.Load(); g != nil {
+		return g.Commit(ctx, triggerID, c)
+	}
+	return h.Store.CommitRun(ctx, triggerID, c)
+}
