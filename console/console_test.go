@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -298,5 +299,48 @@ func TestTriggers(t *testing.T) {
 	}
 	if _, held, _ := st.GetHold(ctx, tr.ID); held {
 		t.Error("the trigger is still held after resume")
+	}
+}
+
+// TestStoredRuns: the run history of a state store is listed beside the
+// console's runs, filtered, and a stored run shows its steps over the
+// diagram with the failed step marked.
+func TestStoredRuns(t *testing.T) {
+	s, _ := newTestServer(t, "")
+	st, err := trigger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	f := s.byKey["example"].Project.Flow("get_user")
+	stepPos := f.Steps[0].Base().Pos.String()
+	rec := &trigger.RunRecord{Project: "example", Flow: "get_user", Source: "run", Started: time.Now(), Duration: time.Second, Status: "error",
+		Error: "GET /api/v1/users/x: 500", Steps: []trigger.StepRecord{{Flow: "get_user", Step: "get", Kind: "http", Pos: stepPos, Method: "GET",
+			URL: "/api/v1/users/x", Status: 500, Error: "500 Internal Server Error", Output: json.RawMessage(`{"status":500}`)}}}
+	id, err := st.RecordRun(ctx, rec, &trigger.Payload{Input: json.RawMessage(`{"id":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Store = st
+	runs := do(t, s, "GET", "/runs?failed=1", nil, nil).body
+	href := fmt.Sprintf(`href="/runs/s%d"`, id)
+	if !strings.Contains(runs, href) {
+		t.Fatalf("runs page lacks the stored run %s:\n%s", href, runs)
+	}
+	if other := do(t, s, "GET", "/runs?flow=summarize", nil, nil).body; strings.Contains(other, href) {
+		t.Error("the flow filter keeps a run of another flow")
+	}
+	page := do(t, s, "GET", fmt.Sprintf("/runs/s%d", id), nil, nil)
+	for _, want := range []string{`id="run-status">failed<`, "500 Internal Server Error", `data-status="failed"`, `&#34;status&#34;: 500`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("stored run page lacks %q", want)
+		}
+	}
+	if strings.Contains(page.body, "replay-button") {
+		t.Error("a replay button without a host to replay")
+	}
+	if r := do(t, s, "GET", "/runs/s999", nil, nil); r.code != 404 {
+		t.Errorf("unknown stored run: %d", r.code)
 	}
 }
