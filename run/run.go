@@ -75,6 +75,13 @@ type Runner struct {
 	// run's context interrupts. Tests set it to record waits.
 	Sleep func(ctx context.Context, d time.Duration) error
 	Now   func() time.Time // the clock for now() in expressions and Retry-After dates; default time.Now
+	// Sequential runs for_each loops with concurrency one item at a time
+	// (results in input order, as always): for hosts whose code must not
+	// start goroutines, such as a Temporal workflow (engine/temporal).
+	Sequential bool
+	// RunID, when set, makes each run's id (flow.run_id, traces) instead of
+	// a random one, so that a replayed run sees the same id.
+	RunID func() string
 
 	connOnce sync.Once
 	authOnce sync.Once
@@ -230,7 +237,13 @@ var framePool = sync.Pool{New: func() any { return new(frame) }}
 // runID identifies the run in traces and as flow.run_id; it is made on
 // first use.
 func (ru *run) runID() string {
-	ru.idOnce.Do(func() { ru.id = newRunID() })
+	ru.idOnce.Do(func() {
+		if ru.r.RunID != nil {
+			ru.id = ru.r.RunID()
+		} else {
+			ru.id = newRunID()
+		}
+	})
 	return ru.id
 }
 
@@ -927,7 +940,7 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 	}
 	var col collected
 	defer col.release(fr.run)
-	if s.Concurrency > 1 && items.len() > 1 {
+	if s.Concurrency > 1 && items.len() > 1 && !fr.run.r.Sequential {
 		return fr.forEachParallel(s, items, &col)
 	}
 	env := fr.ev.env

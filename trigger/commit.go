@@ -154,6 +154,9 @@ func (g *GroupCommitter) loop() {
 // commit saves a run's outcome: through the group committer while Serve
 // runs with GroupCommit set, else directly.
 func (h *Host) commit(ctx context.Context, triggerID string, c RunCommit) (int64, error) {
+	if h.State != nil { // another StateStore (Postgres): no run history there yet
+		return 0, h.State.Commit(ctx, triggerID, c)
+	}
 	if g := h.group.Load(); g != nil {
 		return g.Commit(ctx, triggerID, c)
 	}

@@ -31,8 +31,11 @@ const DefaultMaxBody = webhook.DefaultMaxBody
 // runs polls on their schedule, and hands events to a sink, keeping all
 // state in a Store.
 type Host struct {
-	Runner    *run.Runner
-	Store     *Store
+	Runner *run.Runner
+	Store  *Store
+	// State, when set, replaces Store as the host's state (for example a
+	// trigger/pgstore store shared by several machines).
+	State     StateStore
 	Sink      Sink
 	PublicURL string // where the service reaches this host, e.g. https://hooks.example.com
 	MaxBody   int64  // webhook body limit; 0 means DefaultMaxBody
@@ -164,7 +167,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	}
 	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Flow: f.Name, Kind: string(f.Type), Input: inJSON}
 	if f.Type == lang.Poll {
-		if err := h.Store.CreateTrigger(ctx, t); err != nil {
+		if err := h.state().CreateTrigger(ctx, t); err != nil {
 			return nil, err
 		}
 		return t, nil
@@ -183,7 +186,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	// register steps run, so that a `flowrun serve` already running can
 	// answer a handshake the service sends while registering (Okta's
 	// lifecycle/verify). If registering fails, the trigger is removed again.
-	if err := h.Store.CreateTrigger(ctx, t); err != nil {
+	if err := h.state().CreateTrigger(ctx, t); err != nil {
 		return nil, err
 	}
 	reg, err := h.Runner.Register(ctx, f.Name, input, hook)
@@ -191,7 +194,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 		t.Registration, err = json.Marshal(reg)
 	}
 	if err == nil {
-		err = h.Store.SetRegistration(ctx, t.ID, t.Registration)
+		err = h.state().SetRegistration(ctx, t.ID, t.Registration)
 		if err != nil {
 			if derr := h.Runner.Deregister(ctx, f.Name, input, reg, hook); derr != nil {
 				err = errors.Join(err, fmt.Errorf("undoing the registration failed too: %w", derr))
@@ -199,7 +202,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 		}
 	}
 	if err != nil {
-		if derr := h.Store.DeleteTrigger(context.WithoutCancel(ctx), t.ID); derr != nil {
+		if derr := h.state().DeleteTrigger(context.WithoutCancel(ctx), t.ID); derr != nil {
 			return nil, errors.Join(err, fmt.Errorf("removing the pending trigger %s failed: %w", t.ID, derr))
 		}
 		return nil, err
@@ -210,7 +213,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 // Off turns a trigger off: a webhook's deregister steps run with the stored
 // registration (the trigger is kept if they fail), then the trigger is forgotten.
 func (h *Host) Off(ctx context.Context, id string) error {
-	t, err := h.Store.GetTrigger(ctx, id)
+	t, err := h.state().GetTrigger(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -234,7 +237,7 @@ func (h *Host) Off(ctx context.Context, id string) error {
 			return fmt.Errorf("deregister failed; the trigger stays on (fix the cause and run `trigger off` again): %w", err)
 		}
 	}
-	return h.Store.DeleteTrigger(ctx, id)
+	return h.state().DeleteTrigger(ctx, id)
 }
 
 func decodeInput(raw json.RawMessage) (map[string]any, error) {
@@ -371,7 +374,7 @@ func (h *Host) dedupe(ctx context.Context, t *Trigger, f *lang.Flow, events []an
 	seen := map[string]bool{}
 	if f.Dedupe != nil {
 		var err error
-		if seen, err = h.Store.SeenKeys(ctx, t.ID, keys); err != nil {
+		if seen, err = h.state().SeenKeys(ctx, t.ID, keys); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -415,7 +418,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	t, err := h.Store.GetTrigger(ctx, id)
+	t, err := h.state().GetTrigger(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		h.logf("trigger %s: reading the trigger: %v", id, err)
 		w.Header().Set("Content-Type", "application/json")
@@ -529,7 +532,7 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *htt
 		Now:        h.now(),
 		DecodeJSON: value.DecodeJSON,
 		Seen: func(ctx context.Context, key string) (bool, error) {
-			seen, err := h.Store.SeenKeys(ctx, t.ID, []string{key})
+			seen, err := h.state().SeenKeys(ctx, t.ID, []string{key})
 			return seen[key], err
 		},
 		Accept: func(ctx context.Context, a webhook.Accepted) error {
@@ -550,7 +553,7 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 		defer unlock()
 	}
 	if a.ReplayKey != "" {
-		seen, err := h.Store.SeenKeys(ctx, t.ID, []string{a.ReplayKey})
+		seen, err := h.state().SeenKeys(ctx, t.ID, []string{a.ReplayKey})
 		if err != nil {
 			return 0, 0, err
 		}
@@ -631,7 +634,7 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	if idleTimeout <= 0 {
 		idleTimeout = DefaultIdleTimeout
 	}
-	if h.GroupCommit {
+	if h.GroupCommit && h.State == nil {
 		g := NewGroupCommitter(h.Store)
 		h.group.Store(g)
 		defer func() { h.group.Store(nil); g.Close() }()
@@ -711,7 +714,7 @@ func (h *Host) serveReady(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "draining\n")
 		return
 	}
-	if err := h.Store.Ping(r.Context()); err != nil {
+	if err := h.pingState(r.Context()); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, "state store unavailable\n")
 		return
@@ -722,7 +725,7 @@ func (h *Host) serveReady(w http.ResponseWriter, r *http.Request) {
 
 // pruneRuns applies the retention flags (KeepRuns, KeepRunsFor).
 func (h *Host) pruneRuns(ctx context.Context) {
-	if h.KeepRuns <= 0 && h.KeepRunsFor <= 0 {
+	if h.State != nil || (h.KeepRuns <= 0 && h.KeepRunsFor <= 0) {
 		return
 	}
 	var before time.Time
@@ -750,7 +753,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 	for {
 		now := time.Now()
 		if now.Sub(lastList) >= 10*time.Second || lastList.IsZero() {
-			ts, err := h.Store.ListTriggers(runCtx)
+			ts, err := h.state().ListTriggers(runCtx)
 			if err != nil {
 				h.logf("listing triggers: %v", err)
 			} else {
@@ -789,7 +792,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			go func(id string) {
 				defer wg.Done()
 				defer h.release(id)
-				cur, err := h.Store.GetTrigger(runCtx, id)
+				cur, err := h.state().GetTrigger(runCtx, id)
 				if err != nil {
 					return // turned off meanwhile
 				}
@@ -833,4 +836,14 @@ func (h *Host) release(id string) {
 	h.pollMu.Lock()
 	defer h.pollMu.Unlock()
 	delete(h.pollBusy, id)
+}
+
+// pingState checks the state store for /readyz: the SQLite store's Ping, or a
+// trigger listing on another StateStore.
+func (h *Host) pingState(ctx context.Context) error {
+	if h.State != nil {
+		_, err := h.State.ListTriggers(ctx)
+		return err
+	}
+	return h.Store.Ping(ctx)
 }

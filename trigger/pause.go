@@ -211,8 +211,8 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 	ctx = context.WithoutCancel(ctx)
 	if err == nil {
 		// most runs succeed with nothing to lift: read before writing
-		if _, had, _ := h.Store.GetHold(ctx, t.ID); had {
-			if _, cerr := h.Store.ClearHold(ctx, t.ID); cerr != nil {
+		if _, had, _ := h.state().GetHold(ctx, t.ID); had {
+			if _, cerr := h.state().ClearHold(ctx, t.ID); cerr != nil {
 				h.logf("trigger %s: %v", t.ID, cerr)
 			} else {
 				h.setHoldCache(t.ID, nil)
@@ -226,7 +226,7 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 	if f := h.Runner.Connection.File; f != "" {
 		hd.Connection, _ = filepath.Abs(f)
 	}
-	prev, had, _ := h.Store.GetHold(ctx, t.ID)
+	prev, had, _ := h.state().GetHold(ctx, t.ID)
 	switch {
 	case pauses(code):
 	case (code == lang.CodeThrottled || code == lang.CodeTransient) && t.Kind == "poll" && f != nil:
@@ -247,13 +247,13 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 		// another failure: the schedule applies again (a delay from an
 		// earlier failure must not make the poll due at every tick)
 		if had && !prev.Paused() {
-			if _, cerr := h.Store.ClearHold(ctx, t.ID); cerr == nil {
+			if _, cerr := h.state().ClearHold(ctx, t.ID); cerr == nil {
 				h.setHoldCache(t.ID, nil)
 			}
 		}
 		return Hold{}, false
 	}
-	if serr := h.Store.SetHold(ctx, hd); serr != nil {
+	if serr := h.state().SetHold(ctx, hd); serr != nil {
 		h.logf("trigger %s: recording why it is held: %v", t.ID, serr)
 		return Hold{}, false
 	}
@@ -281,7 +281,7 @@ func (h *Host) setHoldCache(id string, hd *Hold) {
 // refreshHolds reloads the scheduler's view of the holds from the store
 // (a resume from another process shows up here).
 func (h *Host) refreshHolds(ctx context.Context) {
-	hs, err := h.Store.Holds(ctx)
+	hs, err := h.state().Holds(ctx)
 	if err != nil {
 		h.logf("reading holds: %v", err)
 		return
@@ -310,7 +310,7 @@ func (h *Host) due(id string, due time.Time) (time.Time, bool) {
 // paused returns the hold of a paused trigger: a delivery for it is
 // answered 503, so the sender tries again, and no step runs.
 func (h *Host) paused(ctx context.Context, id string) (Hold, bool) {
-	hd, ok, err := h.Store.GetHold(ctx, id)
+	hd, ok, err := h.state().GetHold(ctx, id)
 	if err != nil || !ok || !hd.Paused() {
 		return Hold{}, false
 	}

@@ -1,0 +1,211 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/flowrun/flowrun/trigger"
+)
+
+// openTest opens a Store in a fresh schema of the database FLOWRUN_PG_DSN
+// names; without it the test is skipped (scripts/e2e-temporal.sh sets it).
+func openTest(t *testing.T) (*Store, string) {
+	t.Helper()
+	dsn := os.Getenv("FLOWRUN_PG_DSN")
+	if dsn == "" {
+		t.Skip("FLOWRUN_PG_DSN is not set: these tests need a Postgres (scripts/e2e-temporal.sh starts one and sets it)")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), rand.IntN(1e6))
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	sdsn := dsn + sep + "search_path=" + schema
+	s, err := Open(ctx, sdsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, sdsn
+}
+
+func TestTriggerRegistry(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "shop", Flow: "orders", Kind: "poll", Input: json.RawMessage(`{"b":1, "a":2}`)}
+	if err := s.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tr.ID, "orders-") || string(tr.Input) != `{"a":2,"b":1}` {
+		t.Fatalf("created %s with input %s", tr.ID, tr.Input)
+	}
+	dup := &trigger.Trigger{Project: "shop", Flow: "orders", Kind: "poll", Input: json.RawMessage(`{"a":2,"b":1}`)}
+	if err := s.CreateTrigger(ctx, dup); !errors.Is(err, trigger.ErrExists) {
+		t.Fatalf("same input again: %v, want ErrExists", err)
+	}
+	hook := &trigger.Trigger{ID: "hook-1", Project: "shop", Flow: "events", Kind: "webhook", Secret: "s3cret"}
+	if err := s.CreateTrigger(ctx, hook); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRegistration(ctx, "hook-1", json.RawMessage(`{"id":7}`)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetTrigger(ctx, "hook-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Registration) != `{"id":7}` || got.Secret != "s3cret" || got.Kind != "webhook" || !got.CreatedAt.Equal(hook.CreatedAt) {
+		t.Fatalf("got %+v", got)
+	}
+	all, err := s.ListTriggers(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != tr.ID {
+		t.Fatalf("list: %v %v", all, err)
+	}
+	found, err := s.FindTrigger(ctx, "shop", "events")
+	if err != nil || len(found) != 1 || found[0].ID != "hook-1" {
+		t.Fatalf("find: %v %v", found, err)
+	}
+	if err := s.DeleteTrigger(ctx, "hook-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetTrigger(ctx, "hook-1"); !errors.Is(err, trigger.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if err := s.DeleteTrigger(ctx, "hook-1"); !errors.Is(err, trigger.ErrNotFound) {
+		t.Fatalf("delete again: %v", err)
+	}
+}
+
+func TestCommitCursorAndDedupe(t *testing.T) {
+	s, _ := openTest(t)
+	s.MaxDedupeKeys = 3
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "shop", Flow: "orders", Kind: "poll"}
+	if err := s.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, tr.ID, trigger.RunCommit{Cursor: json.RawMessage(`{"since":1}`), Keys: []string{"a", "b", ""}, Events: 2}); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := s.SeenKeys(ctx, tr.ID, []string{"a", "b", "c"})
+	if err != nil || !seen["a"] || !seen["b"] || seen["c"] {
+		t.Fatalf("seen %v %v", seen, err)
+	}
+	if err := s.Commit(ctx, tr.ID, trigger.RunCommit{Keys: []string{"c", "d"}, Events: 2}); err != nil {
+		t.Fatal(err)
+	}
+	seen, _ = s.SeenKeys(ctx, tr.ID, []string{"a", "b", "c", "d"})
+	if seen["a"] || !seen["b"] || !seen["c"] || !seen["d"] {
+		t.Fatalf("after pruning to 3 keys: %v", seen)
+	}
+	got, _ := s.GetTrigger(ctx, tr.ID)
+	if string(got.Cursor) != `{"since":1}` || got.Delivered != 4 || got.LastRunAt.IsZero() {
+		t.Fatalf("cursor %s delivered %d", got.Cursor, got.Delivered)
+	}
+	if err := s.Commit(ctx, tr.ID, trigger.RunCommit{Cursor: json.RawMessage(`null`), Error: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetTrigger(ctx, tr.ID)
+	if got.Cursor != nil || got.LastError != "boom" {
+		t.Fatalf("after null cursor: %s %q", got.Cursor, got.LastError)
+	}
+	big := json.RawMessage(`"` + strings.Repeat("x", trigger.MaxCursorBytes) + `"`)
+	if err := s.Commit(ctx, tr.ID, trigger.RunCommit{Cursor: big}); !errors.Is(err, trigger.ErrCursorTooLarge) {
+		t.Fatalf("big cursor: %v", err)
+	}
+	h, err := s.History(ctx, tr.ID, 0)
+	if err != nil || len(h) != 3 || h[0].Status != "error" || h[2].Events != 2 {
+		t.Fatalf("history %+v %v", h, err)
+	}
+	if err := s.Commit(ctx, "nope", trigger.RunCommit{}); !errors.Is(err, trigger.ErrNotFound) {
+		t.Fatalf("unknown trigger: %v", err)
+	}
+}
+
+func TestHolds(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "shop", Flow: "orders", Kind: "poll"}
+	if err := s.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond)
+	if err := s.SetHold(ctx, trigger.Hold{TriggerID: tr.ID, Code: "throttled", Reason: "429", Until: until, Failures: 2}); err != nil {
+		t.Fatal(err)
+	}
+	h, ok, err := s.GetHold(ctx, tr.ID)
+	if err != nil || !ok || h.Code != "throttled" || !h.Until.Equal(until) || h.Failures != 2 {
+		t.Fatalf("hold %+v %v %v", h, ok, err)
+	}
+	all, _ := s.Holds(ctx)
+	if len(all) != 1 {
+		t.Fatalf("holds %v", all)
+	}
+	if had, err := s.ClearHold(ctx, tr.ID); !had || err != nil {
+		t.Fatalf("clear %v %v", had, err)
+	}
+	if _, ok, _ := s.GetHold(ctx, tr.ID); ok {
+		t.Fatal("hold still there")
+	}
+	if err := s.SetHold(ctx, trigger.Hold{TriggerID: "nope", Code: "config"}); !errors.Is(err, trigger.ErrNotFound) {
+		t.Fatalf("hold of unknown trigger: %v", err)
+	}
+}
+
+// Several processes open the same database at once: the migrations run once.
+func TestConcurrentOpenAndCommit(t *testing.T) {
+	s, dsn := openTest(t)
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "shop", Flow: "orders", Kind: "poll"}
+	if err := s.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o, err := Open(ctx, dsn)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer o.Close()
+			errs <- o.Commit(ctx, tr.ID, trigger.RunCommit{Keys: []string{fmt.Sprint(i)}, Events: 1})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := s.GetTrigger(ctx, tr.ID)
+	if got.Delivered != 8 {
+		t.Fatalf("delivered %d, want 8", got.Delivered)
+	}
+}
