@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
 )
 
@@ -342,5 +343,33 @@ func TestStoredRuns(t *testing.T) {
 	}
 	if r := do(t, s, "GET", "/runs/s999", nil, nil); r.code != 404 {
 		t.Errorf("unknown stored run: %d", r.code)
+	}
+}
+
+// TestMountedInHost: under flowrun serve the console answers at /console/
+// and the webhook paths stay the host's.
+func TestMountedInHost(t *testing.T) {
+	s, _ := newTestServer(t, "")
+	st, err := trigger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := New(Config{Projects: s.cfg.Projects, Prefix: "/console", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &trigger.Host{Runner: &run.Runner{Project: s.cfg.Projects[0].Project, Connection: s.cfg.Projects[0].Connection}, Store: st, Console: srv}
+	if r := do(t, h, "GET", "/console/c/example/flows/summarize", nil, nil); r.code != 200 || !strings.Contains(r.body, "flow-graph") {
+		t.Errorf("/console/ flow page: %d", r.code)
+	}
+	if r := do(t, h, "GET", "/console", nil, nil); r.code != http.StatusFound {
+		t.Errorf("/console: %d", r.code)
+	}
+	if r := do(t, h, "GET", "/hooks/nope", nil, nil); r.code != 404 || strings.Contains(r.body, "flowrun console") {
+		t.Errorf("/hooks/ reaches the console: %d", r.code)
+	}
+	if r := do(t, h, "GET", "/console/", nil, map[string]string{"RemoteAddr": "198.51.100.7:9"}); r.code != 403 {
+		t.Errorf("a remote peer reaches the mounted console without a token: %d", r.code)
 	}
 }
