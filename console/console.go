@@ -59,8 +59,12 @@ type Config struct {
 	// token, or once as ?token= (which sets a cookie). Without one the
 	// console answers only loopback host names.
 	Token string
-	// Store, when set, lists triggers (flowrun serve's state store).
+	// Store, when set, lists triggers and the run history (flowrun
+	// serve's state store).
 	Store *trigger.Store
+	// Replay, when set, replays a failed stored run and returns the new
+	// run's id (trigger.Host.Replay, under flowrun serve).
+	Replay func(ctx context.Context, runID int64) (int64, int, error)
 	// Client is the HTTP client of runs started from the console (tests
 	// point it at a mock); nil: the default.
 	Client *http.Client
@@ -153,6 +157,10 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /c/{project}/{$}", s.connector)
 	m.HandleFunc("GET /c/{project}/connection", s.connectionPage)
 	m.HandleFunc("POST /c/{project}/connection/test", s.testConnection)
+	m.HandleFunc("POST /c/{project}/connection/revoke", s.revokeConnection)
+	m.HandleFunc("POST /triggers/{id}/resume", s.resumeTrigger)
+	m.HandleFunc("POST /triggers/{id}/reset", s.resetTrigger)
+	m.HandleFunc("POST /runs/{id}/replay", s.replayRun)
 	m.HandleFunc("GET /c/{project}/flows/{flow}", s.flowPage)
 	m.HandleFunc("GET /c/{project}/flows/{flow}/source", s.sourcePage)
 	m.HandleFunc("GET /c/{project}/flows/{flow}/graph/{format}", s.graphFile)
@@ -331,5 +339,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-var _ = context.Background

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,8 +13,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/trigger"
 )
 
 const secret = "s3cr3t-api-key-0123456789"
@@ -261,5 +266,110 @@ func TestPrefix(t *testing.T) {
 	}
 	if r := do(t, s2, "GET", "/console", nil, nil); r.code != http.StatusFound {
 		t.Errorf("/console: %d", r.code)
+	}
+}
+
+func TestTriggers(t *testing.T) {
+	s, _ := newTestServer(t, "")
+	st, err := trigger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "example", Flow: "list_users", Kind: "poll", Secret: "whsec-do-not-show"}
+	if err := st.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetHold(ctx, trigger.Hold{TriggerID: tr.ID, Code: "auth_expired", Reason: "401 from the service", Since: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Store = st
+	page := do(t, s, "GET", "/triggers", nil, nil).body
+	for _, want := range []string{tr.ID, "paused (auth_expired): 401 from the service", "/triggers/" + tr.ID + "/resume"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("triggers page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "whsec-do-not-show") {
+		t.Error("triggers page shows the webhook secret")
+	}
+	csrf := csrfRE.FindStringSubmatch(page)[1]
+	if r := do(t, s, "POST", "/triggers/"+tr.ID+"/resume", url.Values{"csrf": {csrf}}, nil); r.code != http.StatusSeeOther {
+		t.Fatalf("resume: %d %s", r.code, r.body)
+	}
+	if _, held, _ := st.GetHold(ctx, tr.ID); held {
+		t.Error("the trigger is still held after resume")
+	}
+}
+
+// TestStoredRuns: the run history of a state store is listed beside the
+// console's runs, filtered, and a stored run shows its steps over the
+// diagram with the failed step marked.
+func TestStoredRuns(t *testing.T) {
+	s, _ := newTestServer(t, "")
+	st, err := trigger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	f := s.byKey["example"].Project.Flow("get_user")
+	stepPos := f.Steps[0].Base().Pos.String()
+	rec := &trigger.RunRecord{Project: "example", Flow: "get_user", Source: "run", Started: time.Now(), Duration: time.Second, Status: "error",
+		Error: "GET /api/v1/users/x: 500", Steps: []trigger.StepRecord{{Flow: "get_user", Step: "get", Kind: "http", Pos: stepPos, Method: "GET",
+			URL: "/api/v1/users/x", Status: 500, Error: "500 Internal Server Error", Output: json.RawMessage(`{"status":500}`)}}}
+	id, err := st.RecordRun(ctx, rec, &trigger.Payload{Input: json.RawMessage(`{"id":"x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Store = st
+	runs := do(t, s, "GET", "/runs?failed=1", nil, nil).body
+	href := fmt.Sprintf(`href="/runs/s%d"`, id)
+	if !strings.Contains(runs, href) {
+		t.Fatalf("runs page lacks the stored run %s:\n%s", href, runs)
+	}
+	if other := do(t, s, "GET", "/runs?flow=summarize", nil, nil).body; strings.Contains(other, href) {
+		t.Error("the flow filter keeps a run of another flow")
+	}
+	page := do(t, s, "GET", fmt.Sprintf("/runs/s%d", id), nil, nil)
+	for _, want := range []string{`id="run-status">failed<`, "500 Internal Server Error", `data-status="failed"`, `&#34;status&#34;: 500`} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("stored run page lacks %q", want)
+		}
+	}
+	if strings.Contains(page.body, "replay-button") {
+		t.Error("a replay button without a host to replay")
+	}
+	if r := do(t, s, "GET", "/runs/s999", nil, nil); r.code != 404 {
+		t.Errorf("unknown stored run: %d", r.code)
+	}
+}
+
+// TestMountedInHost: under flowrun serve the console answers at /console/
+// and the webhook paths stay the host's.
+func TestMountedInHost(t *testing.T) {
+	s, _ := newTestServer(t, "")
+	st, err := trigger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := New(Config{Projects: s.cfg.Projects, Prefix: "/console", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &trigger.Host{Runner: &run.Runner{Project: s.cfg.Projects[0].Project, Connection: s.cfg.Projects[0].Connection}, Store: st, Console: srv}
+	if r := do(t, h, "GET", "/console/c/example/flows/summarize", nil, nil); r.code != 200 || !strings.Contains(r.body, "flow-graph") {
+		t.Errorf("/console/ flow page: %d", r.code)
+	}
+	if r := do(t, h, "GET", "/console", nil, nil); r.code != http.StatusFound {
+		t.Errorf("/console: %d", r.code)
+	}
+	if r := do(t, h, "GET", "/hooks/nope", nil, nil); r.code != 404 || strings.Contains(r.body, "flowrun console") {
+		t.Errorf("/hooks/ reaches the console: %d", r.code)
+	}
+	if r := do(t, h, "GET", "/console/", nil, map[string]string{"RemoteAddr": "198.51.100.7:9"}); r.code != 403 {
+		t.Errorf("a remote peer reaches the mounted console without a token: %d", r.code)
 	}
 }

@@ -4,17 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flowrun/flowrun/console/graph"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/value"
 )
 
@@ -235,6 +238,7 @@ func (s *Server) connectionPage(w http.ResponseWriter, r *http.Request) {
 		"P": p, "Params": params, "Auth": authType, "File": p.Connection.File,
 		"Token": p.Connection.Token != nil, "Revoked": p.Connection.Revoked,
 		"AuthPing": firstOfType(p.Project, lang.AuthPing), "Runs": s.runsOf(p.Name, "", 5),
+		"Revoke": firstOfType(p.Project, lang.Revoke),
 	})
 }
 
@@ -260,6 +264,46 @@ func (s *Server) testConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	run := s.start(r.Context(), p, p.Project.Flow(name), map[string]any{})
 	http.Redirect(w, r, s.cfg.Prefix+"/runs/"+run.ID, http.StatusSeeOther)
+}
+
+// revokeConnection runs the project's revoke flow and, when it succeeds,
+// marks the connection file revoked (as `flowrun connection revoke`).
+func (s *Server) revokeConnection(w http.ResponseWriter, r *http.Request) {
+	p := s.project(w, r)
+	if p == nil {
+		return
+	}
+	name := firstOfType(p.Project, lang.Revoke)
+	if name == "" || len(p.Diagnostics) > 0 || p.Connection.File == "" {
+		http.Error(w, "revoking needs a revoke flow and a connection file", http.StatusBadRequest)
+		return
+	}
+	rn := s.newRun(p, p.Project.Flow(name), map[string]any{})
+	runner := &run.Runner{Project: p.Project, Connection: p.Connection, Client: s.cfg.Client, Now: s.cfg.Now, Trace: rn.trace}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
+	defer cancel()
+	err := runner.Revoke(ctx)
+	if err == nil {
+		if err = p.Connection.MarkRevoked(s.cfg.Now()); err != nil {
+			err = fmt.Errorf("the token was revoked but the connection file could not be updated: %w", err)
+		}
+	}
+	rn.finish(s.cfg.Now(), map[string]any{"revoked": err == nil}, err, p.Connection)
+	s.keep(rn)
+	http.Redirect(w, r, s.cfg.Prefix+"/runs/"+rn.ID, http.StatusSeeOther)
+}
+
+// resumeTrigger resumes a paused trigger (as `flowrun trigger resume`).
+func (s *Server) resumeTrigger(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Store == nil {
+		http.Error(w, "no state directory", http.StatusBadRequest)
+		return
+	}
+	if _, err := s.cfg.Store.Resume(r.Context(), r.PathValue("id")); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, s.cfg.Prefix+"/triggers", http.StatusSeeOther)
 }
 
 // runFlow runs an action flow with the inputs of its form.
@@ -319,21 +363,37 @@ func (s *Server) start(ctx context.Context, p *Project, f *lang.Flow, in map[str
 func (s *Server) runsPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var list []*Run
-	for _, rn := range s.recentRuns(0) {
-		if (q.Get("flow") == "" || q.Get("flow") == rn.Flow) && (q.Get("failed") == "" || rn.Status == "failed") {
-			list = append(list, rn)
+	if q.Get("trigger") == "" {
+		for _, rn := range s.recentRuns(0) {
+			if (q.Get("flow") == "" || q.Get("flow") == rn.Flow) && (q.Get("failed") == "" || rn.Status == "failed") {
+				list = append(list, rn)
+			}
 		}
 	}
-	s.render(w, r, "runs", "Runs", map[string]any{"Runs": list, "Flow": q.Get("flow"), "Failed": q.Get("failed") != ""})
+	data := map[string]any{"Flow": q.Get("flow"), "Trigger": q.Get("trigger"), "Failed": q.Get("failed") != "", "HasStore": s.cfg.Store != nil}
+	stored, err := s.storeRuns(r.Context(), q, 100)
+	if err != nil {
+		data["Error"] = err.Error()
+	}
+	data["Runs"] = mergeRuns(list, stored)
+	s.render(w, r, "runs", "Runs", data)
 }
 
 func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
-	rn := s.getRun(r.PathValue("id"))
+	id := r.PathValue("id")
+	rn := s.getRun(id)
 	if rn == nil {
-		s.notFound(w, r, "no run "+r.PathValue("id"))
+		var err error
+		if rn, err = s.storeRun(r.Context(), id); err != nil && !errors.Is(err, trigger.ErrRunNotFound) {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+	}
+	if rn == nil {
+		s.notFound(w, r, "no run "+id)
 		return
 	}
-	data := map[string]any{"Run": rn}
+	data := map[string]any{"Run": rn, "CanReplay": s.cfg.Replay != nil && rn.Replayable && rn.Status == "failed" && strings.HasPrefix(id, storePrefix)}
 	if p := s.byKey[rn.Project]; p != nil {
 		if f := p.Project.Flow(rn.Flow); f != nil {
 			data["SVG"] = s.svgFor(p, f, rn.status(graph.Build(f)))
@@ -342,12 +402,43 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "run", "Run "+rn.ID, data)
 }
 
+// replayRun replays a failed stored run (flowrun runs replay) and shows
+// the new run.
+func (s *Server) replayRun(w http.ResponseWriter, r *http.Request) {
+	n, ok := strings.CutPrefix(r.PathValue("id"), storePrefix)
+	id, err := strconv.ParseInt(n, 10, 64)
+	if s.cfg.Replay == nil || !ok || err != nil {
+		http.Error(w, "only stored runs can be replayed, under flowrun serve --console", http.StatusBadRequest)
+		return
+	}
+	newID, _, err := s.cfg.Replay(r.Context(), id)
+	if err != nil && newID == 0 {
+		http.Error(w, "replay: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, s.cfg.Prefix+"/runs/"+storePrefix+strconv.FormatInt(newID, 10), http.StatusSeeOther)
+}
+
+// resetTrigger forgets a trigger's cursor (flowrun trigger reset).
+func (s *Server) resetTrigger(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Store == nil {
+		http.Error(w, "no state directory", http.StatusBadRequest)
+		return
+	}
+	if err := s.cfg.Store.ResetTrigger(r.Context(), r.PathValue("id"), nil, false); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	http.Redirect(w, r, s.cfg.Prefix+"/triggers", http.StatusSeeOther)
+}
+
 // triggerRow is a trigger as the console shows it: never its secret.
 type triggerRow struct {
 	ID, Project, Flow, Kind, State, Schedule, LastError string
 	LastRunAt, CreatedAt                                time.Time
 	Delivered                                           int64
 	CursorSize                                          int
+	Held                                                bool // paused or delayed: can be resumed
 }
 
 func (s *Server) triggersPage(w http.ResponseWriter, r *http.Request) {
@@ -363,6 +454,7 @@ func (s *Server) triggersPage(w http.ResponseWriter, r *http.Request) {
 			row := triggerRow{ID: t.ID, Project: t.Project, Flow: t.Flow, Kind: t.Kind, State: "on",
 				LastError: t.LastError, LastRunAt: t.LastRunAt, CreatedAt: t.CreatedAt, Delivered: t.Delivered, CursorSize: len(t.Cursor)}
 			if hd, ok := holds[t.ID]; ok {
+				row.Held = true
 				row.State = hd.String()
 				if hd.Reason != "" {
 					row.State += ": " + hd.Reason

@@ -62,3 +62,25 @@ fi
 echo "e2e-console: console at $url"
 mkdir -p docs/img
 CHROMIUM="$chromium" node console/e2e/e2e.mjs "$url" "$secret" "$root/docs/img"
+kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+
+# the same console under flowrun serve --console, over a state directory
+# whose run history holds real runs recorded by flowrun run --state: one
+# that succeeds and one that fails
+FLOWRUN_CACHE=off "$tmp/flowrun" run connectors/example summarize --state "$tmp/state" --connection "$tmp/example.yaml" \
+	--input '{"orders":[{"id":"a","amount":12,"status":"paid"}]}' >/dev/null
+! FLOWRUN_CACHE=off "$tmp/flowrun" run connectors/example summarize --state "$tmp/state" --connection "$tmp/example.yaml" \
+	--input '{"orders":[{"id":"a","amount":1}],"pause":"later"}' >/dev/null 2>&1
+FLOWRUN_CACHE=off "$tmp/flowrun" serve connectors/example --state "$tmp/state" --connection "$tmp/example.yaml" \
+	--listen 127.0.0.1:0 --console >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 1 100); do
+	grep -q 'serving example on http://' "$tmp/err" 2>/dev/null && break
+	sleep 0.1
+done
+url=$(sed -n 's/.*serving example on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/err")
+if [ -z "$url" ]; then
+	echo "e2e-console: serve did not start:"; cat "$tmp/err"; exit 1
+fi
+echo "e2e-console: serve --console at $url/console/"
+CHROMIUM="$chromium" node console/e2e/serve.mjs "$url/console/" "$secret" "$root/docs/img"

@@ -46,6 +46,9 @@ type Host struct {
 	Log *slog.Logger
 	// ConnectionName names the connection in log lines ("" when unnamed).
 	ConnectionName string
+	// Console, when set, is served under /console/ (flowrun serve
+	// --console); webhook deliveries stay under /hooks/.
+	Console http.Handler
 	// Metrics, when set, records Prometheus metrics and is served at
 	// /metrics.
 	Metrics *Metrics
@@ -386,6 +389,10 @@ func (h *Host) dedupeWith(ctx context.Context, t *Trigger, f *lang.Flow, events 
 // is 404; a store that cannot be read is 503 (the sender retries); the rest
 // is webhook.Deliver's answer.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.Console != nil && (r.URL.Path == "/console" || strings.HasPrefix(r.URL.Path, "/console/")) {
+		h.Console.ServeHTTP(w, r)
+		return
+	}
 	switch r.URL.Path {
 	case "/healthz":
 		w.WriteHeader(http.StatusOK)

@@ -114,3 +114,35 @@ func runConsole(e *env, o *consoleOptions) error {
 	_ = hs.Shutdown(ctx)
 	return nil
 }
+
+// consoleMount is serve's --console: the console of the served project
+// under /console/, with its run history and triggers.
+type consoleMount struct {
+	on    bool
+	token string
+}
+
+func (c *consoleMount) flags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&c.on, "console", false, "serve the web console under /console/ (loopback only unless --console-token is set)")
+	f.StringVar(&c.token, "console-token", os.Getenv("FLOWRUN_CONSOLE_TOKEN"), "token every console request must present; required when --listen is beyond loopback")
+}
+
+func (c *consoleMount) mount(h *trigger.Host, dir, listen string) error {
+	if !c.on {
+		return nil
+	}
+	if !console.Loopback(listen) && c.token == "" {
+		return usageErr("--console with --listen %s (beyond loopback) needs --console-token (or FLOWRUN_CONSOLE_TOKEN)", listen)
+	}
+	p := h.Runner.Project
+	srv, err := console.New(console.Config{
+		Projects: []*console.Project{{Name: p.Connector.Name, Dir: dir, Project: p, Connection: h.Runner.Connection}},
+		Prefix:   "/console", Token: c.token, Store: h.Store, Replay: h.Replay,
+	})
+	if err != nil {
+		return err
+	}
+	h.Console = srv
+	return nil
+}

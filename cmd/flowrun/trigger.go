@@ -291,6 +291,7 @@ func hostFailure(e *env, h *trigger.Host, err error) error {
 // serveOptions are `flowrun serve`'s flags beyond hostOptions.
 type serveOptions struct {
 	host        hostOptions
+	console     consoleMount
 	listen      string
 	sink        string
 	clock       string
@@ -335,6 +336,7 @@ exits 0.`,
 	f.IntVar(&o.keepRuns, "keep-runs", trigger.DefaultMaxRuns, "run history: keep at most this many runs per trigger")
 	f.DurationVar(&o.keepRunsFor, "keep-runs-for", 0, "run history: delete runs older than this (e.g. 720h); 0 keeps them")
 	f.BoolVar(&o.metrics, "metrics", true, "serve Prometheus metrics at /metrics")
+	o.console.flags(cmd)
 	f.BoolVar(&o.groupCommit, "group-commit", true, "commit the runs that finish together in one SQLite transaction")
 	o.log.flags(cmd)
 	f.StringVar(&o.clock, "clock", "", "pin the clock used to check signature timestamps (RFC 3339; for tests)")
@@ -385,6 +387,9 @@ func runServe(e *env, project string, o *serveOptions) error {
 		if h.Every, err = time.ParseDuration(v); err != nil {
 			return usageErr("FLOWRUN_POLL_EVERY: %v", err)
 		}
+	}
+	if err := o.console.mount(h, project, o.listen); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {

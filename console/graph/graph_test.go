@@ -284,3 +284,22 @@ func TestSVGStatusAndLinks(t *testing.T) {
 		_ = os.WriteFile(os.Getenv("FLOWRUN_GRAPH_DUMP"), b.Bytes(), 0o644)
 	}
 }
+
+// BenchmarkSVG draws and renders the example's summarize flow (every step
+// kind) as the console does for each flow page.
+func BenchmarkSVG(b *testing.B) {
+	p, err := load.Project("../../connectors/example")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := p.Flow("summarize")
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		if err := SVG(&buf, Build(f), Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(buf.Len()), "bytes/svg")
+}
