@@ -25,7 +25,7 @@ import (
 // rewritten to ask the run's budget first, with the budget read from a scope
 // name no expression can spell (lang.MemoryName), as now() reads the clock:
 //
-//	a + b          -> flowrun add(<memory>, a, b)     (strings, lists, or unknown)
+//	a + b          -> flowrun add(<memory>, a, b)     (a known string or list)
 //	join(l, sep)   -> flowrun join(<memory>, l, sep)  (likewise repeat, replace,
 //	                                                   toJSON, string, jsonEncode, toString)
 //
@@ -63,7 +63,8 @@ func (p *memoryPatch) Visit(node *ast.Node) {
 	var args []ast.Node
 	switch n := (*node).(type) {
 	case *ast.BinaryNode:
-		if n.Operator != "+" || !addable(n.Left) || !addable(n.Right) || (isLiteral(n.Left) && isLiteral(n.Right)) {
+		if n.Operator != "+" || !addable(n.Left) || !addable(n.Right) || (isLiteral(n.Left) && isLiteral(n.Right)) ||
+			(!builds(n.Left) && !builds(n.Right)) {
 			return
 		}
 		name, args = addName, []ast.Node{n.Left, n.Right}
@@ -98,6 +99,22 @@ func (p *memoryPatch) Visit(node *ast.Node) {
 	mem.SetLocation(loc)
 	ast.Patch(node, &ast.CallNode{Callee: callee, Arguments: append([]ast.Node{mem}, args...)})
 	p.patched = true
+}
+
+// builds reports an operand of + the checker knows is a string or a list:
+// `a + b` with both unknown (`vars.total + item.amount`, mostly numbers) is
+// left as it is, to keep loops fast; a set of its result is still charged,
+// so a string doubled by a step per iteration stops at the budget.
+func builds(n ast.Node) bool {
+	t := n.Type()
+	if t == nil {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Slice, reflect.Array:
+		return true
+	}
+	return false
 }
 
 // addable reports an operand of + that may be a string or a list: not a

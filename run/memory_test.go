@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The hostile flows of issue 14, item 4: each builds far more than its budget
@@ -28,7 +29,7 @@ steps:
     steps:
       - set:
           s: ${ vars.s + vars.s }
-`), limits: Limits{MaxMemory: 16 * mib}, err: []string{`flows/main.yaml:9:24: flow "main", step "set"`, "memory budget of 16 MiB is exceeded", flag}},
+`), limits: Limits{MaxMemory: 16 * mib}, err: []string{`flows/main.yaml:8:9: flow "main", step "set"`, "memory budget of 16 MiB is exceeded", flag}},
 		{name: "string doubling in one expression", files: mainFlow(`
 inputs: {s: string}
 steps:
@@ -184,4 +185,33 @@ func TestFormatSize(t *testing.T) {
 			t.Errorf("FormatSize(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// BenchmarkMemoryOverhead measures what the memory budget costs, in one
+// process: the loop of BenchmarkLoop (for_each + if + set, `+` rewritten to
+// ask the budget) with the budget's accounting on and off, interleaved.
+// The rewritten `+` calls stay in both (they are compiled in); compare
+// BenchmarkLoop with a build before the budget for those.
+func BenchmarkMemoryOverhead(b *testing.B) {
+	lb := newLoopBench(b)
+	lb.runFlowrun(b)
+	var on, off time.Duration
+	n := 0
+	for b.Loop() {
+		for i := range 2 {
+			memoryOff = (n+i)%2 == 1
+			t0 := time.Now()
+			lb.runFlowrun(b)
+			if memoryOff {
+				off += time.Since(t0)
+			} else {
+				on += time.Since(t0)
+			}
+		}
+		n++
+	}
+	memoryOff = false
+	b.ReportMetric(float64(on)/float64(off), "on-x-off")
+	b.ReportMetric(float64(on)/float64(n)/1e6, "on-ms/run")
+	b.ReportMetric(float64(off)/float64(n)/1e6, "off-ms/run")
 }

@@ -440,7 +440,9 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	env["steps"] = fr.steps
 	env["connection"] = ru.connEnv
 	env["connector"] = ru.conEnv
-	env[lang.MemoryName] = ru.mem // see check/memory.go
+	if !memoryOff {
+		env[lang.MemoryName] = ru.mem // see check/memory.go
+	}
 	if ru.r.Now != nil {
 		env[lang.ClockName] = ru.r.Now // now() in expressions: see check/clock.go
 	}

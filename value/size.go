@@ -50,6 +50,7 @@ type Measured struct {
 // maps, by identity.
 func Measure(v any, limit int64, maps ...map[string]any) Measured {
 	s := sizer{limit: limit}
+	s.holds = s.buf[:0]
 	for _, m := range maps {
 		if m != nil {
 			s.holds = append(s.holds, reflect.ValueOf(m).UnsafePointer())
@@ -66,6 +67,7 @@ type sizer struct {
 	depth int
 	deep  bool
 	holds []unsafe.Pointer
+	buf   [2]unsafe.Pointer
 	found bool
 }
 
