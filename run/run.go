@@ -855,6 +855,9 @@ func (fr *frame) execTry(s *lang.TryStep) (control, any, error) {
 	return ctl, nil, err
 }
 
+// argsPool holds argument maps of calls (see execCall).
+var argsPool = sync.Pool{New: func() any { return make(map[string]any, 8) }}
+
 func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
 	ru := fr.run
 	target := ru.r.Project.Flow(s.Flow)
@@ -864,7 +867,23 @@ func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
 	if fr.depth+1 > ru.limits.MaxDepth {
 		return nil, limitf("call %s: calls nest deeper than %d (limit; unbounded recursion?)", s.Flow, ru.limits.MaxDepth)
 	}
-	in := make(map[string]any, len(s.With))
+	// The argument map becomes the callee's `inputs`; unless the callee
+	// uses `inputs` as a whole value (check/analyze.go), nothing holds it
+	// once the call returned, and the next call reuses it: a call in a loop
+	// then allocates no argument map.
+	var in map[string]any
+	if !target.InputsEscape {
+		if m, ok := argsPool.Get().(map[string]any); ok {
+			in = m
+			defer func() {
+				clear(in)
+				argsPool.Put(in)
+			}()
+		}
+	}
+	if in == nil {
+		in = make(map[string]any, len(s.With))
+	}
 	for _, nv := range s.With {
 		v, err := fr.ev.eval(nv.Value)
 		if err != nil {
