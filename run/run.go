@@ -203,6 +203,10 @@ type frame struct {
 	depth int
 	nest  int       // block nesting, for traces
 	calls *callSite // the call that started this frame; nil at the top
+	// site is the call this frame is making: the callee's calls points at
+	// it while the call runs (this frame outlives it), and the frame's next
+	// call reuses it. Errors copy the chain (callSite.chain) when made.
+	site  callSite
 	ev    evaluator
 	vars  map[string]any
 	steps map[string]any
@@ -898,7 +902,8 @@ func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %v", s.Flow, err)
 	}
-	calls := &callSite{step: s, flow: fr.flow.Name, parent: fr.calls}
+	fr.site = callSite{step: s, flow: fr.flow.Name, parent: fr.calls}
+	calls := &fr.site
 	var extra map[string]any
 	if target.Type == lang.Poll {
 		extra = map[string]any{"cursor": nil}
