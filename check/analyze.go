@@ -29,11 +29,13 @@ func analyze(f *lang.Flow) {
 	c.value(f.Dedupe)
 	f.Reads = c.result()
 	f.UsesFlow = c.usesFlow
+	f.InputsEscape = c.inputsEscape()
 }
 
 type useCollector struct {
 	members  []*ast.MemberNode
 	idents   []*ast.IdentifierNode
+	inputs   []*ast.IdentifierNode
 	usesFlow bool
 }
 
@@ -48,6 +50,8 @@ func (c *useCollector) Visit(n *ast.Node) {
 			c.idents = append(c.idents, t)
 		case "flow":
 			c.usesFlow = true
+		case "inputs":
+			c.inputs = append(c.inputs, t)
 		}
 	}
 }
@@ -60,6 +64,22 @@ func (c *useCollector) value(v *lang.Value) {
 		n := e.Program.Node()
 		ast.Walk(&n, c)
 	})
+}
+
+// inputsEscape reports whether some `inputs` is not the object of a member
+// access (inputs.x, inputs["x"], inputs?.x): `inputs` as a value, passed to
+// a function or returned.
+func (c *useCollector) inputsEscape() bool {
+	inner := map[ast.Node]bool{}
+	for _, m := range c.members {
+		inner[m.Node] = true
+	}
+	for _, id := range c.inputs {
+		if !inner[id] {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *useCollector) result() lang.StepReads {

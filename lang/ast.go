@@ -195,6 +195,11 @@ type Flow struct {
 	UsesFlow bool                // some expression of the flow reads `flow`
 	Reads    StepReads           // what its expressions read of `steps`
 	Writes   [NumSections]Writes // what each section's steps write
+
+	// InputsEscape: some expression uses `inputs` as a whole value (not
+	// only inputs.<name>), so the map of a call's arguments may outlive the
+	// call; when false, a call recycles that map (run.execCall).
+	InputsEscape bool
 }
 
 // Section is one list of steps of a flow.

@@ -217,6 +217,10 @@ type frame struct {
 	depth int
 	nest  int       // block nesting, for traces
 	calls *callSite // the call that started this frame; nil at the top
+	// site is the call this frame is making: the callee's calls points at
+	// it while the call runs (this frame outlives it), and the frame's next
+	// call reuses it. Errors copy the chain (callSite.chain) when made.
+	site  callSite
 	ev    evaluator
 	vars  map[string]any
 	steps map[string]any
@@ -896,6 +900,9 @@ func (fr *frame) execTry(s *lang.TryStep) (control, any, error) {
 	return ctl, nil, err
 }
 
+// argsPool holds argument maps of calls (see execCall).
+var argsPool = sync.Pool{New: func() any { return make(map[string]any, 8) }}
+
 func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
 	ru := fr.run
 	target := ru.r.Project.Flow(s.Flow)
@@ -905,7 +912,23 @@ func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
 	if fr.depth+1 > ru.limits.MaxDepth {
 		return nil, limitf("call %s: calls nest deeper than %d (limit; unbounded recursion?)", s.Flow, ru.limits.MaxDepth)
 	}
-	in := make(map[string]any, len(s.With))
+	// The argument map becomes the callee's `inputs`; unless the callee
+	// uses `inputs` as a whole value (check/analyze.go), nothing holds it
+	// once the call returned, and the next call reuses it: a call in a loop
+	// then allocates no argument map.
+	var in map[string]any
+	if !target.InputsEscape {
+		if m, ok := argsPool.Get().(map[string]any); ok {
+			in = m
+			defer func() {
+				clear(in)
+				argsPool.Put(in)
+			}()
+		}
+	}
+	if in == nil {
+		in = make(map[string]any, len(s.With))
+	}
 	for _, nv := range s.With {
 		v, err := fr.ev.eval(nv.Value)
 		if err != nil {
@@ -920,7 +943,8 @@ func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("call %s: %v", s.Flow, err)
 	}
-	calls := &callSite{step: s, flow: fr.flow.Name, parent: fr.calls}
+	fr.site = callSite{step: s, flow: fr.flow.Name, parent: fr.calls}
+	calls := &fr.site
 	var extra map[string]any
 	if target.Type == lang.Poll {
 		extra = map[string]any{"cursor": nil}
