@@ -14,3 +14,6 @@ go test -race ./...
 
 step "bench module: vet and its tests (the benchmark harness must keep building)"
 (cd bench && go vet ./... && go test ./...)
+
+step "end to end on Temporal and Postgres: two workers, one SIGKILLed mid-run (scripts/e2e-temporal.sh)"
+bash scripts/e2e-temporal.sh
