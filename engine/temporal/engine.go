@@ -1,0 +1,436 @@
+// Package temporal runs flowrun flows as Temporal workflows, for hosting
+// many connections on several machines (docs/scaling.md). The interpreter
+// (run.Runner) runs inside the workflow, so control flow and expressions
+// are workflow code on the loaded, immutable project; every HTTP request is
+// an activity; `wait` and retry backoff are workflow timers; for_each runs
+// sequentially (results in input order, as always).
+//
+// Secrets never enter workflow history: the workflow sees the connection
+// with each secret parameter replaced by a placeholder (Sealed), and the
+// HTTP activity, which resolves the connection from its id itself, puts the
+// real values into the request it sends and takes them out of the response
+// it returns.
+//
+// cmd/flowrun's worker and start commands use this package; it imports run
+// and lang, never cmd/flowrun.
+package temporal
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/run"
+)
+
+// Names under which the workflow and activities are registered.
+const (
+	WorkflowName       = "flowrun.flow"
+	HTTPActivityName   = "flowrun.http"
+	SealedActivityName = "flowrun.connection"
+)
+
+// FlowInput starts a flow run: which project and flow, which connection
+// (by id: the worker resolves it, so no secret is in the input) and the
+// flow's inputs.
+type FlowInput struct {
+	Project      string         `json:"project"`
+	Flow         string         `json:"flow"`
+	ConnectionID string         `json:"connection_id"`
+	Inputs       map[string]any `json:"inputs,omitempty"`
+}
+
+// Sealed is a connection as the workflow sees it: parameters with every
+// secret replaced by a placeholder.
+type Sealed struct {
+	Params map[string]any `json:"params"`
+	Token  *Token         `json:"token,omitempty"`
+}
+
+// Token is an OAuth 2.0 token with its secrets as placeholders.
+type Token struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	TokenType    string    `json:"token_type,omitempty"`
+	Expiry       time.Time `json:"expiry,omitzero"`
+}
+
+// HTTPRequest is one request as the interpreter built it, secrets as
+// placeholders.
+type HTTPRequest struct {
+	Project      string              `json:"project"`
+	ConnectionID string              `json:"connection_id"`
+	Method       string              `json:"method"`
+	URL          string              `json:"url"`
+	Host         string              `json:"host,omitempty"`
+	Header       map[string][]string `json:"header,omitempty"`
+	Body         []byte              `json:"body,omitempty"`
+}
+
+// HTTPResponse is what the service answered, secrets replaced by their
+// placeholders; Error is a transport error (no response), which the
+// interpreter's retry rules judge like any other.
+type HTTPResponse struct {
+	Status int                 `json:"status"`
+	Header map[string][]string `json:"header,omitempty"`
+	Body   []byte              `json:"body,omitempty"`
+	Error  string              `json:"error,omitempty"`
+}
+
+// Resolver finds a connection of a project by id. Only the activities call
+// it, never workflow code.
+type Resolver func(ctx context.Context, project *lang.Project, id string) (*connection.Connection, error)
+
+// DirResolver resolves id to the connection file DIR/ID.yaml (or .yml,
+// .json); ids are file names, so they cannot leave the directory.
+func DirResolver(dir string) Resolver {
+	return func(ctx context.Context, p *lang.Project, id string) (*connection.Connection, error) {
+		if id == "" || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") {
+			return nil, fmt.Errorf("connection id %q is not a file name", id)
+		}
+		var last error
+		for _, ext := range []string{".yaml", ".yml", ".json"} {
+			c, err := connection.Load(dir+"/"+id+ext, p.Connector)
+			if err == nil {
+				return c, nil
+			}
+			last = err
+			var fe *connection.FileError
+			if !errors.As(err, &fe) {
+				return nil, err
+			}
+		}
+		return nil, fmt.Errorf("connection %q: %w", id, last)
+	}
+}
+
+// Engine holds what a worker serves: the loaded projects and how to reach
+// connections. Its methods are the workflow and the activities.
+type Engine struct {
+	Projects map[string]*lang.Project // by connector name
+	Resolve  Resolver
+	// Client sends the activities' requests; default: a client with the
+	// standard transport. Redirects are not followed here: the interpreter
+	// follows them, applying its origin rule.
+	Client *http.Client
+	Limits run.Limits
+	// ActivityTimeout bounds one HTTP attempt's activity (default 1m); a
+	// worker that dies mid-request is noticed after it, and the request is
+	// sent again by another worker.
+	ActivityTimeout time.Duration
+	// IdempotencyHeader, when set, is added to every request but GET and
+	// HEAD (unless the flow set it) with a value that is the same for every
+	// attempt of one HTTP step of one run: "<workflow id>/<activity id>". A
+	// service that honours it applies an effect once even when a worker dies
+	// after sending and the activity is run again.
+	IdempotencyHeader string
+
+	mu    sync.Mutex
+	conns map[string]*connection.Connection // by project + "\x00" + id
+}
+
+// Register registers the workflow and activities on a worker.
+func (e *Engine) Register(w worker.Registry) {
+	w.RegisterWorkflowWithOptions(e.Workflow, workflow.RegisterOptions{Name: WorkflowName})
+	w.RegisterActivityWithOptions(e.HTTP, activity.RegisterOptions{Name: HTTPActivityName})
+	w.RegisterActivityWithOptions(e.Seal, activity.RegisterOptions{Name: SealedActivityName})
+}
+
+func (e *Engine) activityTimeout() time.Duration {
+	if e.ActivityTimeout > 0 {
+		return e.ActivityTimeout
+	}
+	return time.Minute
+}
+
+// Workflow runs one flow. It is deterministic: the interpreter gets the
+// workflow's clock, timers, run id and an HTTP transport whose round trips
+// are activities.
+func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, error) {
+	p := e.Projects[in.Project]
+	if p == nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this worker serves no project %q", in.Project), "config", nil)
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: e.activityTimeout(),
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 10},
+	})
+	var sealed Sealed
+	if err := workflow.ExecuteActivity(actx, SealedActivityName, in.Project, in.ConnectionID).Get(ctx, &sealed); err != nil {
+		return nil, err
+	}
+	conn := &connection.Connection{Params: sealed.Params}
+	if sealed.Token != nil {
+		conn.Token = &connection.Token{AccessToken: sealed.Token.AccessToken, RefreshToken: sealed.Token.RefreshToken,
+			TokenType: sealed.Token.TokenType, Expiry: sealed.Token.Expiry}
+	}
+	info := workflow.GetInfo(ctx)
+	r := &run.Runner{
+		Project:    p,
+		Connection: conn,
+		Client:     &http.Client{Transport: &activityTransport{ctx: actx, project: in.Project, conn: in.ConnectionID}},
+		Limits:     e.Limits,
+		Sleep: func(_ context.Context, d time.Duration) error {
+			return workflow.Sleep(ctx, d)
+		},
+		Now:        func() time.Time { return workflow.Now(ctx) },
+		Sequential: true,
+		RunID:      func() string { return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID },
+	}
+	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
+	if err != nil {
+		return nil, flowError(err)
+	}
+	return out, nil
+}
+
+// flowError makes a run's error the workflow's failure: an application
+// error typed by the flow error's code, not retried (the interpreter has
+// applied the connector's retry rules already).
+func flowError(err error) error {
+	var re *run.RunError
+	if errors.As(err, &re) {
+		typ := re.Code
+		if typ == "" {
+			typ = "flow_error"
+		}
+		return temporal.NewNonRetryableApplicationError(re.Error(), typ, nil, map[string]any{"status": re.Status, "step": re.Step, "flow": re.Flow})
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), "flow_error", nil)
+}
+
+// activityTransport is the interpreter's HTTP transport inside a workflow:
+// each round trip is one HTTP activity.
+type activityTransport struct {
+	ctx     workflow.Context
+	project string
+	conn    string
+}
+
+func (t *activityTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	in := HTTPRequest{Project: t.project, ConnectionID: t.conn, Method: req.Method, URL: req.URL.String(), Header: req.Header, Body: body}
+	if req.Host != "" && req.Host != req.URL.Host {
+		in.Host = req.Host
+	}
+	var out HTTPResponse
+	if err := workflow.ExecuteActivity(t.ctx, HTTPActivityName, in).Get(t.ctx, &out); err != nil {
+		return nil, err
+	}
+	if out.Error != "" {
+		return nil, errors.New(out.Error)
+	}
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", out.Status, http.StatusText(out.Status)), StatusCode: out.Status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header(out.Header), Body: io.NopCloser(bytes.NewReader(out.Body)),
+		ContentLength: int64(len(out.Body)), Request: req,
+	}, nil
+}
+
+// placeholder is what stands for secret parameter name in workflow code:
+// letters, digits and underscores only, so URL and JSON encoding keep it.
+func placeholder(name string) string { return "__flowrun_sealed_" + name + "__" }
+
+// secrets maps each placeholder of a connection to its real value.
+func secrets(p *lang.Project, c *connection.Connection) map[string]string {
+	m := map[string]string{}
+	for _, f := range p.Connector.Params {
+		if v, ok := c.Params[f.Name]; ok && f.Secret && v != nil {
+			m[placeholder(f.Name)] = run.ToText(v)
+		}
+	}
+	if c.Token != nil {
+		if c.Token.AccessToken != "" {
+			m[placeholder("token.access_token")] = c.Token.AccessToken
+		}
+		if c.Token.RefreshToken != "" {
+			m[placeholder("token.refresh_token")] = c.Token.RefreshToken
+		}
+	}
+	return m
+}
+
+func (e *Engine) connection(ctx context.Context, project, id string) (*lang.Project, *connection.Connection, error) {
+	p := e.Projects[project]
+	if p == nil {
+		return nil, nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this worker serves no project %q", project), "config", nil)
+	}
+	key := project + "\x00" + id
+	e.mu.Lock()
+	c := e.conns[key]
+	e.mu.Unlock()
+	if c != nil {
+		return p, c, nil
+	}
+	if e.Resolve == nil {
+		return nil, nil, temporal.NewNonRetryableApplicationError("the worker has no connections", "config", nil)
+	}
+	c, err := e.Resolve(ctx, p, id)
+	if err != nil {
+		return nil, nil, temporal.NewNonRetryableApplicationError(err.Error(), "config", nil)
+	}
+	if c.Revoked {
+		return nil, nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("connection %q is revoked", id), "auth_expired", nil)
+	}
+	e.mu.Lock()
+	if e.conns == nil {
+		e.conns = map[string]*connection.Connection{}
+	}
+	e.conns[key] = c
+	e.mu.Unlock()
+	return p, c, nil
+}
+
+// Seal is the activity that gives the workflow its connection: parameters
+// with secrets as placeholders.
+func (e *Engine) Seal(ctx context.Context, project, id string) (Sealed, error) {
+	p, c, err := e.connection(ctx, project, id)
+	if err != nil {
+		return Sealed{}, err
+	}
+	s := Sealed{Params: map[string]any{}}
+	for k, v := range c.Params {
+		if f := p.Connector.Param(k); f != nil && f.Secret && v != nil {
+			v = placeholder(k)
+		}
+		s.Params[k] = v
+	}
+	if t := c.Token; t != nil {
+		s.Token = &Token{TokenType: t.TokenType, Expiry: t.Expiry}
+		if t.AccessToken != "" {
+			s.Token.AccessToken = placeholder("token.access_token")
+		}
+		if t.RefreshToken != "" {
+			s.Token.RefreshToken = placeholder("token.refresh_token")
+		}
+	}
+	return s, nil
+}
+
+// unseal puts the real secrets into s; Basic credentials are decoded,
+// unsealed and encoded again.
+func unseal(s string, sec map[string]string) string {
+	if !strings.Contains(s, "__flowrun_sealed_") {
+		if b, ok := strings.CutPrefix(s, "Basic "); ok {
+			if raw, err := base64.StdEncoding.DecodeString(b); err == nil && strings.Contains(string(raw), "__flowrun_sealed_") {
+				return "Basic " + base64.StdEncoding.EncodeToString([]byte(unseal(string(raw), sec)))
+			}
+		}
+		return s
+	}
+	for ph, v := range sec {
+		s = strings.ReplaceAll(s, ph, v)
+	}
+	return s
+}
+
+// reseal takes the real secrets out of s again (longest first would be
+// ideal; secrets rarely contain each other).
+func reseal(s string, sec map[string]string) string {
+	for ph, v := range sec {
+		if len(v) >= 4 && strings.Contains(s, v) {
+			s = strings.ReplaceAll(s, v, ph)
+		}
+	}
+	return s
+}
+
+// maxActivityBody bounds a response body carried through history; bodies
+// beyond it fail the step (Temporal's payload limit is 2 MiB).
+const maxActivityBody = 1 << 20
+
+// HTTP is the activity that sends one request.
+func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error) {
+	p, c, err := e.connection(ctx, in.Project, in.ConnectionID)
+	if err != nil {
+		return HTTPResponse{}, err
+	}
+	sec := secrets(p, c)
+	u, err := url.Parse(unseal(in.URL, sec))
+	if err != nil {
+		return HTTPResponse{Error: "bad URL: " + reseal(err.Error(), sec)}, nil
+	}
+	body := in.Body
+	if bytes.Contains(body, []byte("__flowrun_sealed_")) {
+		body = []byte(unseal(string(body), sec))
+	}
+	req, err := http.NewRequestWithContext(ctx, in.Method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return HTTPResponse{Error: reseal(err.Error(), sec)}, nil
+	}
+	for k, vs := range in.Header {
+		for _, v := range vs {
+			req.Header.Add(k, unseal(v, sec))
+		}
+	}
+	if in.Host != "" {
+		req.Host = in.Host
+	}
+	if e.IdempotencyHeader != "" && in.Method != http.MethodGet && in.Method != http.MethodHead && req.Header.Get(e.IdempotencyHeader) == "" {
+		info := activity.GetInfo(ctx)
+		req.Header.Set(e.IdempotencyHeader, info.WorkflowExecution.ID+"/"+info.ActivityID)
+	}
+	base := e.Client
+	if base == nil {
+		base = http.DefaultClient
+	}
+	hc := *base
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return HTTPResponse{}, ctx.Err() // the activity timed out or was canceled: Temporal retries it
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return HTTPResponse{Error: reseal(fmt.Sprintf("%s %s: %v", in.Method, in.URL, err), sec)}, nil
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxActivityBody+1))
+	if err != nil {
+		return HTTPResponse{Error: reseal(fmt.Sprintf("%s %s: reading response: %v", in.Method, in.URL, err), sec)}, nil
+	}
+	if len(data) > maxActivityBody {
+		return HTTPResponse{Error: fmt.Sprintf("%s %s: response body over the engine's 1 MiB limit", in.Method, in.URL)}, nil
+	}
+	out := HTTPResponse{Status: resp.StatusCode, Header: map[string][]string{}}
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			out.Header[k] = append(out.Header[k], reseal(v, sec))
+		}
+	}
+	out.Body = data
+	for _, v := range sec {
+		if len(v) >= 4 && bytes.Contains(data, []byte(v)) {
+			out.Body = []byte(reseal(string(data), sec))
+			break
+		}
+	}
+	return out, nil
+}
