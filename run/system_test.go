@@ -187,8 +187,8 @@ func TestRetryOnlyIdempotentAfterSend(t *testing.T) {
 	conn := httpConnector("", "retry: {attempts: 2, on: [503], backoff: 1ms}\n")
 	for method, want := range map[string]int{"GET": 2, "PUT": 2, "POST": 1, "PATCH": 1} {
 		before := len(srv.requests())
-		_, err, _ := httpRun(t, conn, "steps:\n  - http: {method: "+method+", path: /slow, timeout: 50ms}\n", srv.URL, nil)
-		if err == nil || !strings.Contains(err.Error(), "no response within 50ms") {
+		_, err, _ := httpRun(t, conn, "steps:\n  - http: {method: "+method+", path: /slow, timeout: 300ms}\n", srv.URL, nil)
+		if err == nil || !strings.Contains(err.Error(), "no response within 300ms") {
 			t.Errorf("%s: err = %v", method, err)
 		}
 		if got := len(srv.requests()) - before; got != want {
