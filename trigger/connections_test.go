@@ -1,11 +1,20 @@
 package trigger
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/run"
 )
 
 // TestConnectionsMigrationFromV3: a state.db of schema version 3 upgrades
@@ -84,5 +93,118 @@ func TestConnectionsMigrationFromV3(t *testing.T) {
 	runs, err := st.ListRuns(ctx, RunFilter{TriggerID: b.ID})
 	if err != nil || len(runs) != 1 || runs[0].Connection != "beta" {
 		t.Fatalf("runs of beta: %+v %v", runs, err)
+	}
+}
+
+// TestPeersOwnBudgetsAndRouting: two hosts of one project, each with its
+// own named connection, share a store. A service that says alpha's rate
+// limit is used up (remaining 0, reset in an hour) fails alpha's next poll
+// with code throttled at once (max_wait 1s), while beta's poll, with its
+// own budget, goes on. Serve on alpha's host routes a delivery for beta's
+// trigger to beta's host, which runs it with beta's connection.
+func TestPeersOwnBudgetsAndRouting(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	seenTokens := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		mu.Lock()
+		seenTokens[r.URL.Path+" "+tok]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/hooks":
+			w.WriteHeader(201)
+			io.WriteString(w, `{"id": 1}`)
+		case r.URL.Path == "/events":
+			if tok == "tok-alpha-1234" {
+				w.Header().Set("X-Rate-Limit-Remaining", "0")
+				w.Header().Set("X-Rate-Limit-Reset", "3600")
+			}
+			io.WriteString(w, `{"events": [{"id": 1, "title": "one"}]}`)
+		default:
+			w.WriteHeader(404)
+		}
+	}))
+	defer srv.Close()
+	connector := hostConnector + `http:
+  rate_limit:
+    remaining_header: x-rate-limit-remaining
+    reset_header: x-rate-limit-reset
+    max_wait: 1s
+`
+	sink := &memSink{}
+	alpha, _ := newHostWith(t, &service{srv: srv}, sink, map[string]string{"connector.yaml": connector, "flows/hook.yaml": hookFlow, "flows/poll.yaml": pollFlow})
+	named := func(h *Host, name string) {
+		c := &connection.Connection{Params: map[string]any{"base_url": srv.URL, "token": "tok-" + name + "-1234"}}
+		c.AddSecret("tok-" + name + "-1234")
+		h.Runner = &run.Runner{Project: h.Runner.Project, Connection: c}
+		h.Named, h.ConnectionName = name, name
+	}
+	named(alpha, "alpha")
+	beta := &Host{Store: alpha.Store, Sink: sink, PublicURL: alpha.PublicURL, Runner: alpha.Runner}
+	named(beta, "beta")
+	alpha.Peers = []*Host{beta}
+
+	pa, err := alpha.On(ctx, "new_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := beta.On(ctx, "new_events", nil) // same flow and input, another connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pa.Connection != "alpha" || pb.Connection != "beta" {
+		t.Fatalf("connections %q %q", pa.Connection, pb.Connection)
+	}
+	if _, err := alpha.PollOnce(ctx, pa); err != nil {
+		t.Fatal(err)
+	}
+	_, err = alpha.PollOnce(ctx, pa)
+	if run.ErrorCode(err) != "throttled" {
+		t.Fatalf("alpha's second poll: %v, want code throttled", err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := beta.PollOnce(ctx, pb); err != nil {
+			t.Fatalf("beta's poll %d: %v", i, err)
+		}
+	}
+	if _, err := alpha.PollOnce(ctx, pb); err == nil {
+		t.Fatal("alpha's host ran beta's trigger")
+	}
+	mu.Lock()
+	if seenTokens["/events tok-alpha-1234"] != 1 || seenTokens["/events tok-beta-1234"] != 2 {
+		t.Fatalf("requests by token: %v", seenTokens)
+	}
+	mu.Unlock()
+
+	// a delivery for beta's webhook trigger, received by alpha's host
+	hb, err := beta.On(ctx, "issue_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"action":"opened","issue":{"number":9}}`)
+	req := httptest.NewRequest("POST", HookPath(hb.ID), bytes.NewReader(body))
+	req.Header.Set("X-Hub-Signature-256", sign(hb.Secret, body))
+	req.Header.Set("X-GitHub-Delivery", "d-1")
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	alpha.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("delivery for beta via alpha: %d %s", rec.Code, rec.Body)
+	}
+	runs, err := alpha.Store.ListRuns(ctx, RunFilter{TriggerID: hb.ID})
+	if err != nil || len(runs) != 1 || runs[0].Connection != "beta" || runs[0].Status != "ok" {
+		t.Fatalf("beta's delivery run: %+v %v", runs, err)
+	}
+	// a trigger of no host's connection is not found
+	other := &Trigger{Project: "acme", Connection: "gamma", Flow: "issue_events", Kind: "webhook", Secret: "x"}
+	if err := alpha.Store.CreateTrigger(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	alpha.ServeHTTP(rec, httptest.NewRequest("POST", HookPath(other.ID), bytes.NewReader(body)))
+	if rec.Code != 404 {
+		t.Fatalf("delivery for an unserved connection: %d", rec.Code)
 	}
 }

@@ -155,13 +155,13 @@ func bindTrigger(e *env, h *trigger.Host, o *hostOptions, t *trigger.Trigger) er
 
 // requireNamed refuses a command that turns a trigger on (or picks one by
 // flow) with --connections but no --connection NAME.
-func requireNamed(o *hostOptions) error {
+func requireNamed(o *hostOptions, project string) error {
 	if o.connections != "" && o.connection == "" {
 		names := ""
-		if d, err := scanConnections(o.connections, ""); err == nil {
-			names = " (" + strings.Join(d.names, ", ") + ")"
+		if d, err := scanConnections(o.connections, project); err == nil {
+			names = ": one of " + strings.Join(d.names, ", ")
 		}
-		return usageErr("--connections needs --connection NAME: the connection to turn the trigger on with%s", names)
+		return usageErr("--connections needs --connection NAME, the connection the trigger runs with%s", names)
 	}
 	return nil
 }

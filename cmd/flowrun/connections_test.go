@@ -460,7 +460,7 @@ func TestConnectionsDirErrors(t *testing.T) {
 		t.Fatalf("unknown name: exit %d\n%s", code, errs)
 	}
 	code, _, errs = flowrunMain(t, "trigger", "on", project, "new_events", "--connections", conns, "--state", state)
-	if code != 2 || !strings.Contains(errs, "--connection NAME") || !strings.Contains(errs, "alpha, beta") {
+	if code != 2 || !strings.Contains(errs, "--connection NAME") || !strings.Contains(errs, "one of alpha, beta") {
 		t.Fatalf("no name: exit %d\n%s", code, errs)
 	}
 	code, _, errs = flowrunMain(t, "serve", project, "--connections", conns, "--connection", "alpha", "--state", state)

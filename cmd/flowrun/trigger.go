@@ -87,11 +87,12 @@ paused, and why), 'trigger resume' resumes a paused trigger.
       --input '{"owner":"octo","repo":"hello"}' --public-url https://hooks.example.com`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireNamed(on); err != nil {
-				return err
-			}
 			h, closeFn, err := openHost(e, args[0], on, nil)
 			if err != nil {
+				return err
+			}
+			if err := requireNamed(on, h.Runner.Project.Connector.Name); err != nil {
+				closeFn()
 				return err
 			}
 			defer closeFn()
@@ -124,7 +125,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 				return err
 			}
 			defer closeFn()
-			id, err := resolveTrigger(e.ctx, h, args[1])
+			id, err := resolveTrigger(e.ctx, h, off, args[1])
 			if err != nil {
 				return err
 			}
@@ -264,13 +265,20 @@ the cursor at the next poll.`,
 	return cmd
 }
 
-func resolveTrigger(ctx context.Context, h *trigger.Host, arg string) (string, error) {
+func resolveTrigger(ctx context.Context, h *trigger.Host, o *hostOptions, arg string) (string, error) {
 	if _, err := h.Store.GetTrigger(ctx, arg); err == nil {
 		return arg, nil
 	}
-	ts, err := h.Store.FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
+	all, err := h.Store.FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
 	if err != nil {
 		return "", &exitError{code: exitFailed, msg: err.Error()}
+	}
+	ts := all[:0:0]
+	for _, t := range all {
+		// by flow name: the triggers of the connection named, if one is
+		if o.connections == "" || o.connection == "" || t.Connection == o.connection {
+			ts = append(ts, t)
+		}
 	}
 	switch len(ts) {
 	case 0:
@@ -420,6 +428,7 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 		defer closeFn()
 		h.ConnectionName = connectionName(o.host.connection)
 		configure(h)
+		warnUnserved(e, h)
 	} else {
 		if o.host.state == "" {
 			return usageErr("--state DIR is required: triggers, cursors and history are kept there")
@@ -479,9 +488,9 @@ func warnUnserved(e *env, h *trigger.Host) {
 		if !projects[t.Project] || named[t.Project+"\x00"+t.Connection] {
 			continue
 		}
-		why := "was turned on with --connection FILE"
+		why := "was turned on with --connection FILE (serve it with --connection FILE)"
 		if t.Connection != "" {
-			why = fmt.Sprintf("runs with connection %q, which is not in --connections", t.Connection)
+			why = fmt.Sprintf("runs with the named connection %q (serve it with --connections DIR holding it)", t.Connection)
 		}
 		fmt.Fprintf(e.stderr, "flowrun: trigger %s (%s/%s) %s: not served\n", t.ID, t.Project, t.Flow, why)
 	}
@@ -581,7 +590,7 @@ func pollTrigger(e *env, h *trigger.Host, o *hostOptions, arg string, in map[str
 	if f == nil || f.Type != lang.Poll {
 		return nil, usageErr("%q is neither a trigger id nor a poll flow of this project", arg)
 	}
-	if err := requireNamed(o); err != nil {
+	if err := requireNamed(o, project); err != nil {
 		return nil, err
 	}
 	all, err := h.Store.FindTrigger(e.ctx, project, f.Name)
