@@ -208,3 +208,59 @@ func TestPeersOwnBudgetsAndRouting(t *testing.T) {
 		t.Fatalf("delivery for an unserved connection: %d", rec.Code)
 	}
 }
+
+// TestReplayGoesToThePeer: a host asked to replay a failed run of a peer's
+// trigger hands it to that peer, which runs it with its own connection;
+// a host with no peer for it refuses rather than use its own connection.
+func TestReplayGoesToThePeer(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	fail := true
+	tokens := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		tokens[r.Header.Get("Authorization")]++
+		if fail {
+			w.WriteHeader(500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"events": [{"id": 1, "title": "one"}]}`)
+	}))
+	defer srv.Close()
+	sink := &memSink{}
+	alpha, _ := newHostWith(t, &service{srv: srv}, sink, map[string]string{"connector.yaml": hostConnector, "flows/poll.yaml": pollFlow})
+	mk := func(name string) *Host {
+		c := &connection.Connection{Params: map[string]any{"base_url": srv.URL, "token": "tok-" + name + "-1234"}}
+		return &Host{Store: alpha.Store, Sink: sink, Runner: &run.Runner{Project: alpha.Runner.Project, Connection: c}, Named: name, ConnectionName: name}
+	}
+	alpha = mk("alpha")
+	beta := mk("beta")
+	pb, err := beta.On(ctx, "new_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := beta.PollOnce(ctx, pb); err == nil {
+		t.Fatal("the poll did not fail")
+	}
+	runs, err := alpha.Store.ListRuns(ctx, RunFilter{TriggerID: pb.ID, Failed: true})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("%+v %v", runs, err)
+	}
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	if _, _, err := alpha.Replay(ctx, runs[0].ID); err == nil || !strings.Contains(err.Error(), `runs with connection "beta"`) {
+		t.Fatalf("replay by a host without the peer: %v", err)
+	}
+	alpha.Peers = []*Host{beta}
+	if _, n, err := alpha.Replay(ctx, runs[0].ID); err != nil || n != 1 {
+		t.Fatalf("replay through the peer: %d %v", n, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if tokens["Bearer tok-alpha-1234"] != 0 || tokens["Bearer tok-beta-1234"] != 2 {
+		t.Fatalf("requests by token: %v", tokens)
+	}
+}
