@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/flowrun/flowrun/run"
 )
@@ -125,8 +126,17 @@ func (h *Host) setGroup(g *GroupCommitter) {
 
 // schedulePeers runs each peer's poll scheduler until stop is done; each
 // peer has its own, so a peer whose polls are slow or failing delays no
-// other's.
+// other's. The schedulers share one listing of the triggers, so that many
+// connections do not each read every trigger every 10 seconds.
 func (h *Host) schedulePeers(stop, runCtx context.Context, wg *sync.WaitGroup) {
+	if len(h.Peers) == 0 {
+		return
+	}
+	l := &triggerListing{}
+	h.listing = l
+	for _, p := range h.Peers {
+		p.listing = l
+	}
 	for _, p := range h.Peers {
 		wg.Add(1)
 		go func() {
@@ -134,6 +144,37 @@ func (h *Host) schedulePeers(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			p.schedule(stop, runCtx, wg)
 		}()
 	}
+}
+
+// triggerListing is the trigger list the schedulers of a host and its
+// peers share: read from the store at most once per listingTTL.
+type triggerListing struct {
+	mu sync.Mutex
+	at time.Time
+	ts []*Trigger // read only: the schedulers only look
+}
+
+const listingTTL = 2 * time.Second
+
+// listTriggers is the store's trigger list for the scheduler: shared with
+// the peers while Serve runs, else read each time. A failed read is not
+// kept: the next scheduler to ask reads again.
+func (h *Host) listTriggers(ctx context.Context) ([]*Trigger, error) {
+	l := h.listing
+	if l == nil {
+		return h.state().ListTriggers(ctx)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.at.IsZero() && time.Since(l.at) < listingTTL {
+		return l.ts, nil
+	}
+	ts, err := h.state().ListTriggers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.ts, l.at = ts, time.Now()
+	return ts, nil
 }
 
 // flushRejects writes the summaries of refused deliveries, the peers' too.
