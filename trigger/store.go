@@ -33,7 +33,7 @@ const DefaultMaxRuns = 1_000
 const StateFile = "state.db"
 
 // schemaVersion is the PRAGMA user_version this code writes; see migrations.
-const schemaVersion = 3
+const schemaVersion = 4
 
 var (
 	// ErrNotFound is returned (wrapped) when a trigger id is not in the store.
@@ -103,6 +103,9 @@ type Trigger struct {
 	LastRunAt time.Time // zero until the first Commit
 	Delivered int64     // events delivered over all runs
 	LastError string    // the last run's error; "" when it succeeded
+	// MaxMemory is the memory budget of each of the trigger's runs, in
+	// bytes; 0 means the host's (see budget.go).
+	MaxMemory int64
 }
 
 // String describes the trigger without its secret, input or state, so that
@@ -193,8 +196,9 @@ CREATE TABLE runs (                          -- no foreign key: history outlives
 );
 CREATE INDEX runs_by_trigger ON runs (trigger_id, id);
 `,
-	migrationHolds,   // version 2: see pause.go
-	migrationHistory, // version 3: see history.go
+	migrationHolds,     // version 2: see pause.go
+	migrationHistory,   // version 3: see history.go
+	migrationMaxMemory, // version 4: see budget.go
 }
 
 // SQLite primary result codes Open turns into a clearer message.
@@ -355,6 +359,9 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 	if len(t.Cursor) > MaxCursorBytes {
 		return &CursorTooLargeError{Size: len(t.Cursor)}
 	}
+	if t.MaxMemory < 0 {
+		return fmt.Errorf("create trigger: %w", errNegativeBudget)
+	}
 	id := t.ID
 	if id == "" {
 		id = newID(t.Flow)
@@ -386,9 +393,9 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 	if !t.LastRunAt.IsZero() {
 		lastRun = t.LastRunAt.UnixNano()
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO triggers (id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, t.Project, t.Flow, t.Kind, input, t.Secret, created.UnixNano(), lastRun, t.Delivered, t.LastError); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO triggers (id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, t.Project, t.Flow, t.Kind, input, t.Secret, created.UnixNano(), lastRun, t.Delivered, t.LastError, t.MaxMemory); err != nil {
 		return fmt.Errorf("create trigger: %w", err)
 	}
 	now := time.Now().UnixNano()
@@ -412,7 +419,7 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 }
 
 const selectTrigger = `SELECT t.id, t.project, t.flow, t.kind, t.input, r.data, t.secret, c.cursor,
-	t.created_at, t.last_run_at, t.delivered, t.last_error
+	t.created_at, t.last_run_at, t.delivered, t.last_error, t.max_memory
 	FROM triggers t
 	LEFT JOIN registrations r ON r.trigger_id = t.id
 	LEFT JOIN cursors c ON c.trigger_id = t.id`
@@ -457,7 +464,7 @@ func (s *Store) queryTriggers(ctx context.Context, query string, args ...any) ([
 			lastRun  sql.NullInt64
 		)
 		if err := rows.Scan(&t.ID, &t.Project, &t.Flow, &t.Kind, &input, &reg, &t.Secret, &cur,
-			&created, &lastRun, &t.Delivered, &t.LastError); err != nil {
+			&created, &lastRun, &t.Delivered, &t.LastError, &t.MaxMemory); err != nil {
 			return nil, fmt.Errorf("read triggers: %w", err)
 		}
 		t.Input = json.RawMessage(input)
