@@ -1,6 +1,7 @@
 package run
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -27,6 +28,7 @@ const DefaultMaxMemory int64 = 256 << 20
 // variable does not add up.
 type memory struct {
 	limit int64
+	hint  string // how to raise the budget, for MemoryError; "" means --max-memory
 	used  atomic.Int64
 }
 
@@ -67,20 +69,56 @@ func (m *memory) size(v any) int64 {
 // MemoryError is a run that would have exceeded its memory budget. It
 // wraps ErrLimit.
 type MemoryError struct {
-	Limit int64 // the budget, bytes
-	Need  int64 // the bytes asked for (at least)
-	Used  int64 // the bytes held when they were asked for
+	Limit int64  // the budget, bytes
+	Need  int64  // the bytes asked for (at least)
+	Used  int64  // the bytes held when they were asked for
+	Hint  string // how to raise the budget (see WithMaxMemory); "" means --max-memory
 }
 
 func (e *MemoryError) Error() string {
-	return fmt.Sprintf("the run's memory budget of %s is exceeded: %s more on top of %s held (limit; raise it with --max-memory)",
-		FormatSize(e.Limit), FormatSize(e.Need), FormatSize(e.Used))
+	hint := e.Hint
+	if hint == "" {
+		hint = "--max-memory"
+	}
+	return fmt.Sprintf("the run's memory budget of %s is exceeded: %s more on top of %s held (limit; raise it with %s)",
+		FormatSize(e.Limit), FormatSize(e.Need), FormatSize(e.Used), hint)
 }
 
 func (e *MemoryError) Is(target error) bool { return target == ErrLimit }
 
 func (m *memory) exceeded(n int64) error {
-	return &MemoryError{Limit: m.limit, Need: n, Used: max(m.used.Load(), 0)}
+	return &MemoryError{Limit: m.limit, Need: n, Used: max(m.used.Load(), 0), Hint: m.hint}
+}
+
+type maxMemoryKey struct{}
+
+type maxMemory struct {
+	n    int64
+	hint string
+}
+
+// WithMaxMemory returns a context under which every run started (Run,
+// Section, Poll, Event, ...) has a memory budget of n bytes instead of
+// Limits.MaxMemory; n <= 0 leaves the Runner's budget. hint says, in the
+// error of a run over it, how to raise this budget ("" means
+// --max-memory). It lets a host that shares one Runner give each trigger
+// its own budget.
+func WithMaxMemory(ctx context.Context, n int64, hint string) context.Context {
+	if n <= 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, maxMemoryKey{}, maxMemory{n, hint})
+}
+
+// limitsFor is the Runner's limits for a run started with ctx, with the
+// context's memory budget (see WithMaxMemory) and defaults applied.
+func (r *Runner) limitsFor(ctx context.Context) (Limits, string) {
+	l := r.Limits
+	mm, ok := ctx.Value(maxMemoryKey{}).(maxMemory)
+	if ok {
+		l.MaxMemory = mm.n // an ExprMemory left 0 follows it (withDefaults)
+	}
+	return l.withDefaults(), mm.hint
 }
 
 // FormatSize writes a byte count the way --max-memory reads it: 256 MiB,
@@ -245,7 +283,7 @@ func maxExprMemory(maxMemory int64) uint {
 // a million times, is refused before anyone encodes it.
 func (m *memory) fits(v any) error {
 	if n, over := value.SizeAtMost(v, m.limit); over {
-		return &MemoryError{Limit: m.limit, Need: n, Used: max(m.used.Load(), 0)}
+		return &MemoryError{Limit: m.limit, Need: n, Used: max(m.used.Load(), 0), Hint: m.hint}
 	}
 	return nil
 }

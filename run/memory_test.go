@@ -215,3 +215,37 @@ func BenchmarkMemoryOverhead(b *testing.B) {
 	b.ReportMetric(float64(on)/float64(n)/1e6, "on-ms/run")
 	b.ReportMetric(float64(off)/float64(n)/1e6, "off-ms/run")
 }
+
+// TestWithMaxMemory: a context's budget replaces the Runner's for the runs
+// started with it (a host sharing one Runner gives each trigger its own),
+// both ways, and names how to raise it; other runs keep the Runner's.
+func TestWithMaxMemory(t *testing.T) {
+	p := loadProject(t, mainFlow(`
+inputs: {s: string}
+outputs: {n: integer}
+steps:
+  - set:
+      s: ${ inputs.s + inputs.s + inputs.s + inputs.s + inputs.s }
+  - return: {n: "${ len(vars.s) }"}
+`))
+	r, _ := newTestRunner(p, nil)
+	r.Limits.MaxMemory = 4 << 20
+	in := map[string]any{"s": strings.Repeat("x", 1<<20)} // 5 MiB built
+	ctx := context.Background()
+	if _, err := r.Run(ctx, "main", in); err == nil || !strings.Contains(err.Error(), "budget of 4 MiB is exceeded") || !strings.Contains(err.Error(), "raise it with --max-memory") {
+		t.Fatalf("Runner's budget: %v", err)
+	}
+	big := WithMaxMemory(ctx, 64<<20, "")
+	if out, err := r.Run(big, "main", in); err != nil || out["n"] != 5<<20 {
+		t.Fatalf("a larger context budget: %v %v", out, err)
+	}
+	small := WithMaxMemory(ctx, 1<<20, "the trigger's budget")
+	_, err := r.Run(small, "main", map[string]any{"s": strings.Repeat("x", 256<<10)}) // 1.25 MiB: fits the Runner's, not the context's
+	var me *MemoryError
+	if !errors.As(err, &me) || me.Limit != 1<<20 || !strings.Contains(err.Error(), `step "set"`) || !strings.Contains(err.Error(), "raise it with the trigger's budget") {
+		t.Fatalf("a smaller context budget: %v", err)
+	}
+	if _, err := r.Run(WithMaxMemory(ctx, 0, "x"), "main", map[string]any{"s": strings.Repeat("x", 256<<10)}); err != nil {
+		t.Fatalf("0 keeps the Runner's budget: %v", err)
+	}
+}

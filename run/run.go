@@ -256,9 +256,9 @@ func newRunID() string {
 	return string(strconv.AppendUint(b[:0], rand.Uint64(), 36))
 }
 
-func (r *Runner) newRun(conn *connection.Connection) *run {
-	l := r.Limits.withDefaults()
-	return &run{r: r, conn: conn, limits: l, mem: &memory{limit: l.MaxMemory},
+func (r *Runner) newRun(ctx context.Context, conn *connection.Connection) *run {
+	l, hint := r.limitsFor(ctx)
+	return &run{r: r, conn: conn, limits: l, mem: &memory{limit: l.MaxMemory, hint: hint},
 		connEnv: conn.Env(), conEnv: r.connectorEnv()}
 }
 
@@ -293,7 +293,7 @@ func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any
 	if err != nil {
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
-	ru := r.newRun(conn)
+	ru := r.newRun(ctx, conn)
 	ru.trace = r.traceFor(ctx)
 	ctx, cancel := r.runContext(ctx, f, ru.limits)
 	defer cancel()
@@ -333,7 +333,7 @@ func (r *Runner) Section(ctx context.Context, flowName, section string, inputs m
 	if err != nil {
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
-	ru := r.newRun(conn)
+	ru := r.newRun(ctx, conn)
 	ru.trace = r.traceFor(ctx)
 	ctx, cancel := r.runContext(ctx, f, ru.limits)
 	defer cancel()

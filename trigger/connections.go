@@ -20,14 +20,14 @@ import (
 // hosts share the listener, the state store, the group committer, the sink
 // and the metrics (see Host.Peers).
 
-// migrationConnections (schema version 4) records each trigger's named
+// migrationConnections (schema version 5) records each trigger's named
 // connection, and each run's. A trigger is unique per project, connection,
 // flow and input (two accounts may poll the same flow with the same input),
 // so the triggers table is rebuilt: SQLite cannot change a table's UNIQUE
 // constraint in place. Foreign keys are off while migrations run (see
 // migrate); the rows that reference triggers keep their ids.
 const migrationConnections = `
-CREATE TABLE triggers_v4 (
+CREATE TABLE triggers_v5 (
 	id          TEXT PRIMARY KEY,
 	project     TEXT NOT NULL,
 	connection  TEXT NOT NULL DEFAULT '',    -- the named connection; '' for --connection FILE
@@ -39,12 +39,13 @@ CREATE TABLE triggers_v4 (
 	last_run_at INTEGER,                     -- unix nanoseconds; NULL before the first run
 	delivered   INTEGER NOT NULL DEFAULT 0,
 	last_error  TEXT NOT NULL DEFAULT '',
+	max_memory  INTEGER NOT NULL DEFAULT 0,  -- bytes; 0: the host's budget (version 4, budget.go)
 	UNIQUE (project, connection, flow, input)
 );
-INSERT INTO triggers_v4 (id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error)
-	SELECT id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error FROM triggers;
+INSERT INTO triggers_v5 (id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
+	SELECT id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory FROM triggers;
 DROP TABLE triggers;
-ALTER TABLE triggers_v4 RENAME TO triggers;
+ALTER TABLE triggers_v5 RENAME TO triggers;
 ALTER TABLE runs ADD COLUMN connection TEXT NOT NULL DEFAULT '';
 `
 

@@ -135,6 +135,14 @@ func newSecret(scheme string) string {
 // recorded with an empty cursor. Nothing is stored when registering fails,
 // and a registration whose storing fails is undone.
 func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*Trigger, error) {
+	return h.OnWith(ctx, flowName, input, TriggerOptions{})
+}
+
+// OnWith is On with the trigger's settings (its memory budget).
+func (h *Host) OnWith(ctx context.Context, flowName string, input map[string]any, opts TriggerOptions) (*Trigger, error) {
+	if opts.MaxMemory < 0 {
+		return nil, &run.RequestError{Msg: errNegativeBudget.Error()}
+	}
 	f := h.project().Flow(flowName)
 	if f == nil {
 		return nil, &run.RequestError{Msg: fmt.Sprintf("no flow named %q", flowName), Hint: value.Suggest(flowName, h.project().Order)}
@@ -152,7 +160,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	if err != nil {
 		return nil, err
 	}
-	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Connection: h.Named, Flow: f.Name, Kind: string(f.Type), Input: inJSON}
+	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Connection: h.Named, Flow: f.Name, Kind: string(f.Type), Input: inJSON, MaxMemory: opts.MaxMemory}
 	if f.Type == lang.Poll {
 		if err := h.state().CreateTrigger(ctx, t); err != nil {
 			return nil, err
@@ -176,6 +184,7 @@ func (h *Host) On(ctx context.Context, flowName string, input map[string]any) (*
 	if err := h.state().CreateTrigger(ctx, t); err != nil {
 		return nil, err
 	}
+	ctx = h.budget(ctx, t)
 	reg, err := h.Runner.Register(ctx, f.Name, input, hook)
 	if err == nil {
 		t.Registration, err = json.Marshal(reg)
@@ -223,7 +232,7 @@ func (h *Host) Off(ctx context.Context, id string) error {
 		if err != nil {
 			return fmt.Errorf("trigger %s: stored input: %w", t.ID, err)
 		}
-		if err := h.Runner.Deregister(ctx, t.Flow, in, reg, map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}); err != nil {
+		if err := h.Runner.Deregister(h.budget(ctx, t), t.Flow, in, reg, map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}); err != nil {
 			return fmt.Errorf("deregister failed; the trigger stays on (fix the cause and run `trigger off` again): %w", err)
 		}
 	}
@@ -265,7 +274,7 @@ func (h *Host) poll(ctx context.Context, t *Trigger, pr pollRun) (int, int64, er
 	start := time.Now()
 	f := h.project().Flow(t.Flow)
 	sr := h.recorder(t)
-	n, runID, err := h.pollOnce(sr.Context(ctx), t, f, sr, pr)
+	n, runID, err := h.pollOnce(h.budget(sr.Context(ctx), t), t, f, sr, pr)
 	h.afterRun(ctx, t, f, err) // pause or delay the trigger by the error's code
 	if err != nil {
 		msg := h.Runner.Connection.Redact(err.Error())
@@ -484,7 +493,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request) webhook.Result {
 	start := time.Now()
 	sr := h.recorder(t)
-	res := h.deliverOnce(sr.Context(ctx), t, f, r, sr)
+	res := h.deliverOnce(h.budget(sr.Context(ctx), t), t, f, r, sr)
 	if e := res.Err; e != nil && pauses(run.ErrorCode(e.Err)) {
 		h.afterRun(ctx, t, f, e.Err)
 	}

@@ -106,7 +106,7 @@ func (h *Host) replayDelivery(ctx context.Context, t *Trigger, f *lang.Flow, p *
 	request, _ := rv.(map[string]any)
 	sr := h.recorder(t)
 	hook := map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}
-	events, _, err := h.Runner.Event(sr.Context(ctx), f.Name, in, reg, hook, request)
+	events, _, err := h.Runner.Event(h.budget(sr.Context(ctx), t), f.Name, in, reg, hook, request)
 	var id, n int64 = 0, 0
 	if err == nil {
 		var k int

@@ -33,7 +33,7 @@ const DefaultMaxRuns = 1_000
 const StateFile = "state.db"
 
 // schemaVersion is the PRAGMA user_version this code writes; see migrations.
-const schemaVersion = 4
+const schemaVersion = 5
 
 var (
 	// ErrNotFound is returned (wrapped) when a trigger id is not in the store.
@@ -108,6 +108,9 @@ type Trigger struct {
 	LastRunAt time.Time // zero until the first Commit
 	Delivered int64     // events delivered over all runs
 	LastError string    // the last run's error; "" when it succeeded
+	// MaxMemory is the memory budget of each of the trigger's runs, in
+	// bytes; 0 means the host's (see budget.go).
+	MaxMemory int64
 }
 
 // String describes the trigger without its secret, input or state, so that
@@ -200,7 +203,8 @@ CREATE INDEX runs_by_trigger ON runs (trigger_id, id);
 `,
 	migrationHolds,       // version 2: see pause.go
 	migrationHistory,     // version 3: see history.go
-	migrationConnections, // version 4: see connections.go
+	migrationMaxMemory,   // version 4: see budget.go
+	migrationConnections, // version 5: see connections.go
 }
 
 // SQLite primary result codes Open turns into a clearer message.
@@ -376,6 +380,9 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 	if len(t.Cursor) > MaxCursorBytes {
 		return &CursorTooLargeError{Size: len(t.Cursor)}
 	}
+	if t.MaxMemory < 0 {
+		return fmt.Errorf("create trigger: %w", errNegativeBudget)
+	}
 	id := t.ID
 	if id == "" {
 		id = newID(t.Flow)
@@ -407,9 +414,9 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 	if !t.LastRunAt.IsZero() {
 		lastRun = t.LastRunAt.UnixNano()
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO triggers (id, project, connection, flow, kind, input, secret, created_at, last_run_at, delivered, last_error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, t.Project, t.Connection, t.Flow, t.Kind, input, t.Secret, created.UnixNano(), lastRun, t.Delivered, t.LastError); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO triggers (id, project, connection, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, t.Project, t.Connection, t.Flow, t.Kind, input, t.Secret, created.UnixNano(), lastRun, t.Delivered, t.LastError, t.MaxMemory); err != nil {
 		return fmt.Errorf("create trigger: %w", err)
 	}
 	now := time.Now().UnixNano()
@@ -433,7 +440,7 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 }
 
 const selectTrigger = `SELECT t.id, t.project, t.connection, t.flow, t.kind, t.input, r.data, t.secret, c.cursor,
-	t.created_at, t.last_run_at, t.delivered, t.last_error
+	t.created_at, t.last_run_at, t.delivered, t.last_error, t.max_memory
 	FROM triggers t
 	LEFT JOIN registrations r ON r.trigger_id = t.id
 	LEFT JOIN cursors c ON c.trigger_id = t.id`
@@ -478,7 +485,7 @@ func (s *Store) queryTriggers(ctx context.Context, query string, args ...any) ([
 			lastRun  sql.NullInt64
 		)
 		if err := rows.Scan(&t.ID, &t.Project, &t.Connection, &t.Flow, &t.Kind, &input, &reg, &t.Secret, &cur,
-			&created, &lastRun, &t.Delivered, &t.LastError); err != nil {
+			&created, &lastRun, &t.Delivered, &t.LastError, &t.MaxMemory); err != nil {
 			return nil, fmt.Errorf("read triggers: %w", err)
 		}
 		t.Input = json.RawMessage(input)

@@ -25,6 +25,9 @@ type StateStore interface {
 	ListTriggers(ctx context.Context) ([]*Trigger, error)
 	// DeleteTrigger removes a trigger and its state; ErrNotFound when absent.
 	DeleteTrigger(ctx context.Context, id string) error
+	// SetMaxMemory sets a trigger's memory budget in bytes (0: the host's);
+	// ErrNotFound (wrapped) when it is not on.
+	SetMaxMemory(ctx context.Context, id string, n int64) error
 	// SetRegistration saves what a webhook's register steps returned.
 	SetRegistration(ctx context.Context, id string, reg json.RawMessage) error
 	// SeenKeys reports which of keys were committed for the trigger before.

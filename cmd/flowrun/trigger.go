@@ -80,11 +80,16 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 'flowrun serve' then hosts every trigger that is on.`,
 	}
 	on := &hostOptions{}
+	var onMaxMemory int64
 	onCmd := &cobra.Command{
 		Use:   "on PROJECT FLOW",
 		Short: "Turn a webhook or poll trigger on",
+		Long: `on registers a webhook with the service (its register steps run with webhook.url and a
+new webhook.secret) or records a poll with an empty cursor. --max-memory gives the
+trigger its own memory budget: flowrun serve runs its deliveries and polls with it
+instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 		Example: `  flowrun trigger on connectors/github repository_events --connection gh.yaml --state .flowrun \
-      --input '{"owner":"octo","repo":"hello"}' --public-url https://hooks.example.com`,
+      --input '{"owner":"octo","repo":"hello"}' --public-url https://hooks.example.com --max-memory 64MiB`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, closeFn, err := openHost(e, args[0], on, nil)
@@ -100,11 +105,14 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 			if err != nil {
 				return err
 			}
-			t, err := h.On(e.ctx, args[1], in)
+			t, err := h.OnWith(e.ctx, args[1], in, trigger.TriggerOptions{MaxMemory: onMaxMemory})
 			if err != nil {
 				return hostFailure(e, h, err)
 			}
 			fmt.Fprintf(e.stdout, "trigger %s is on (%s %s%s)\n", t.ID, t.Kind, t.Flow, onConnection(t.Connection))
+			if t.MaxMemory > 0 {
+				fmt.Fprintf(e.stdout, "memory budget of each run: %s (flowrun serve's --max-memory does not apply to it)\n", run.FormatSize(t.MaxMemory))
+			}
 			if t.Kind == "webhook" {
 				fmt.Fprintf(e.stdout, "deliveries go to %s%s\n", strings.TrimRight(on.publicURL, "/"), trigger.HookPath(t.ID))
 			}
@@ -112,6 +120,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 		},
 	}
 	on.flags(onCmd, true)
+	onCmd.Flags().Var((*sizeFlag)(&onMaxMemory), "max-memory", "this trigger's memory budget for each run, e.g. 64MiB (default: flowrun serve's --max-memory)")
 
 	off := &hostOptions{}
 	offCmd := &cobra.Command{
@@ -175,7 +184,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 				return &exitError{code: exitFailed, msg: err.Error()}
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tPROJECT\tCONNECTION\tFLOW\tKIND\tSTATE\tLAST RUN\tCURSOR\tEVENTS\tLAST ERROR")
+			fmt.Fprintln(tw, "ID\tPROJECT\tCONNECTION\tFLOW\tKIND\tSTATE\tMEMORY\tLAST RUN\tCURSOR\tEVENTS\tLAST ERROR")
 			var paused []trigger.Hold
 			for _, t := range ts {
 				last := "never"
@@ -194,7 +203,11 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 				if len(errText) > 60 {
 					errText = errText[:57] + "..."
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%dB\t%d\t%s\n", t.ID, t.Project, dash(t.Connection), t.Flow, t.Kind, state, last, len(t.Cursor), t.Delivered, firstLine(errText))
+				budget := "default" // flowrun serve's --max-memory
+				if t.MaxMemory > 0 {
+					budget = strings.ReplaceAll(run.FormatSize(t.MaxMemory), " ", "")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%dB\t%d\t%s\n", t.ID, t.Project, dash(t.Connection), t.Flow, t.Kind, state, budget, last, len(t.Cursor), t.Delivered, firstLine(errText))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -261,7 +274,24 @@ the cursor at the next poll.`,
 	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory")
 	resetCmd.Flags().StringVar(&ro.cursor, "cursor", "", "the cursor to start from, as JSON (default: none)")
 	resetCmd.Flags().BoolVar(&ro.forgetDedupe, "forget-dedupe", false, "also forget the dedupe keys")
-	cmd.AddCommand(onCmd, offCmd, listCmd, resumeCmd, resetCmd)
+	so := &setOptions{}
+	setCmd := &cobra.Command{
+		Use:   "set TRIGGER --state DIR --max-memory SIZE|default",
+		Short: "Change a trigger's settings: its memory budget",
+		Long: `set changes a trigger that is on without turning it off and on again (a webhook keeps
+its registration). --max-memory gives each of its runs (deliveries, polls, replays) its
+own memory budget, e.g. 64MiB or 1GiB; 'default' returns it to flowrun serve's
+--max-memory. A running flowrun serve uses it from the trigger's next run on.`,
+		Example: `  flowrun trigger set new_items-1a2b3c4d --state .flowrun --max-memory 64MiB`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			so.id = args[0]
+			return runTriggerSet(e, so)
+		},
+	}
+	setCmd.Flags().StringVar(&so.state, "state", "", "state directory")
+	setCmd.Flags().StringVar(&so.maxMemory, "max-memory", "", "the trigger's memory budget for each run (e.g. 64MiB), or default for serve's")
+	cmd.AddCommand(onCmd, offCmd, listCmd, resumeCmd, resetCmd, setCmd)
 	return cmd
 }
 
@@ -350,6 +380,7 @@ DIR/<project name>/.`,
 	o.host.flags(cmd, false)
 	maxMemoryVar(cmd, &o.maxMemory)
 	f := cmd.Flags()
+	f.Lookup("max-memory").Usage = "memory budget of each run, e.g. 64MiB or 1GiB, for the triggers without their own (trigger on/set --max-memory); a run that would hold more fails"
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on for webhook deliveries")
 	f.StringVar(&o.sink, "sink", "stdout", "where events go: stdout, file:PATH, or http(s)://URL")
 	f.DurationVar(&o.drain, "drain", 30*time.Second, "how long to let in-flight work finish on shutdown; then connections are closed and polls canceled")
@@ -687,5 +718,43 @@ func runTriggerReset(e *env, o *resetOptions) error {
 		fmt.Fprint(e.stdout, ", dedupe keys forgotten")
 	}
 	fmt.Fprintln(e.stdout)
+	return nil
+}
+
+// setOptions are `flowrun trigger set`'s flags.
+type setOptions struct {
+	state     string
+	id        string
+	maxMemory string
+}
+
+func runTriggerSet(e *env, o *setOptions) error {
+	if o.maxMemory == "" {
+		return usageErr("nothing to set: give --max-memory SIZE (or --max-memory default)")
+	}
+	var n int64
+	if o.maxMemory != "default" {
+		var err error
+		if n, err = parseSize(o.maxMemory); err != nil {
+			return usageErr("--max-memory: %v", err)
+		}
+	}
+	st, err := openState(o.state)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = st.SetMaxMemory(e.ctx, o.id, n)
+	if errors.Is(err, trigger.ErrNotFound) {
+		return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", o.id)
+	}
+	if err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
+	}
+	if n == 0 {
+		fmt.Fprintf(e.stdout, "trigger %s runs with flowrun serve's memory budget (--max-memory)\n", o.id)
+	} else {
+		fmt.Fprintf(e.stdout, "trigger %s: memory budget of each run is %s\n", o.id, run.FormatSize(n))
+	}
 	return nil
 }

@@ -146,6 +146,9 @@ func (s *Store) CreateTrigger(ctx context.Context, t *trigger.Trigger) error {
 	if len(t.Cursor) > trigger.MaxCursorBytes {
 		return &trigger.CursorTooLargeError{Size: len(t.Cursor)}
 	}
+	if t.MaxMemory < 0 {
+		return errors.New("create trigger: the memory budget must not be negative (0 means the host's)")
+	}
 	id := t.ID
 	if id == "" {
 		id = trigger.NewTriggerID(t.Flow)
@@ -177,9 +180,9 @@ func (s *Store) CreateTrigger(ctx context.Context, t *trigger.Trigger) error {
 	if !t.LastRunAt.IsZero() {
 		lastRun = &t.LastRunAt
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO triggers (id, project, connection, flow, kind, input, secret, created_at, last_run_at, delivered, last_error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		id, t.Project, t.Connection, t.Flow, t.Kind, input, t.Secret, created, lastRun, t.Delivered, t.LastError); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO triggers (id, project, connection, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		id, t.Project, t.Connection, t.Flow, t.Kind, input, t.Secret, created, lastRun, t.Delivered, t.LastError, t.MaxMemory); err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("create trigger: %s/%s: %w", t.Project, t.Flow, trigger.ErrExists)
 		}
@@ -214,7 +217,7 @@ func isUnique(err error) bool {
 }
 
 const selectTrigger = `SELECT t.id, t.project, t.connection, t.flow, t.kind, t.input, r.data, t.secret, c.cursor,
-	t.created_at, t.last_run_at, t.delivered, t.last_error
+	t.created_at, t.last_run_at, t.delivered, t.last_error, t.max_memory
 	FROM triggers t
 	LEFT JOIN registrations r ON r.trigger_id = t.id
 	LEFT JOIN cursors c ON c.trigger_id = t.id`
@@ -256,7 +259,7 @@ func (s *Store) queryTriggers(ctx context.Context, query string, args ...any) ([
 			lastRun  *time.Time
 		)
 		if err := rows.Scan(&t.ID, &t.Project, &t.Connection, &t.Flow, &t.Kind, &input, &reg, &t.Secret, &cur,
-			&t.CreatedAt, &lastRun, &t.Delivered, &t.LastError); err != nil {
+			&t.CreatedAt, &lastRun, &t.Delivered, &t.LastError, &t.MaxMemory); err != nil {
 			return nil, fmt.Errorf("read triggers: %w", err)
 		}
 		t.Input = json.RawMessage(input)
@@ -283,6 +286,21 @@ func (s *Store) DeleteTrigger(ctx context.Context, id string) error {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM triggers WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete trigger %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("trigger %s: %w", id, trigger.ErrNotFound)
+	}
+	return nil
+}
+
+// SetMaxMemory implements trigger.StateStore.
+func (s *Store) SetMaxMemory(ctx context.Context, id string, n int64) error {
+	if n < 0 {
+		return fmt.Errorf("set the memory budget of %s: the memory budget must not be negative (0 means the host's)", id)
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE triggers SET max_memory = $1 WHERE id = $2`, n, id)
+	if err != nil {
+		return fmt.Errorf("set the memory budget of %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("trigger %s: %w", id, trigger.ErrNotFound)
