@@ -18,7 +18,8 @@ import (
 
 // stmtCache holds a Store's prepared commit statements by their text.
 type stmtCache struct {
-	stmts  sync.Map // query -> *sql.Stmt
+	stmts  sync.Map // query -> *sql.Stmt, on the writer
+	reads  sync.Map // query -> *sql.Stmt, on the read pool (readQuery)
 	mu     sync.Mutex
 	wanted map[string]bool // run unprepared: prepared after the transaction
 }
@@ -94,9 +95,31 @@ func (s *Store) prepareWanted(ctx context.Context) {
 
 // closeStmts closes the prepared statements (Store.Close).
 func (s *Store) closeStmts() {
-	s.stmtCache.stmts.Range(func(k, v any) bool {
-		v.(*sql.Stmt).Close()
-		s.stmtCache.stmts.Delete(k)
-		return true
-	})
+	for _, m := range []*sync.Map{&s.stmtCache.stmts, &s.stmtCache.reads} {
+		m.Range(func(k, v any) bool {
+			v.(*sql.Stmt).Close()
+			m.Delete(k)
+			return true
+		})
+	}
+}
+
+// readQuery runs a query on the read pool with a statement prepared once
+// (database/sql prepares it again on each pooled connection it meets).
+// Only fixed query texts go through it: each distinct text stays prepared
+// until Close. A failed prepare runs the query unprepared.
+func (s *Store) readQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c := &s.stmtCache
+	if st, ok := c.reads.Load(query); ok {
+		return st.(*sql.Stmt).QueryContext(ctx, args...)
+	}
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return s.r.QueryContext(ctx, query, args...)
+	}
+	if prev, loaded := c.reads.LoadOrStore(query, st); loaded {
+		st.Close()
+		st = prev.(*sql.Stmt)
+	}
+	return st.QueryContext(ctx, args...)
 }

@@ -476,7 +476,7 @@ func (s *Store) ListTriggers(ctx context.Context) ([]*Trigger, error) {
 }
 
 func (s *Store) queryTriggers(ctx context.Context, query string, args ...any) ([]*Trigger, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.readQuery(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read triggers: %w", err)
 	}
@@ -587,7 +587,11 @@ func (s *Store) SeenKeys(ctx context.Context, triggerID string, keys []string) (
 			args = append(args, k)
 		}
 		q := `SELECT key FROM dedupe_keys WHERE trigger_id = ? AND key IN (?` + strings.Repeat(", ?", len(batch)-1) + `)`
-		rows, err := s.r.QueryContext(ctx, q, args...)
+		query := s.r.QueryContext
+		if len(batch) <= 8 { // the usual sizes (a delivery's keys) stay prepared
+			query = s.readQuery
+		}
+		rows, err := query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read dedupe keys of %s: %w", triggerID, err)
 		}
