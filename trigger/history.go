@@ -61,7 +61,10 @@ type RunRecord struct {
 	ID        int64  `json:"id"` // increasing with time
 	TriggerID string `json:"trigger_id,omitempty"`
 	Project   string `json:"project"`
-	Flow      string `json:"flow"`
+	// Connection is the named connection the run used ("" for a trigger
+	// turned on with --connection FILE, and for action runs).
+	Connection string `json:"connection,omitempty"`
+	Flow       string `json:"flow"`
 	// Source is what started the run: "webhook" (a delivery), "poll", "run"
 	// (flowrun run --state) or "replay"; "" for runs recorded before
 	// flowrun kept it.
@@ -110,11 +113,12 @@ type Payload struct {
 
 // RunFilter selects runs for ListRuns. Zero fields select everything.
 type RunFilter struct {
-	TriggerID string
-	Flow      string
-	Failed    bool  // only runs whose status is "error"
-	Before    int64 // only runs with an id below this (paging); 0: no bound
-	Limit     int   // at most this many, newest first; <= 0: 100
+	TriggerID  string
+	Connection string // only runs of this named connection
+	Flow       string
+	Failed     bool  // only runs whose status is "error"
+	Before     int64 // only runs with an id below this (paging); 0: no bound
+	Limit      int   // at most this many, newest first; <= 0: 100
 }
 
 // RecordRun adds a run that is not a trigger's commit (flowrun run --state,
@@ -165,9 +169,9 @@ func insertRun(ctx context.Context, tx *sql.Tx, rec *RunRecord, p *Payload, maxR
 		dropped += len(steps) - MaxStepsPerRun
 		steps = steps[:MaxStepsPerRun]
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO runs (trigger_id, project, flow, started_at, duration_ns, events, status, error, source, replay_of, steps_dropped)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		rec.TriggerID, rec.Project, rec.Flow, rec.Started.UnixNano(), int64(rec.Duration), rec.Events, rec.Status, rec.Error,
+	res, err := tx.ExecContext(ctx, `INSERT INTO runs (trigger_id, project, connection, flow, started_at, duration_ns, events, status, error, source, replay_of, steps_dropped)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		rec.TriggerID, rec.Project, rec.Connection, rec.Flow, rec.Started.UnixNano(), int64(rec.Duration), rec.Events, rec.Status, rec.Error,
 		rec.Source, rec.ReplayOf, dropped)
 	if err != nil {
 		return 0, err
@@ -209,7 +213,7 @@ func insertRun(ctx context.Context, tx *sql.Tx, rec *RunRecord, p *Payload, maxR
 	return id, nil
 }
 
-const selectRun = `SELECT r.id, r.trigger_id, r.project, r.flow, r.source, r.started_at, r.duration_ns, r.events,
+const selectRun = `SELECT r.id, r.trigger_id, r.project, r.connection, r.flow, r.source, r.started_at, r.duration_ns, r.events,
 	r.status, r.error, r.replay_of, r.steps_dropped, p.run_id IS NOT NULL
 	FROM runs r LEFT JOIN run_payloads p ON p.run_id = r.id`
 
@@ -221,6 +225,10 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]RunRecord, error) 
 	if f.TriggerID != "" {
 		where = append(where, "r.trigger_id = ?")
 		args = append(args, f.TriggerID)
+	}
+	if f.Connection != "" {
+		where = append(where, "r.connection = ?")
+		args = append(args, f.Connection)
 	}
 	if f.Flow != "" {
 		where = append(where, "r.flow = ?")
@@ -254,7 +262,7 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]RunRecord, error) 
 			r                 RunRecord
 			started, duration int64
 		)
-		if err := rows.Scan(&r.ID, &r.TriggerID, &r.Project, &r.Flow, &r.Source, &started, &duration, &r.Events,
+		if err := rows.Scan(&r.ID, &r.TriggerID, &r.Project, &r.Connection, &r.Flow, &r.Source, &started, &duration, &r.Events,
 			&r.Status, &r.Error, &r.ReplayOf, &r.StepsDropped, &r.Replayable); err != nil {
 			return nil, fmt.Errorf("read runs: %w", err)
 		}
@@ -275,7 +283,7 @@ func (s *Store) GetRun(ctx context.Context, id int64) (*RunRecord, error) {
 		r                 RunRecord
 		started, duration int64
 	)
-	err := s.r.QueryRowContext(ctx, selectRun+` WHERE r.id = ?`, id).Scan(&r.ID, &r.TriggerID, &r.Project, &r.Flow, &r.Source,
+	err := s.r.QueryRowContext(ctx, selectRun+` WHERE r.id = ?`, id).Scan(&r.ID, &r.TriggerID, &r.Project, &r.Connection, &r.Flow, &r.Source,
 		&started, &duration, &r.Events, &r.Status, &r.Error, &r.ReplayOf, &r.StepsDropped, &r.Replayable)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("run %d: %w", id, ErrRunNotFound)

@@ -44,8 +44,18 @@ type Host struct {
 	// structured records: one per delivery, poll and replay (see runDone),
 	// the flows' log: steps, and trouble. Everything is redacted.
 	Log *slog.Logger
-	// ConnectionName names the connection in log lines ("" when unnamed).
+	// ConnectionName names the connection in log lines and metrics ("" when
+	// unnamed).
 	ConnectionName string
+	// Named is the named connection (serve --connections DIR) whose
+	// triggers this host runs: On records it in the trigger, and the host
+	// serves only triggers of its project with that connection. "" is the
+	// --connection FILE host, which serves the triggers turned on that way.
+	Named string
+	// Peers are the hosts of the other projects and named connections that
+	// share this host's listener, state, sink and metrics (connections.go):
+	// Serve routes their deliveries to them and runs their polls too.
+	Peers []*Host
 	// Console, when set, is served under /console/ (flowrun serve
 	// --console); webhook deliveries stay under /hooks/.
 	Console http.Handler
@@ -148,7 +158,7 @@ func (h *Host) OnWith(ctx context.Context, flowName string, input map[string]any
 	if err != nil {
 		return nil, err
 	}
-	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Flow: f.Name, Kind: string(f.Type), Input: inJSON, MaxMemory: opts.MaxMemory}
+	t := &Trigger{ID: newID(f.Name), Project: h.project().Connector.Name, Connection: h.Named, Flow: f.Name, Kind: string(f.Type), Input: inJSON, MaxMemory: opts.MaxMemory}
 	if f.Type == lang.Poll {
 		if err := h.state().CreateTrigger(ctx, t); err != nil {
 			return nil, err
@@ -204,6 +214,9 @@ func (h *Host) Off(ctx context.Context, id string) error {
 	if t.Project != h.project().Connector.Name {
 		// its register steps were another project's: so must deregister be
 		return &run.RequestError{Msg: fmt.Sprintf("trigger %s belongs to project %q, not %q: turn it off with that project", id, t.Project, h.project().Connector.Name)}
+	}
+	if err := h.ownsConnection(t); err != nil {
+		return err
 	}
 	if t.Kind == "webhook" {
 		h.Runner.Connection.AddSecret(t.Secret)
@@ -286,7 +299,7 @@ func (h *Host) poll(ctx context.Context, t *Trigger, pr pollRun) (int, int64, er
 
 func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow, sr *StepRecorder, pr pollRun) (int, int64, error) {
 	start := time.Now()
-	if f == nil || f.Type != lang.Poll || t.Project != h.project().Connector.Name {
+	if f == nil || f.Type != lang.Poll || !h.owns(t) {
 		return 0, 0, fmt.Errorf("trigger %s: flow %q is not a poll flow of this project", t.ID, t.Flow)
 	}
 	in, err := decodeInput(t.Input)
@@ -431,9 +444,12 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"error":"retry later"}`))
 		return
 	}
-	// a state directory may hold triggers of several projects; this host
-	// serves only its own
-	if err != nil || t.Kind != "webhook" || t.Project != h.project().Connector.Name {
+	// a state directory may hold triggers of several projects and
+	// connections: the host (or peer) of the trigger's serves it
+	if err == nil {
+		h = h.hostOf(t)
+	}
+	if err != nil || h == nil || t.Kind != "webhook" {
 		http.NotFound(w, r)
 		return
 	}
@@ -650,9 +666,7 @@ const closeGrace = 2 * time.Second
 // returns nil: a stalled upload cannot hold the shutdown past drain (and
 // the read timeout bounds it anyway).
 func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
-	h.wgMu.Lock()
-	h.stopped = false
-	h.wgMu.Unlock()
+	h.startEntering()
 	h.draining.Store(false)
 	readTimeout, idleTimeout := h.ReadTimeout, h.IdleTimeout
 	if readTimeout <= 0 {
@@ -663,8 +677,8 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	}
 	if h.GroupCommit && h.State == nil {
 		g := NewGroupCommitter(h.Store)
-		h.group.Store(g)
-		defer func() { h.group.Store(nil); g.Close() }()
+		h.setGroup(g)
+		defer func() { h.setGroup(nil); g.Close() }()
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: min(10*time.Second, readTimeout), ReadTimeout: readTimeout, IdleTimeout: idleTimeout,
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
@@ -677,6 +691,7 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 		defer pollWG.Done()
 		h.schedule(ctx, pollCtx, &pollWG)
 	}()
+	h.schedulePeers(ctx, pollCtx, &pollWG)
 	flushDone := make(chan struct{})
 	go func() {
 		defer close(flushDone)
@@ -691,7 +706,7 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 			case <-pollCtx.Done():
 				return
 			case <-tick.C:
-				h.rejects().flush(h.now(), false)
+				h.flushRejects(false)
 			case <-prune.C:
 				h.pruneRuns(pollCtx)
 			}
@@ -709,10 +724,8 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 		err = serr
 	}
 	done := make(chan struct{})
-	h.wgMu.Lock()
-	h.stopped = true // no handler enters after this: Wait below is safe
-	h.wgMu.Unlock()
-	go func() { pollWG.Wait(); h.wg.Wait(); close(done) }()
+	h.stopEntering() // no handler enters after this: Wait below is safe
+	go func() { pollWG.Wait(); h.waitHandlers(); close(done) }()
 	select {
 	case <-done:
 	case <-sctx.Done():
@@ -728,7 +741,7 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	}
 	stopPolls()
 	<-flushDone
-	h.rejects().flush(h.now(), true)
+	h.flushRejects(true)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -805,7 +818,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			lastList = now
 		}
 		for _, t := range triggers {
-			if t.Kind != "poll" || t.Project != h.project().Connector.Name {
+			if t.Kind != "poll" || !h.owns(t) {
 				continue
 			}
 			f := h.project().Flow(t.Flow)

@@ -10,7 +10,7 @@ import (
 // the trigger, run id, connection, duration and outcome) and counts it in
 // the metrics. Everything logged is redacted.
 func (h *Host) runDone(t *Trigger, source string, runID int64, d time.Duration, events int, err error) {
-	h.metrics().run(source, d, events, err)
+	h.metrics().run(source, h.ConnectionName, d, events, err)
 	if h.Log == nil {
 		return
 	}

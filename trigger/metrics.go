@@ -14,7 +14,7 @@ import (
 type Metrics struct {
 	reg        *prometheus.Registry
 	deliveries *prometheus.CounterVec   // flowrun_webhook_deliveries_total{trigger,outcome}
-	runs       *prometheus.CounterVec   // flowrun_runs_total{source,outcome}
+	runs       *prometheus.CounterVec   // flowrun_runs_total{source,outcome,connection}
 	runSecs    *prometheus.HistogramVec // flowrun_run_duration_seconds{source}
 	pollSecs   prometheus.Histogram     // flowrun_poll_duration_seconds
 	events     prometheus.Counter       // flowrun_events_delivered_total
@@ -31,7 +31,7 @@ func NewMetrics() *Metrics {
 	m.deliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowrun_webhook_deliveries_total",
 		Help: "Webhook deliveries by trigger and outcome (ok, replayed, rejected, error)."}, []string{"trigger", "outcome"})
 	m.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowrun_runs_total",
-		Help: "Runs recorded by source (webhook, poll, replay) and outcome (ok, error)."}, []string{"source", "outcome"})
+		Help: "Runs recorded by source (webhook, poll, replay), outcome (ok, error) and connection."}, []string{"source", "outcome", "connection"})
 	m.runSecs = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flowrun_run_duration_seconds",
 		Help: "Duration of runs by source.", Buckets: prometheus.DefBuckets}, []string{"source"})
 	m.pollSecs = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "flowrun_poll_duration_seconds",
@@ -66,7 +66,7 @@ func (m *Metrics) delivery(t *Trigger, outcome string) {
 	m.deliveries.WithLabelValues(t.ID, outcome).Inc()
 }
 
-func (m *Metrics) run(source string, d time.Duration, events int, err error) {
+func (m *Metrics) run(source, connection string, d time.Duration, events int, err error) {
 	if m == nil {
 		return
 	}
@@ -74,7 +74,7 @@ func (m *Metrics) run(source string, d time.Duration, events int, err error) {
 	if err != nil {
 		outcome = "error"
 	}
-	m.runs.WithLabelValues(source, outcome).Inc()
+	m.runs.WithLabelValues(source, outcome, connection).Inc()
 	m.runSecs.WithLabelValues(source).Observe(d.Seconds())
 	if source == "poll" {
 		m.pollSecs.Observe(d.Seconds())

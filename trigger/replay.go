@@ -63,6 +63,12 @@ func (h *Host) Replay(ctx context.Context, runID int64) (int64, int, error) {
 	if err != nil {
 		return 0, 0, fmt.Errorf("run %d: its trigger is off (%w): %w", runID, err, ErrNotReplayable)
 	}
+	if o := h.hostOf(t); o != nil && o != h {
+		return o.Replay(ctx, runID) // a peer's trigger: replayed with its connection
+	}
+	if err := h.ownsConnection(t); err != nil && t.Project == h.project().Connector.Name {
+		return 0, 0, err
+	}
 	if t.Project != h.project().Connector.Name {
 		return 0, 0, &run.RequestError{Msg: fmt.Sprintf("run %d belongs to project %q, not %q", runID, t.Project, h.project().Connector.Name)}
 	}

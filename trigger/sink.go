@@ -54,10 +54,25 @@ func OpenSink(spec string, stdout io.Writer) (Sink, error) {
 }
 
 // writerSink writes JSON lines; a file sink fsyncs after every batch.
+// Concurrent deliveries to a file share write + fsync calls (groupWrite):
+// each Deliver still returns only once its own lines are synced.
 type writerSink struct {
-	mu sync.Mutex
+	mu sync.Mutex // serialises writes to w
 	w  io.Writer
 	f  *os.File
+
+	qmu     sync.Mutex // guards queue and leading
+	queue   []*sinkWrite
+	leading bool         // a Deliver is writing a batch: the others queue
+	sync    func() error // f.Sync; tests replace it
+}
+
+// sinkWrite is one Deliver's lines waiting in a writerSink's queue.
+type sinkWrite struct {
+	b    []byte
+	err  error
+	lead bool // woken to write the next batch (its own lines included)
+	done chan struct{}
 }
 
 func (s *writerSink) Deliver(ctx context.Context, ds []Delivery) error {
@@ -72,15 +87,83 @@ func (s *writerSink) Deliver(ctx context.Context, ds []Delivery) error {
 			return fmt.Errorf("sink: encoding event: %w", err)
 		}
 	}
+	if s.f == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, err := s.w.Write(buf.Bytes()); err != nil {
+			return fmt.Errorf("sink: %w", err)
+		}
+		return nil
+	}
+	return s.groupWrite(buf.Bytes())
+}
+
+// groupWrite appends b to the file and syncs it, sharing the write and the
+// fsync with the deliveries that arrive meanwhile: while one batch is
+// being written, the others queue, and the first of them then writes the
+// whole queue in one write and one fsync (group commit, as for the state
+// store). An error fails every delivery of the batch (the senders retry:
+// at-least-once).
+func (s *writerSink) groupWrite(b []byte) error {
+	me := &sinkWrite{b: b, done: make(chan struct{})}
+	s.qmu.Lock()
+	s.queue = append(s.queue, me)
+	if s.leading {
+		s.qmu.Unlock()
+		<-me.done
+		if !me.lead {
+			return me.err
+		}
+		s.qmu.Lock() // this delivery writes the next batch, its own lines in it
+	}
+	s.leading = true
+	batch := s.queue
+	s.queue = nil
+	s.qmu.Unlock()
+
+	err := s.writeSync(batch)
+	for _, w := range batch {
+		if w != me {
+			w.err = err
+			close(w.done)
+		}
+	}
+	s.qmu.Lock()
+	if len(s.queue) > 0 {
+		next := s.queue[0] // stays leading: it takes the queue
+		next.lead = true
+		close(next.done)
+	} else {
+		s.leading = false
+	}
+	s.qmu.Unlock()
+	return err
+}
+
+// writeSync writes a batch's lines in one write and syncs the file.
+func (s *writerSink) writeSync(batch []*sinkWrite) error {
+	data := batch[0].b
+	if len(batch) > 1 {
+		n := 0
+		for _, w := range batch {
+			n += len(w.b)
+		}
+		data = make([]byte, 0, n)
+		for _, w := range batch {
+			data = append(data, w.b...)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.w.Write(buf.Bytes()); err != nil {
+	if _, err := s.w.Write(data); err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}
-	if s.f != nil {
-		if err := s.f.Sync(); err != nil {
-			return fmt.Errorf("sink: fsync: %w", err)
-		}
+	sync := s.f.Sync
+	if s.sync != nil {
+		sync = s.sync
+	}
+	if err := sync(); err != nil {
+		return fmt.Errorf("sink: fsync: %w", err)
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ const DefaultMaxRuns = 1_000
 const StateFile = "state.db"
 
 // schemaVersion is the PRAGMA user_version this code writes; see migrations.
-const schemaVersion = 4
+const schemaVersion = 5
 
 var (
 	// ErrNotFound is returned (wrapped) when a trigger id is not in the store.
@@ -85,8 +85,13 @@ type Trigger struct {
 	// letters, digits, '-', '_' and '.'.
 	ID      string
 	Project string // the connector (project) name
-	Flow    string // the webhook or poll flow's name
-	Kind    string // "webhook" or "poll"
+	// Connection names the connection the trigger runs with: a file name
+	// (without extension) in serve's --connections directory. "" is a
+	// trigger turned on with --connection FILE: it runs with the file serve
+	// is given.
+	Connection string
+	Flow       string // the webhook or poll flow's name
+	Kind       string // "webhook" or "poll"
 	// Input is the trigger's options as a JSON object; stored in canonical
 	// form (object keys sorted), and nil is stored as {}.
 	Input json.RawMessage
@@ -111,7 +116,7 @@ type Trigger struct {
 // String describes the trigger without its secret, input or state, so that
 // printing a Trigger (%v, %+v) cannot leak the secret.
 func (t Trigger) String() string {
-	return fmt.Sprintf("trigger %s (%s/%s, %s)", t.ID, t.Project, t.Flow, t.Kind)
+	return fmt.Sprintf("trigger %s (%s/%s, %s%s)", t.ID, t.Project, t.Flow, t.Kind, onConnection(t.Connection))
 }
 
 // RunCommit is the outcome of one run, saved by Commit.
@@ -196,9 +201,10 @@ CREATE TABLE runs (                          -- no foreign key: history outlives
 );
 CREATE INDEX runs_by_trigger ON runs (trigger_id, id);
 `,
-	migrationHolds,     // version 2: see pause.go
-	migrationHistory,   // version 3: see history.go
-	migrationMaxMemory, // version 4: see budget.go
+	migrationHolds,       // version 2: see pause.go
+	migrationHistory,     // version 3: see history.go
+	migrationConnections, // version 4: see connections.go
+	migrationMaxMemory,   // version 5: see budget.go
 }
 
 // SQLite primary result codes Open turns into a clearer message.
@@ -279,17 +285,29 @@ func openError(path string, err error) error {
 }
 
 // migrate brings the schema to schemaVersion, one transaction per step.
+// Foreign keys are off while it runs, so that a step may rebuild a table
+// that others reference (SQLite's way to change a table's constraints);
+// each step checks them before it commits.
 func (s *Store) migrate(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
 	for {
-		done, err := s.migrateOne(ctx)
+		done, err := s.migrateOne(ctx, conn)
 		if err != nil || done {
 			return err
 		}
 	}
 }
 
-func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
-	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: other processes wait
+func (s *Store) migrateOne(ctx context.Context, conn *sql.Conn) (done bool, err error) {
+	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE: other processes wait
 	if err != nil {
 		return false, err
 	}
@@ -315,6 +333,9 @@ func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
 		}
 	}
 	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return false, fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+	}
+	if err := foreignKeyCheck(ctx, tx); err != nil {
 		return false, fmt.Errorf("migrate schema to version %d: %w", v+1, err)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
@@ -379,13 +400,13 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 	}
 	defer tx.Rollback()
 	var other string
-	err = tx.QueryRowContext(ctx, `SELECT id FROM triggers WHERE id = ? OR (project = ? AND flow = ? AND input = ?) LIMIT 1`,
-		id, t.Project, t.Flow, input).Scan(&other)
+	err = tx.QueryRowContext(ctx, `SELECT id FROM triggers WHERE id = ? OR (project = ? AND connection = ? AND flow = ? AND input = ?) LIMIT 1`,
+		id, t.Project, t.Connection, t.Flow, input).Scan(&other)
 	switch {
 	case err == nil && other == id:
 		return fmt.Errorf("create trigger: id %s: %w", id, ErrExists)
 	case err == nil:
-		return fmt.Errorf("create trigger: %s/%s with the same input is already on as %s: %w", t.Project, t.Flow, other, ErrExists)
+		return fmt.Errorf("create trigger: %s/%s%s with the same input is already on as %s: %w", t.Project, t.Flow, onConnection(t.Connection), other, ErrExists)
 	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("create trigger: %w", err)
 	}
@@ -393,9 +414,9 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 	if !t.LastRunAt.IsZero() {
 		lastRun = t.LastRunAt.UnixNano()
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO triggers (id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, t.Project, t.Flow, t.Kind, input, t.Secret, created.UnixNano(), lastRun, t.Delivered, t.LastError, t.MaxMemory); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO triggers (id, project, connection, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, t.Project, t.Connection, t.Flow, t.Kind, input, t.Secret, created.UnixNano(), lastRun, t.Delivered, t.LastError, t.MaxMemory); err != nil {
 		return fmt.Errorf("create trigger: %w", err)
 	}
 	now := time.Now().UnixNano()
@@ -418,7 +439,7 @@ func (s *Store) CreateTrigger(ctx context.Context, t *Trigger) error {
 	return nil
 }
 
-const selectTrigger = `SELECT t.id, t.project, t.flow, t.kind, t.input, r.data, t.secret, c.cursor,
+const selectTrigger = `SELECT t.id, t.project, t.connection, t.flow, t.kind, t.input, r.data, t.secret, c.cursor,
 	t.created_at, t.last_run_at, t.delivered, t.last_error, t.max_memory
 	FROM triggers t
 	LEFT JOIN registrations r ON r.trigger_id = t.id
@@ -463,7 +484,7 @@ func (s *Store) queryTriggers(ctx context.Context, query string, args ...any) ([
 			created  int64
 			lastRun  sql.NullInt64
 		)
-		if err := rows.Scan(&t.ID, &t.Project, &t.Flow, &t.Kind, &input, &reg, &t.Secret, &cur,
+		if err := rows.Scan(&t.ID, &t.Project, &t.Connection, &t.Flow, &t.Kind, &input, &reg, &t.Secret, &cur,
 			&created, &lastRun, &t.Delivered, &t.LastError, &t.MaxMemory); err != nil {
 			return nil, fmt.Errorf("read triggers: %w", err)
 		}
@@ -662,8 +683,8 @@ func (s *Store) prepareCommit(triggerID string, c RunCommit) (preparedCommit, er
 func commitTx(ctx context.Context, tx *sql.Tx, triggerID string, c RunCommit, pc preparedCommit) (int64, error) {
 	status, started, maxKeys, maxRuns := pc.status, pc.started, pc.maxKeys, pc.maxRuns
 	fail := func(err error) error { return fmt.Errorf("commit run of %s: %w", triggerID, err) }
-	var project, flow string
-	err := tx.QueryRowContext(ctx, `SELECT project, flow FROM triggers WHERE id = ?`, triggerID).Scan(&project, &flow)
+	var project, conn, flow string
+	err := tx.QueryRowContext(ctx, `SELECT project, connection, flow FROM triggers WHERE id = ?`, triggerID).Scan(&project, &conn, &flow)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("trigger %s: %w", triggerID, ErrNotFound)
 	} else if err != nil {
@@ -711,7 +732,7 @@ func commitTx(ctx context.Context, tx *sql.Tx, triggerID string, c RunCommit, pc
 		c.Events, started.UnixNano(), c.Error, triggerID); err != nil {
 		return 0, fail(err)
 	}
-	runID, err := insertRun(ctx, tx, &RunRecord{TriggerID: triggerID, Project: project, Flow: flow, Source: c.Source,
+	runID, err := insertRun(ctx, tx, &RunRecord{TriggerID: triggerID, Project: project, Connection: conn, Flow: flow, Source: c.Source,
 		Started: started, Duration: c.Duration, Events: c.Events, Status: status, Error: c.Error,
 		ReplayOf: c.ReplayOf, Steps: c.Steps, StepsDropped: c.StepsDropped}, c.Payload, maxRuns)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -185,6 +186,23 @@ func BenchmarkServe(b *testing.B) {
 				got, _ := st.GetTrigger(context.Background(), tr.ID)
 				if got.Delivered != int64(n) {
 					b.Fatalf("%d of %d delivered", got.Delivered, n)
+				}
+				// 0 lost and 0 duplicated at the sink: one line per delivery id
+				data, err := os.ReadFile(sinkPath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				keys := map[string]bool{}
+				lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+				for _, l := range lines {
+					var d trigger.Delivery
+					if err := json.Unmarshal(l, &d); err != nil {
+						b.Fatalf("sink line %q: %v", l, err)
+					}
+					keys[d.Key] = true
+				}
+				if len(lines) != n || len(keys) != n {
+					b.Fatalf("sink: %d lines, %d distinct delivery ids, want %d", len(lines), len(keys), n)
 				}
 			})
 		}

@@ -21,12 +21,13 @@ func init() {
 
 // runsListOptions are `flowrun runs list`'s flags.
 type runsListOptions struct {
-	state   string
-	trigger string
-	flow    string
-	failed  bool
-	limit   int
-	json    bool
+	state      string
+	trigger    string
+	connection string
+	flow       string
+	failed     bool
+	limit      int
+	json       bool
 }
 
 // runsShowOptions are `flowrun runs show`'s flags.
@@ -65,6 +66,7 @@ Retention: serve --keep-runs N and --keep-runs-for DURATION.`,
 	f := list.Flags()
 	f.StringVar(&lo.state, "state", "", "state directory")
 	f.StringVar(&lo.trigger, "trigger", "", "only this trigger's runs")
+	f.StringVar(&lo.connection, "connection", "", "only the runs of this named connection")
 	f.StringVar(&lo.flow, "flow", "", "only this flow's runs")
 	f.BoolVar(&lo.failed, "failed", false, "only failed runs")
 	f.IntVar(&lo.limit, "limit", 50, "at most this many runs")
@@ -130,7 +132,7 @@ func runsList(e *env, o *runsListOptions) error {
 		return err
 	}
 	defer st.Close()
-	runs, err := st.ListRuns(e.ctx, trigger.RunFilter{TriggerID: o.trigger, Flow: o.flow, Failed: o.failed, Limit: o.limit})
+	runs, err := st.ListRuns(e.ctx, trigger.RunFilter{TriggerID: o.trigger, Connection: o.connection, Flow: o.flow, Failed: o.failed, Limit: o.limit})
 	if err != nil {
 		return &exitError{code: exitFailed, msg: err.Error()}
 	}
@@ -149,14 +151,14 @@ func runsList(e *env, o *runsListOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTARTED\tSOURCE\tTRIGGER\tFLOW\tDURATION\tEVENTS\tSTATUS\tERROR")
+	fmt.Fprintln(tw, "ID\tSTARTED\tSOURCE\tTRIGGER\tCONNECTION\tFLOW\tDURATION\tEVENTS\tSTATUS\tERROR")
 	for _, r := range runs {
 		status := r.Status
 		if r.Replayable {
 			status += " (replayable)"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Started.Format(time.RFC3339), dash(r.Source), dash(r.TriggerID),
-			r.Flow, r.Duration.Round(time.Millisecond), r.Events, status, shorten(firstLine(r.Error), 60))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Started.Format(time.RFC3339), dash(r.Source), dash(r.TriggerID),
+			dash(r.Connection), r.Flow, r.Duration.Round(time.Millisecond), r.Events, status, shorten(firstLine(r.Error), 60))
 	}
 	return tw.Flush()
 }
@@ -192,7 +194,7 @@ func runsShow(e *env, o *runsShowOptions) error {
 func writeRun(w io.Writer, r *trigger.RunRecord) {
 	fmt.Fprintf(w, "run %d: %s %s/%s", r.ID, dash(r.Source), r.Project, r.Flow)
 	if r.TriggerID != "" {
-		fmt.Fprintf(w, " (trigger %s)", r.TriggerID)
+		fmt.Fprintf(w, " (trigger %s%s)", r.TriggerID, onConnection(r.Connection))
 	}
 	fmt.Fprintf(w, "\nstarted %s, took %s, %d event(s), %s\n", r.Started.Format(time.RFC3339), r.Duration.Round(time.Millisecond), r.Events, r.Status)
 	if r.ReplayOf != 0 {
@@ -250,6 +252,14 @@ func runsReplay(e *env, o *runsReplayOptions) error {
 		return err
 	}
 	defer closeFn()
+	// the replay runs with the connection of the run's trigger
+	if rec, err := h.Store.GetRun(e.ctx, id); err == nil && rec.TriggerID != "" {
+		if t, err := h.Store.GetTrigger(e.ctx, rec.TriggerID); err == nil {
+			if err := bindTrigger(e, h, &o.host, t); err != nil {
+				return err
+			}
+		}
+	}
 	newID, n, err := h.Replay(e.ctx, id)
 	switch {
 	case errors.Is(err, trigger.ErrNotReplayable):

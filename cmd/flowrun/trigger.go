@@ -27,15 +27,17 @@ func init() {
 
 // hostOptions are the flags shared by the trigger-host commands.
 type hostOptions struct {
-	connection string
-	state      string
-	input      string
-	publicURL  string
+	connection  string
+	connections string // --connections DIR: named connections, see connections.go
+	state       string
+	input       string
+	publicURL   string
 }
 
 func (o *hostOptions) flags(cmd *cobra.Command, withInput bool) {
 	f := cmd.Flags()
-	f.StringVarP(&o.connection, "connection", "c", "", "connection file (YAML or JSON: params, token)")
+	f.StringVarP(&o.connection, "connection", "c", "", "connection file (YAML or JSON: params, token); with --connections, a connection's name")
+	f.StringVar(&o.connections, "connections", "", "directory of named connections: one file per connection, named by its file name (DIR/<project>/ when it exists)")
 	f.StringVar(&o.state, "state", "", "state directory (an SQLite database is kept there)")
 	if withInput {
 		f.StringVarP(&o.input, "input", "i", "", "the trigger's options as JSON, @file.json, or - for stdin")
@@ -52,7 +54,7 @@ func openHost(e *env, project string, o *hostOptions, sink trigger.Sink) (*trigg
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := loadConnection(e, p, o.connection)
+	conn, named, err := hostConnection(e, p, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,7 +62,7 @@ func openHost(e *env, project string, o *hostOptions, sink trigger.Sink) (*trigg
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
-	h := &trigger.Host{Runner: &run.Runner{Project: p, Connection: conn}, Store: st, Sink: sink, PublicURL: o.publicURL,
+	h := &trigger.Host{Runner: &run.Runner{Project: p, Connection: conn}, Store: st, Sink: sink, PublicURL: o.publicURL, Named: named, ConnectionName: named,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(e.stderr, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 		}}
@@ -94,6 +96,10 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 			if err != nil {
 				return err
 			}
+			if err := requireNamed(on, h.Runner.Project.Connector.Name); err != nil {
+				closeFn()
+				return err
+			}
 			defer closeFn()
 			in, err := readInput(e, on.input)
 			if err != nil {
@@ -103,7 +109,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 			if err != nil {
 				return hostFailure(e, h, err)
 			}
-			fmt.Fprintf(e.stdout, "trigger %s is on (%s %s)\n", t.ID, t.Kind, t.Flow)
+			fmt.Fprintf(e.stdout, "trigger %s is on (%s %s%s)\n", t.ID, t.Kind, t.Flow, onConnection(t.Connection))
 			if t.MaxMemory > 0 {
 				fmt.Fprintf(e.stdout, "memory budget of each run: %s (flowrun serve's --max-memory does not apply to it)\n", run.FormatSize(t.MaxMemory))
 			}
@@ -128,13 +134,16 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 				return err
 			}
 			defer closeFn()
-			id, err := resolveTrigger(e.ctx, h, args[1])
+			id, err := resolveTrigger(e.ctx, h, off, args[1])
 			if err != nil {
 				return err
 			}
 			t, err := h.Store.GetTrigger(e.ctx, id)
 			if err != nil {
 				return &exitError{code: exitFailed, msg: err.Error()}
+			}
+			if err := bindTrigger(e, h, off, t); err != nil {
+				return err
 			}
 			if err := h.Off(e.ctx, id); err != nil {
 				return hostFailure(e, h, err)
@@ -175,7 +184,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 				return &exitError{code: exitFailed, msg: err.Error()}
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tPROJECT\tFLOW\tKIND\tSTATE\tMEMORY\tLAST RUN\tCURSOR\tEVENTS\tLAST ERROR")
+			fmt.Fprintln(tw, "ID\tPROJECT\tCONNECTION\tFLOW\tKIND\tSTATE\tMEMORY\tLAST RUN\tCURSOR\tEVENTS\tLAST ERROR")
 			var paused []trigger.Hold
 			for _, t := range ts {
 				last := "never"
@@ -198,7 +207,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 				if t.MaxMemory > 0 {
 					budget = strings.ReplaceAll(run.FormatSize(t.MaxMemory), " ", "")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%dB\t%d\t%s\n", t.ID, t.Project, t.Flow, t.Kind, state, budget, last, len(t.Cursor), t.Delivered, firstLine(errText))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%dB\t%d\t%s\n", t.ID, t.Project, dash(t.Connection), t.Flow, t.Kind, state, budget, last, len(t.Cursor), t.Delivered, firstLine(errText))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
@@ -286,13 +295,20 @@ own memory budget, e.g. 64MiB or 1GiB; 'default' returns it to flowrun serve's
 	return cmd
 }
 
-func resolveTrigger(ctx context.Context, h *trigger.Host, arg string) (string, error) {
+func resolveTrigger(ctx context.Context, h *trigger.Host, o *hostOptions, arg string) (string, error) {
 	if _, err := h.Store.GetTrigger(ctx, arg); err == nil {
 		return arg, nil
 	}
-	ts, err := h.Store.FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
+	all, err := h.Store.FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
 	if err != nil {
 		return "", &exitError{code: exitFailed, msg: err.Error()}
+	}
+	ts := all[:0:0]
+	for _, t := range all {
+		// by flow name: the triggers of the connection named, if one is
+		if o.connections == "" || o.connection == "" || t.Connection == o.connection {
+			ts = append(ts, t)
+		}
 	}
 	switch len(ts) {
 	case 0:
@@ -339,7 +355,7 @@ type serveOptions struct {
 func newServeCmd(e *env) *cobra.Command {
 	o := &serveOptions{}
 	cmd := &cobra.Command{
-		Use:   "serve PROJECT",
+		Use:   "serve PROJECT...",
 		Short: "Host every trigger that is on: receive webhooks, run polls, send events to a sink",
 		Long: `serve receives webhook deliveries at /hooks/<trigger id> (verified per the flow's verify:
 block; a failed check gets 401 and runs no step), runs poll flows on their schedule, and
@@ -348,11 +364,17 @@ http(s):// URL (POSTed as a JSON array, retried). Every delivery, poll and repla
 in the run history (flowrun runs). /healthz answers while the process runs, /readyz while
 it takes work, /metrics serves Prometheus metrics (unless --metrics=false).
 SIGTERM or Ctrl-C drains in-flight work for up to --drain, then closes what is left, and
-exits 0.`,
-		Example: `  flowrun serve connectors/github --connection gh.yaml --state .flowrun --listen 127.0.0.1:8080 --sink file:events.jsonl`,
-		Args:    cobra.ExactArgs(1),
+exits 0.
+With --connections DIR, serve hosts every connection in DIR (one file per connection,
+named by its file name) and the triggers turned on with them (trigger on --connections
+DIR --connection NAME), each connection with its own token, rate-limit budget and poll
+scheduler; several PROJECTs may be served at once, each with its connections in
+DIR/<project name>/.`,
+		Example: `  flowrun serve connectors/github --connection gh.yaml --state .flowrun --listen 127.0.0.1:8080 --sink file:events.jsonl
+  flowrun serve connectors/github connectors/slack --connections conns --state .flowrun --sink file:events.jsonl`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runServe(e, args[0], o)
+			return runServe(e, args, o)
 		},
 	}
 	o.host.flags(cmd, false)
@@ -375,7 +397,7 @@ exits 0.`,
 	return cmd
 }
 
-func runServe(e *env, project string, o *serveOptions) error {
+func runServe(e *env, projects []string, o *serveOptions) error {
 	logger, err := o.log.logger(e.stderr)
 	if err != nil {
 		return err
@@ -383,55 +405,126 @@ func runServe(e *env, project string, o *serveOptions) error {
 	if o.keepRuns < 0 || o.keepRunsFor < 0 {
 		return usageErr("--keep-runs and --keep-runs-for must not be negative")
 	}
+	if len(projects) > 1 && o.host.connections == "" {
+		return usageErr("serving several projects needs --connections DIR (each project's connections in DIR/<project name>/)")
+	}
+	if o.host.connections != "" && o.host.connection != "" {
+		return usageErr("serve takes --connection FILE or --connections DIR, not both: it serves every connection in DIR")
+	}
 	sink, err := trigger.OpenSink(o.sink, e.stdout)
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	defer sink.Close()
-	h, closeFn, err := openHost(e, project, &o.host, sink)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	h.Logf = nil
-	h.Log = logger
-	h.ConnectionName = connectionName(o.host.connection)
-	h.ReadTimeout, h.IdleTimeout = o.readTimeout, o.idleTimeout
-	h.KeepRuns, h.KeepRunsFor = o.keepRuns, o.keepRunsFor
-	h.GroupCommit = o.groupCommit
-	h.Runner.Limits.MaxMemory = o.maxMemory // see size.go
-	if o.keepRuns > 0 {
-		h.Store.MaxRuns = o.keepRuns
-	}
-	if o.metrics {
-		h.Metrics = trigger.NewMetrics()
-	}
+	var clock time.Time
 	if o.clock != "" {
-		t, err := time.Parse(time.RFC3339, o.clock)
-		if err != nil {
+		if clock, err = time.Parse(time.RFC3339, o.clock); err != nil {
 			return usageErr("--clock must be an RFC 3339 time: %v", err)
 		}
-		h.Now = func() time.Time { return t }
 	}
+	var every time.Duration
 	if v := os.Getenv("FLOWRUN_POLL_EVERY"); v != "" {
 		// test-only: poll more often than the 1m minimum of schedules
-		if h.Every, err = time.ParseDuration(v); err != nil {
+		if every, err = time.ParseDuration(v); err != nil {
 			return usageErr("FLOWRUN_POLL_EVERY: %v", err)
 		}
 	}
-	if err := o.console.mount(h, project, o.listen); err != nil {
+	var metrics *trigger.Metrics
+	if o.metrics {
+		metrics = trigger.NewMetrics()
+	}
+	// configure gives a host serve's settings; with --connections every
+	// host (one per connection) gets them.
+	configure := func(h *trigger.Host) {
+		h.Logf = nil
+		h.Log = logger
+		h.ReadTimeout, h.IdleTimeout = o.readTimeout, o.idleTimeout
+		h.KeepRuns, h.KeepRunsFor = o.keepRuns, o.keepRunsFor
+		h.GroupCommit = o.groupCommit
+		h.Runner.Limits.MaxMemory = o.maxMemory // see size.go
+		h.Metrics = metrics
+		if !clock.IsZero() {
+			h.Now = func() time.Time { return clock }
+		}
+		h.Every = every
+	}
+	var h *trigger.Host
+	var served []string
+	if o.host.connections == "" {
+		var closeFn func()
+		h, closeFn, err = openHost(e, projects[0], &o.host, sink)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		h.ConnectionName = connectionName(o.host.connection)
+		configure(h)
+		warnUnserved(e, h)
+	} else {
+		if o.host.state == "" {
+			return usageErr("--state DIR is required: triggers, cursors and history are kept there")
+		}
+		st, err := trigger.Open(o.host.state)
+		if err != nil {
+			return &exitError{code: exitUsage, msg: err.Error()}
+		}
+		defer st.Close()
+		h, served, err = serveHosts(e, projects, o.host.connections, func(r *run.Runner) *trigger.Host {
+			x := &trigger.Host{Runner: r, Store: st, Sink: sink, PublicURL: o.host.publicURL}
+			configure(x)
+			return x
+		})
+		if err != nil {
+			return err
+		}
+		warnUnserved(e, h)
+	}
+	if o.keepRuns > 0 {
+		h.Store.MaxRuns = o.keepRuns
+	}
+	if err := o.console.mount(h, projects[0], o.listen); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return usageErr("--listen: %v", err)
 	}
-	fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (sink %s)\n", h.Runner.Project.Connector.Name, ln.Addr(), sinkName(o.sink))
+	what := h.Runner.Project.Connector.Name
+	if served != nil {
+		what = fmt.Sprintf("%d connection(s): %s", len(served), strings.Join(served, ", "))
+	}
+	fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (sink %s)\n", what, ln.Addr(), sinkName(o.sink))
 	if err := h.Serve(e.ctx, ln, o.drain); err != nil {
 		return &exitError{code: exitFailed, msg: err.Error()}
 	}
 	fmt.Fprintln(e.stderr, "flowrun: stopped")
 	return nil
+}
+
+// warnUnserved says which triggers of the served projects no host runs:
+// those turned on with --connection FILE, or with a connection that is not
+// in the directory (any more).
+func warnUnserved(e *env, h *trigger.Host) {
+	ts, err := h.Store.ListTriggers(e.ctx)
+	if err != nil {
+		return
+	}
+	projects := map[string]bool{}
+	named := map[string]bool{}
+	for _, x := range append([]*trigger.Host{h}, h.Peers...) {
+		projects[x.Runner.Project.Connector.Name] = true
+		named[x.Runner.Project.Connector.Name+"\x00"+x.Named] = true
+	}
+	for _, t := range ts {
+		if !projects[t.Project] || named[t.Project+"\x00"+t.Connection] {
+			continue
+		}
+		why := "was turned on with --connection FILE (serve it with --connection FILE)"
+		if t.Connection != "" {
+			why = fmt.Sprintf("runs with the named connection %q (serve it with --connections DIR holding it)", t.Connection)
+		}
+		fmt.Fprintf(e.stderr, "flowrun: trigger %s (%s/%s) %s: not served\n", t.ID, t.Project, t.Flow, why)
+	}
 }
 
 // connectionName is how logs name a connection: its file's base name
@@ -442,6 +535,14 @@ func connectionName(path string) string {
 	}
 	base := filepath.Base(path)
 	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// onConnection is " on connection NAME" for messages, "" without a name.
+func onConnection(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " on connection " + name
 }
 
 func sinkName(s string) string {
@@ -480,8 +581,11 @@ A poll that succeeds lifts a pause (see flowrun trigger resume).`,
 					return err
 				}
 			}
-			t, err := pollTrigger(e, h, args[1], in)
+			t, err := pollTrigger(e, h, o, args[1], in)
 			if err != nil {
+				return err
+			}
+			if err := bindTrigger(e, h, o, t); err != nil {
 				return err
 			}
 			n, err := h.PollOnce(e.ctx, t)
@@ -502,7 +606,7 @@ A poll that succeeds lifts a pause (see flowrun trigger resume).`,
 // given). A flow with no trigger on is turned on with in; one whose
 // triggers were turned on with other input is refused, naming them,
 // rather than turned on a second time.
-func pollTrigger(e *env, h *trigger.Host, arg string, in map[string]any) (*trigger.Trigger, error) {
+func pollTrigger(e *env, h *trigger.Host, o *hostOptions, arg string, in map[string]any) (*trigger.Trigger, error) {
 	project := h.Runner.Project.Connector.Name
 	if t, err := h.Store.GetTrigger(e.ctx, arg); err == nil {
 		if t.Kind != "poll" || t.Project != project {
@@ -517,9 +621,18 @@ func pollTrigger(e *env, h *trigger.Host, arg string, in map[string]any) (*trigg
 	if f == nil || f.Type != lang.Poll {
 		return nil, usageErr("%q is neither a trigger id nor a poll flow of this project", arg)
 	}
-	ts, err := h.Store.FindTrigger(e.ctx, project, f.Name)
+	if err := requireNamed(o, project); err != nil {
+		return nil, err
+	}
+	all, err := h.Store.FindTrigger(e.ctx, project, f.Name)
 	if err != nil {
 		return nil, &exitError{code: exitFailed, msg: err.Error()}
+	}
+	var ts []*trigger.Trigger
+	for _, t := range all {
+		if t.Connection == h.Named {
+			ts = append(ts, t)
+		}
 	}
 	if in == nil {
 		if len(ts) == 1 {

@@ -166,8 +166,8 @@ func (s *Store) CreateTrigger(ctx context.Context, t *trigger.Trigger) error {
 	}
 	defer tx.Rollback(ctx)
 	var other string
-	err = tx.QueryRow(ctx, `SELECT id FROM triggers WHERE id = $1 OR (project = $2 AND flow = $3 AND input = $4) LIMIT 1`,
-		id, t.Project, t.Flow, input).Scan(&other)
+	err = tx.QueryRow(ctx, `SELECT id FROM triggers WHERE id = $1 OR (project = $2 AND connection = $3 AND flow = $4 AND input = $5) LIMIT 1`,
+		id, t.Project, t.Connection, t.Flow, input).Scan(&other)
 	switch {
 	case err == nil && other == id:
 		return fmt.Errorf("create trigger: id %s: %w", id, trigger.ErrExists)
@@ -180,9 +180,9 @@ func (s *Store) CreateTrigger(ctx context.Context, t *trigger.Trigger) error {
 	if !t.LastRunAt.IsZero() {
 		lastRun = &t.LastRunAt
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO triggers (id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		id, t.Project, t.Flow, t.Kind, input, t.Secret, created, lastRun, t.Delivered, t.LastError, t.MaxMemory); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO triggers (id, project, connection, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		id, t.Project, t.Connection, t.Flow, t.Kind, input, t.Secret, created, lastRun, t.Delivered, t.LastError, t.MaxMemory); err != nil {
 		if isUnique(err) {
 			return fmt.Errorf("create trigger: %s/%s: %w", t.Project, t.Flow, trigger.ErrExists)
 		}
@@ -216,7 +216,7 @@ func isUnique(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-const selectTrigger = `SELECT t.id, t.project, t.flow, t.kind, t.input, r.data, t.secret, c.cursor,
+const selectTrigger = `SELECT t.id, t.project, t.connection, t.flow, t.kind, t.input, r.data, t.secret, c.cursor,
 	t.created_at, t.last_run_at, t.delivered, t.last_error, t.max_memory
 	FROM triggers t
 	LEFT JOIN registrations r ON r.trigger_id = t.id
@@ -258,7 +258,7 @@ func (s *Store) queryTriggers(ctx context.Context, query string, args ...any) ([
 			reg, cur *string
 			lastRun  *time.Time
 		)
-		if err := rows.Scan(&t.ID, &t.Project, &t.Flow, &t.Kind, &input, &reg, &t.Secret, &cur,
+		if err := rows.Scan(&t.ID, &t.Project, &t.Connection, &t.Flow, &t.Kind, &input, &reg, &t.Secret, &cur,
 			&t.CreatedAt, &lastRun, &t.Delivered, &t.LastError, &t.MaxMemory); err != nil {
 			return nil, fmt.Errorf("read triggers: %w", err)
 		}
@@ -416,8 +416,8 @@ func (s *Store) Commit(ctx context.Context, triggerID string, c trigger.RunCommi
 		return fail(err)
 	}
 	defer tx.Rollback(ctx)
-	var project, flow string
-	err = tx.QueryRow(ctx, `SELECT project, flow FROM triggers WHERE id = $1 FOR UPDATE`, triggerID).Scan(&project, &flow)
+	var project, conn, flow string
+	err = tx.QueryRow(ctx, `SELECT project, connection, flow FROM triggers WHERE id = $1 FOR UPDATE`, triggerID).Scan(&project, &conn, &flow)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("trigger %s: %w", triggerID, trigger.ErrNotFound)
 	} else if err != nil {
@@ -461,9 +461,9 @@ func (s *Store) Commit(ctx context.Context, triggerID string, c trigger.RunCommi
 		c.Events, started, c.Error, triggerID); err != nil {
 		return fail(err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO runs (trigger_id, project, flow, started_at, duration_ns, events, status, error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		triggerID, project, flow, started, int64(c.Duration), c.Events, status, c.Error); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO runs (trigger_id, project, connection, flow, started_at, duration_ns, events, status, error)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		triggerID, project, conn, flow, started, int64(c.Duration), c.Events, status, c.Error); err != nil {
 		return fail(err)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM runs WHERE trigger_id = $1 AND id <=

@@ -209,3 +209,32 @@ func TestConcurrentOpenAndCommit(t *testing.T) {
 		t.Fatalf("delivered %d, want 8", got.Delivered)
 	}
 }
+
+// TestTriggerConnection: a trigger keeps its named connection; the same
+// project, flow and input may be on once per connection.
+func TestTriggerConnection(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	a := &trigger.Trigger{Project: "shop", Connection: "alpha", Flow: "orders", Kind: "poll"}
+	b := &trigger.Trigger{Project: "shop", Connection: "beta", Flow: "orders", Kind: "poll"}
+	for _, tr := range []*trigger.Trigger{a, b} {
+		if err := s.CreateTrigger(ctx, tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := &trigger.Trigger{Project: "shop", Connection: "beta", Flow: "orders", Kind: "poll"}
+	if err := s.CreateTrigger(ctx, again); !errors.Is(err, trigger.ErrExists) {
+		t.Fatalf("same connection and input again: %v, want ErrExists", err)
+	}
+	got, err := s.GetTrigger(ctx, b.ID)
+	if err != nil || got.Connection != "beta" {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if err := s.Commit(ctx, b.ID, trigger.RunCommit{Events: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var conn string
+	if err := s.pool.QueryRow(ctx, `SELECT connection FROM runs WHERE trigger_id = $1`, b.ID).Scan(&conn); err != nil || conn != "beta" {
+		t.Fatalf("run's connection %q, %v", conn, err)
+	}
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/trigger"
+	"github.com/flowrun/flowrun/value"
+)
+
+// Named connections (--connections DIR): one file per connection, its name
+// the file's name without the extension. A project's connections are the
+// files in DIR/<project name>/ when that directory exists, else the files
+// in DIR itself; serving several projects, each needs its own directory.
+
+// connDir is the connection files of one project in a --connections
+// directory.
+type connDir struct {
+	dir   string            // where the files are: DIR or DIR/<project>
+	files map[string]string // name -> path
+	names []string          // sorted
+	own   bool              // dir is DIR/<project>
+}
+
+// connExts are the extensions of connection files; other files are
+// ignored, and so are hidden ones (a write in progress is .connection-*).
+var connExts = []string{".yaml", ".yml", ".json"}
+
+// scanConnections lists the connection files of project in dir.
+func scanConnections(dir, project string) (*connDir, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, usageErr("--connections: %v", err)
+	}
+	if !fi.IsDir() {
+		return nil, usageErr("--connections %s is not a directory (give a connection file with --connection FILE)", relPath(dir))
+	}
+	d := &connDir{dir: dir, files: map[string]string{}}
+	if fi, err := os.Stat(filepath.Join(dir, project)); err == nil && fi.IsDir() {
+		d.dir, d.own = filepath.Join(dir, project), true
+	}
+	ents, err := os.ReadDir(d.dir)
+	if err != nil {
+		return nil, usageErr("--connections: %v", err)
+	}
+	for _, ent := range ents {
+		name := ent.Name()
+		ext := filepath.Ext(name)
+		if ent.IsDir() || strings.HasPrefix(name, ".") || !containsString(connExts, strings.ToLower(ext)) {
+			continue
+		}
+		path := filepath.Join(d.dir, name)
+		base := strings.TrimSuffix(name, ext)
+		if !trigger.ValidTriggerID(base) {
+			return nil, usageErr("connection file %s: a connection's name (the file's name) may hold only letters, digits, '-', '_' and '.'", relPath(path))
+		}
+		if other, ok := d.files[base]; ok {
+			return nil, usageErr("connection files %s and %s are both named %q: keep one", relPath(other), relPath(path), base)
+		}
+		d.files[base] = path
+		d.names = append(d.names, base)
+	}
+	sort.Strings(d.names)
+	if len(d.names) == 0 {
+		return nil, usageErr("no connection files (%s) in %s", strings.Join(connExts, ", "), relPath(d.dir))
+	}
+	return d, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// path is the file of the connection named name.
+func (d *connDir) path(name string) (string, error) {
+	if p, ok := d.files[name]; ok {
+		return p, nil
+	}
+	msg := fmt.Sprintf("no connection %q in %s (its connections: %s)", name, relPath(d.dir), strings.Join(d.names, ", "))
+	if hint := value.Suggest(name, d.names); hint != "" {
+		msg += "; " + hint
+	}
+	return "", usageErr("%s", msg)
+}
+
+// hostConnection is the connection a trigger-host command runs with: the
+// file --connection names, or, with --connections DIR, the named
+// connection --connection NAME picks (named is its name). With
+// --connections and no --connection, it is an empty connection until
+// bindTrigger picks the trigger's.
+func hostConnection(e *env, p *lang.Project, o *hostOptions) (conn *connection.Connection, named string, err error) {
+	if o.connections == "" {
+		conn, err = loadConnection(e, p, o.connection)
+		return conn, "", err
+	}
+	d, err := scanConnections(o.connections, p.Connector.Name)
+	if err != nil {
+		return nil, "", err
+	}
+	if o.connection == "" {
+		return &connection.Connection{Params: map[string]any{}}, "", nil
+	}
+	path, err := d.path(o.connection)
+	if err != nil {
+		return nil, "", err
+	}
+	conn, err = loadConnection(e, p, path)
+	return conn, o.connection, err
+}
+
+// bindTrigger makes h run with the connection trigger t was turned on
+// with: with --connections DIR, the trigger's named connection from DIR
+// (--connection NAME, when given, must be that one); without, t must have
+// been turned on with --connection FILE.
+func bindTrigger(e *env, h *trigger.Host, o *hostOptions, t *trigger.Trigger) error {
+	switch {
+	case o.connections == "" && t.Connection != "":
+		return usageErr("trigger %s runs with the named connection %q: give --connections DIR", t.ID, t.Connection)
+	case o.connections == "":
+		return nil
+	case t.Connection == "":
+		return usageErr("trigger %s was turned on with --connection FILE, not a named connection: give --connection FILE instead of --connections", t.ID)
+	case o.connection != "" && o.connection != t.Connection:
+		return usageErr("trigger %s runs with connection %q, not %q", t.ID, t.Connection, o.connection)
+	case h.Named == t.Connection:
+		return nil
+	}
+	d, err := scanConnections(o.connections, h.Runner.Project.Connector.Name)
+	if err != nil {
+		return err
+	}
+	path, err := d.path(t.Connection)
+	if err != nil {
+		return err
+	}
+	conn, err := loadConnection(e, h.Runner.Project, path)
+	if err != nil {
+		return err
+	}
+	h.Runner = &run.Runner{Project: h.Runner.Project, Connection: conn, Limits: h.Runner.Limits}
+	h.Named, h.ConnectionName = t.Connection, t.Connection
+	return nil
+}
+
+// requireNamed refuses a command that turns a trigger on (or picks one by
+// flow) with --connections but no --connection NAME.
+func requireNamed(o *hostOptions, project string) error {
+	if o.connections != "" && o.connection == "" {
+		names := ""
+		if d, err := scanConnections(o.connections, project); err == nil {
+			names = ": one of " + strings.Join(d.names, ", ")
+		}
+		return usageErr("--connections needs --connection NAME, the connection the trigger runs with%s", names)
+	}
+	return nil
+}
+
+// serveHosts makes the hosts of `flowrun serve --connections DIR`: one per
+// project and connection file, sharing st. The first is returned; the
+// others are its Peers. newHost fills in what every host shares.
+func serveHosts(e *env, projects []string, dir string, newHost func(*run.Runner) *trigger.Host) (*trigger.Host, []string, error) {
+	var hosts []*trigger.Host
+	var served []string
+	flat := "" // the project using DIR's own files
+	seen := map[string]string{}
+	for _, arg := range projects {
+		p, err := loadProject(e, arg)
+		if err != nil {
+			return nil, nil, err
+		}
+		name := p.Connector.Name
+		if other, ok := seen[name]; ok {
+			return nil, nil, usageErr("%s and %s are both project %q", relPath(other), relPath(arg), name)
+		}
+		seen[name] = arg
+		d, err := scanConnections(dir, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !d.own {
+			if flat != "" {
+				// one file hosted twice would refresh its token twice
+				return nil, nil, usageErr("projects %q and %q would share the connection files in %s: put each project's connections in %s",
+					flat, name, relPath(dir), filepath.Join(relPath(dir), "<project name>"))
+			}
+			flat = name
+		}
+		for _, n := range d.names {
+			conn, err := loadConnection(e, p, d.files[n])
+			if err != nil {
+				return nil, nil, err
+			}
+			h := newHost(&run.Runner{Project: p, Connection: conn})
+			h.Named, h.ConnectionName = n, n
+			hosts = append(hosts, h)
+			served = append(served, name+"/"+n)
+		}
+	}
+	first := hosts[0]
+	first.Peers = hosts[1:]
+	return first, served, nil
+}
