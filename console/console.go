@@ -65,6 +65,11 @@ type Config struct {
 	// Replay, when set, replays a failed stored run and returns the new
 	// run's id (trigger.Host.Replay, under flowrun serve).
 	Replay func(ctx context.Context, runID int64) (int64, int, error)
+	// Pause and Resume, when set, pause a trigger by hand and lift its
+	// hold (trigger.Host.Pause and Resume under flowrun serve, which also
+	// tell the scheduler at once); nil: the Store's.
+	Pause  func(ctx context.Context, id, reason string) error
+	Resume func(ctx context.Context, id string) (bool, error)
 	// Client is the HTTP client of runs started from the console (tests
 	// point it at a mock); nil: the default.
 	Client *http.Client
@@ -158,6 +163,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /c/{project}/connection", s.connectionPage)
 	m.HandleFunc("POST /c/{project}/connection/test", s.testConnection)
 	m.HandleFunc("POST /c/{project}/connection/revoke", s.revokeConnection)
+	m.HandleFunc("POST /triggers/{id}/pause", s.pauseTrigger)
 	m.HandleFunc("POST /triggers/{id}/resume", s.resumeTrigger)
 	m.HandleFunc("POST /triggers/{id}/reset", s.resetTrigger)
 	m.HandleFunc("POST /runs/{id}/replay", s.replayRun)
@@ -294,8 +300,7 @@ func (s *Server) flow(w http.ResponseWriter, r *http.Request) (*Project, *lang.F
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, msg string) {
-	w.WriteHeader(http.StatusNotFound)
-	s.render(w, r, "error", "Not found", map[string]any{"Message": msg})
+	s.renderStatus(w, r, http.StatusNotFound, "error", "Not found", map[string]any{"Message": msg})
 }
 
 // flowsByType groups a project's flows by type, in the order of lang.FlowTypes.

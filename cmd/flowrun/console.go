@@ -138,7 +138,7 @@ func (c *consoleMount) mount(h *trigger.Host, dir, listen string) error {
 	p := h.Runner.Project
 	srv, err := console.New(console.Config{
 		Projects: []*console.Project{{Name: p.Connector.Name, Dir: dir, Project: p, Connection: h.Runner.Connection}},
-		Prefix:   "/console", Token: c.token, Store: h.Store, Replay: h.Replay,
+		Prefix:   "/console", Token: c.token, Store: h.Store, Replay: h.Replay, Pause: h.Pause, Resume: h.Resume,
 	})
 	if err != nil {
 		return err
