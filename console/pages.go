@@ -240,12 +240,22 @@ func (s *Server) connectionPage(w http.ResponseWriter, r *http.Request) {
 	if a := p.Project.Connector.Auth; a != nil {
 		authType = a.Type
 	}
-	s.render(w, r, "connection", p.Project.Connector.Title+" connection", map[string]any{
+	data := map[string]any{
 		"P": p, "Params": params, "Auth": authType, "File": p.Connection.File,
 		"Token": p.Connection.Token != nil, "Revoked": p.Connection.Revoked,
+		"Login": s.takeLogin(p), "OAuth": run.CanOAuthLogin(p.Project),
 		"AuthPing": firstOfType(p.Project, lang.AuthPing), "Runs": s.runsOf(p.Name, "", 5),
 		"Revoke": firstOfType(p.Project, lang.Revoke),
-	})
+	}
+	if t := p.Connection.Token; t != nil && !t.Expiry.IsZero() {
+		data["Expiry"] = t.Expiry
+	}
+	if origin := s.authorizeOrigin(p); origin != "" {
+		data["CanLogin"] = true
+		data["RedirectURL"] = s.redirectURL(r)
+		w.Header().Set("Content-Security-Policy", csp(origin))
+	}
+	s.render(w, r, "connection", p.Project.Connector.Title+" connection", data)
 }
 
 func firstOfType(p *lang.Project, t lang.FlowType) string {
