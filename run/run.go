@@ -82,6 +82,12 @@ type Runner struct {
 	// RunID, when set, makes each run's id (flow.run_id, traces) instead of
 	// a random one, so that a replayed run sees the same id.
 	RunID func() string
+	// RetryInTransport leaves the retries of an HTTP step without
+	// on_response rules to the Client's transport: the interpreter makes one
+	// round trip, whose request carries the step's policy
+	// (TransportRetryOf), and judges the response it gets as the last one.
+	// engine/temporal makes the policy an activity's retry policy.
+	RetryInTransport bool
 
 	connOnce sync.Once
 	authOnce sync.Once
