@@ -35,6 +35,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/flowrun/flowrun/builtins"
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
@@ -209,6 +210,22 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 			TokenType: sealed.Token.TokenType, Expiry: sealed.Token.Expiry}
 	}
 	info := workflow.GetInfo(ctx)
+	// Version 1: uuid() values are side effects, recorded in history (runs
+	// started before it drew them at random, replayed to other values).
+	var uuid func() string
+	if workflow.GetVersion(ctx, "uuid-side-effect", workflow.DefaultVersion, 1) >= 1 {
+		uuid = func() string {
+			var u string
+			err := workflow.SideEffect(ctx, func(workflow.Context) any {
+				u, _ := builtins.NewUUID()
+				return u
+			}).Get(&u)
+			if err != nil {
+				panic(err) // a recorded string always decodes
+			}
+			return u
+		}
+	}
 	r := &run.Runner{
 		Project:    p,
 		Connection: conn,
@@ -218,6 +235,8 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 			return workflow.Sleep(ctx, d)
 		},
 		Now:              func() time.Time { return workflow.Now(ctx) },
+		TraceNow:         func() time.Time { return workflow.Now(ctx) },
+		UUID:             uuid,
 		Sequential:       true,
 		RetryInTransport: retryInActivity,
 		RunID:            func() string { return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID },
