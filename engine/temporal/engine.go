@@ -39,6 +39,7 @@ import (
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/trigger"
 )
 
 // Names under which the workflow and activities are registered.
@@ -166,6 +167,9 @@ type Engine struct {
 	// service that honours it applies an effect once even when a worker dies
 	// after sending and the activity is run again.
 	IdempotencyHeader string
+	// Sink receives the events of webhook deliveries started by an Ingress
+	// (the delivery workflow's activity).
+	Sink trigger.Sink
 
 	mu    sync.Mutex
 	conns map[string]*connection.Connection // by project + "\x00" + id
@@ -176,6 +180,8 @@ func (e *Engine) Register(w worker.Registry) {
 	w.RegisterWorkflowWithOptions(e.Workflow, workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterActivityWithOptions(e.HTTP, activity.RegisterOptions{Name: HTTPActivityName})
 	w.RegisterActivityWithOptions(e.Seal, activity.RegisterOptions{Name: SealedActivityName})
+	w.RegisterWorkflowWithOptions(e.DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowName})
+	w.RegisterActivityWithOptions(e.Deliver, activity.RegisterOptions{Name: SinkActivityName})
 }
 
 func (e *Engine) activityTimeout() time.Duration {
