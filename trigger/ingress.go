@@ -26,9 +26,6 @@ type Ingress interface {
 	StartDeliveries(ctx context.Context, ds []Delivery) (started int, err error)
 }
 
-// StateStore is the host's state: State when set, else the SQLite Store.
-func (h *Host) StateStore() StateStore { return h.state() }
-
 // acceptIngress is accept for a host with an Ingress: each event with its
 // dedupe key goes to the ingress; the run is recorded (events started) in
 // the state, without dedupe keys.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowrun/flowrun/connection"
+	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
@@ -36,7 +37,7 @@ type hostOptions struct {
 func (o *hostOptions) flags(cmd *cobra.Command, withInput bool) {
 	f := cmd.Flags()
 	f.StringVarP(&o.connection, "connection", "c", "", "connection file (YAML or JSON: params, token)")
-	f.StringVar(&o.state, "state", "", "state directory (an SQLite database is kept there)")
+	f.StringVar(&o.state, "state", "", "state directory (an SQLite database is kept there), or a Postgres database (postgres://...) shared by several machines")
 	if withInput {
 		f.StringVarP(&o.input, "input", "i", "", "the trigger's options as JSON, @file.json, or - for stdin")
 	}
@@ -46,7 +47,7 @@ func (o *hostOptions) flags(cmd *cobra.Command, withInput bool) {
 // openHost loads the project and connection and opens the state store.
 func openHost(e *env, project string, o *hostOptions, sink trigger.Sink) (*trigger.Host, func(), error) {
 	if o.state == "" {
-		return nil, nil, usageErr("--state DIR is required: triggers, cursors and history are kept there")
+		return nil, nil, usageErr("--state DIR (or postgres://...) is required: triggers, cursors and history are kept there")
 	}
 	p, err := loadProject(e, project)
 	if err != nil {
@@ -56,15 +57,18 @@ func openHost(e *env, project string, o *hostOptions, sink trigger.Sink) (*trigg
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := trigger.Open(o.state)
+	st, sqlite, closeFn, err := openStateStore(e.ctx, o.state) // state.go
 	if err != nil {
-		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
+		return nil, nil, err
 	}
-	h := &trigger.Host{Runner: &run.Runner{Project: p, Connection: conn}, Store: st, Sink: sink, PublicURL: o.publicURL,
+	h := &trigger.Host{Runner: &run.Runner{Project: p, Connection: conn}, Store: sqlite, Sink: sink, PublicURL: o.publicURL,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(e.stderr, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 		}}
-	return h, func() { st.Close() }, nil
+	if sqlite == nil {
+		h.State = st
+	}
+	return h, closeFn, nil
 }
 
 func newTriggerCmd(e *env) *cobra.Command {
@@ -123,7 +127,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 			if err != nil {
 				return err
 			}
-			t, err := h.Store.GetTrigger(e.ctx, id)
+			t, err := h.StateStore().GetTrigger(e.ctx, id)
 			if err != nil {
 				return &exitError{code: exitFailed, msg: err.Error()}
 			}
@@ -145,14 +149,11 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 		Short: "List the triggers that are on, with last run, cursor size, events delivered and last error",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if listState == "" {
-				return usageErr("--state DIR is required")
-			}
-			st, err := trigger.Open(listState)
+			st, _, closeFn, err := openStateStore(e.ctx, listState) // state.go
 			if err != nil {
-				return &exitError{code: exitUsage, msg: err.Error()}
+				return err
 			}
-			defer st.Close()
+			defer closeFn()
 			ts, err := st.ListTriggers(e.ctx)
 			if err != nil {
 				return &exitError{code: exitFailed, msg: err.Error()}
@@ -197,7 +198,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 			return nil
 		},
 	}
-	listCmd.Flags().StringVar(&listState, "state", "", "state directory")
+	listCmd.Flags().StringVar(&listState, "state", "", "state directory, or postgres://...")
 
 	var resumeState string
 	resumeCmd := &cobra.Command{
@@ -210,15 +211,12 @@ picks the change up within 10 seconds. 'flowrun connection login --state DIR' re
 the triggers paused with that connection.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if resumeState == "" {
-				return usageErr("--state DIR is required")
-			}
-			st, err := trigger.Open(resumeState)
+			st, _, closeFn, err := openStateStore(e.ctx, resumeState) // state.go
 			if err != nil {
-				return &exitError{code: exitUsage, msg: err.Error()}
+				return err
 			}
-			defer st.Close()
-			was, err := st.Resume(e.ctx, args[0])
+			defer closeFn()
+			was, err := trigger.Resume(e.ctx, st, args[0])
 			if errors.Is(err, trigger.ErrNotFound) {
 				return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", args[0])
 			}
@@ -233,7 +231,7 @@ the triggers paused with that connection.`,
 			return nil
 		},
 	}
-	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory")
+	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory, or postgres://...")
 	ro := &resetOptions{}
 	resetCmd := &cobra.Command{
 		Use:   "reset TRIGGER --state DIR [--cursor JSON] [--forget-dedupe]",
@@ -257,10 +255,10 @@ the cursor at the next poll.`,
 }
 
 func resolveTrigger(ctx context.Context, h *trigger.Host, arg string) (string, error) {
-	if _, err := h.Store.GetTrigger(ctx, arg); err == nil {
+	if _, err := h.StateStore().GetTrigger(ctx, arg); err == nil {
 		return arg, nil
 	}
-	ts, err := h.Store.FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
+	ts, err := h.StateStore().FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
 	if err != nil {
 		return "", &exitError{code: exitFailed, msg: err.Error()}
 	}
@@ -304,6 +302,8 @@ type serveOptions struct {
 	groupCommit bool
 	maxMemory   int64 // --max-memory, see size.go
 	log         logOptions
+	engine      string
+	temporal    temporalOptions // with --engine temporal (worker.go)
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -322,10 +322,15 @@ exits 0.`,
 		Example: `  flowrun serve connectors/github --connection gh.yaml --state .flowrun --listen 127.0.0.1:8080 --sink file:events.jsonl`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.engine == "temporal" && cmd.Flags().Changed("sink") {
+				return usageErr("--sink is the workers' with --engine temporal: give it to flowrun worker")
+			}
 			return runServe(e, args[0], o)
 		},
 	}
 	o.host.flags(cmd, false)
+	cmd.Flags().StringVar(&o.engine, "engine", "", `"temporal": be a stateless webhook ingress; each event starts a delivery workflow run by flowrun worker (see docs/scaling.md)`)
+	o.temporal.flags(cmd)
 	maxMemoryVar(cmd, &o.maxMemory)
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address to listen on for webhook deliveries")
@@ -352,16 +357,39 @@ func runServe(e *env, project string, o *serveOptions) error {
 	if o.keepRuns < 0 || o.keepRunsFor < 0 {
 		return usageErr("--keep-runs and --keep-runs-for must not be negative")
 	}
-	sink, err := trigger.OpenSink(o.sink, e.stdout)
-	if err != nil {
-		return usageErr("%v", err)
+	switch o.engine {
+	case "", "temporal":
+	default:
+		return usageErr("--engine %q: the only engine is temporal (leave --engine out to run triggers in this process)", o.engine)
 	}
-	defer sink.Close()
+	var sink trigger.Sink
+	if o.engine == "" {
+		if sink, err = trigger.OpenSink(o.sink, e.stdout); err != nil {
+			return usageErr("%v", err)
+		}
+		defer sink.Close()
+	}
 	h, closeFn, err := openHost(e, project, &o.host, sink)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
+	if h.Store == nil && o.console.on {
+		return usageErr("--console reads the run history of a state directory; it is not available with --state postgres://")
+	}
+	where := "sink " + sinkName(o.sink)
+	if o.engine == "temporal" {
+		if o.console.on {
+			return usageErr("--console is not available with --engine temporal")
+		}
+		c, err := o.temporal.dial(e)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		h.Ingress = &tengine.Ingress{Client: c, TaskQueue: o.temporal.taskQueue}
+		where = fmt.Sprintf("ingress: delivery workflows on task queue %q at %s", o.temporal.taskQueue, o.temporal.address)
+	}
 	h.Logf = nil
 	h.Log = logger
 	h.ConnectionName = connectionName(o.host.connection)
@@ -369,7 +397,7 @@ func runServe(e *env, project string, o *serveOptions) error {
 	h.KeepRuns, h.KeepRunsFor = o.keepRuns, o.keepRunsFor
 	h.GroupCommit = o.groupCommit
 	h.Runner.Limits.MaxMemory = o.maxMemory // see size.go
-	if o.keepRuns > 0 {
+	if o.keepRuns > 0 && h.Store != nil {
 		h.Store.MaxRuns = o.keepRuns
 	}
 	if o.metrics {
@@ -395,7 +423,7 @@ func runServe(e *env, project string, o *serveOptions) error {
 	if err != nil {
 		return usageErr("--listen: %v", err)
 	}
-	fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (sink %s)\n", h.Runner.Project.Connector.Name, ln.Addr(), sinkName(o.sink))
+	fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (%s)\n", h.Runner.Project.Connector.Name, ln.Addr(), where)
 	if err := h.Serve(e.ctx, ln, o.drain); err != nil {
 		return &exitError{code: exitFailed, msg: err.Error()}
 	}
@@ -473,7 +501,7 @@ A poll that succeeds lifts a pause (see flowrun trigger resume).`,
 // rather than turned on a second time.
 func pollTrigger(e *env, h *trigger.Host, arg string, in map[string]any) (*trigger.Trigger, error) {
 	project := h.Runner.Project.Connector.Name
-	if t, err := h.Store.GetTrigger(e.ctx, arg); err == nil {
+	if t, err := h.StateStore().GetTrigger(e.ctx, arg); err == nil {
 		if t.Kind != "poll" || t.Project != project {
 			return nil, usageErr("trigger %s is a %s trigger of project %q, not a poll trigger of %q", t.ID, t.Kind, t.Project, project)
 		}
@@ -486,7 +514,7 @@ func pollTrigger(e *env, h *trigger.Host, arg string, in map[string]any) (*trigg
 	if f == nil || f.Type != lang.Poll {
 		return nil, usageErr("%q is neither a trigger id nor a poll flow of this project", arg)
 	}
-	ts, err := h.Store.FindTrigger(e.ctx, project, f.Name)
+	ts, err := h.StateStore().FindTrigger(e.ctx, project, f.Name)
 	if err != nil {
 		return nil, &exitError{code: exitFailed, msg: err.Error()}
 	}
