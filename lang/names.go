@@ -249,3 +249,8 @@ func WhereIs(name string) string {
 // ClockName is the scope name under which a run puts its clock, for `now()`
 // and `nowUTC()` (see check/clock.go). No expression can spell it.
 const ClockName = "flowrun clock"
+
+// UUIDName is the scope name under which a run puts its source of
+// `uuid()` values, when it has one (see check/clock.go): a Temporal
+// workflow records each value in its history, so a replay sees the same.
+const UUIDName = "flowrun uuid"

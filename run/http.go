@@ -83,6 +83,9 @@ type request struct {
 	step    string       // the step's label, for messages
 	hc      *http.Client // the client with this request's redirect policy
 	ev      *TraceEvent  // the step's trace event: notes go to its Message
+	// retry: the step's policy, handed to the transport in the request's
+	// context when the Runner retries in its transport (RetryInTransport)
+	retry *TransportRetry
 }
 
 // note adds a line to the trace event's message.
@@ -483,6 +486,17 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 		maxWait, maxWaitName = rl.MaxWait, "rate_limit.max_wait"
 	}
 	hasRules := len(s.OnResponse) > 0 || len(c.HTTP.OnResponse) > 0
+	if ru.r.RetryInTransport {
+		// the transport applies the timeout and retries failed connections
+		// and, for a step without rules, statuses in retry.on (a Temporal
+		// activity's retry policy): then one round trip here is all the
+		// attempts
+		req.retry = &TransportRetry{Attempts: attempts, Backoff: policy.Backoff, MaxBackoff: policy.MaxBackoff, MaxWait: maxWait, Timeout: timeout}
+		if !hasRules {
+			req.retry.On = policy.On
+			attempts = 1
+		}
+	}
 	var (
 		resp     response
 		note     string
@@ -688,6 +702,41 @@ func backoff(p lang.Retry, attempt int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
+// TransportRetry is an HTTP step's retry policy as a Runner with
+// RetryInTransport hands it to its transport, in each request's context
+// (TransportRetryOf): the transport makes up to Attempts attempts, retrying
+// a status in On and a failed connection (RetryableError), waiting what the
+// response asks for (WaitHint) when it is at most MaxWait (no bound when 0),
+// else a backoff from Backoff doubling up to MaxBackoff; Timeout bounds one
+// attempt.
+type TransportRetry struct {
+	Attempts            int
+	On                  []int
+	Backoff, MaxBackoff time.Duration
+	MaxWait             time.Duration
+	Timeout             time.Duration
+}
+
+type transportRetryKey struct{}
+
+// TransportRetryOf returns the retry policy a request's step hands its
+// transport; nil when the Runner retries itself. A step with on_response
+// rules hands no statuses (On): the interpreter judges every response by
+// the rules first and retries statuses itself.
+func TransportRetryOf(ctx context.Context) *TransportRetry {
+	p, _ := ctx.Value(transportRetryKey{}).(*TransportRetry)
+	return p
+}
+
+// RetryableError reports whether a request that failed with err (no
+// response) may be sent again, as the interpreter's own retries judge it.
+func RetryableError(err error, method string) bool { return retryableErr(err, method) }
+
+// WaitHint is how long a response's headers ask a client to wait before
+// trying again (Retry-After, RateLimit-Reset, X-RateLimit-Reset), and the
+// header's name; 0 when they do not say.
+func WaitHint(h http.Header, now time.Time) (time.Duration, string) { return waitHintFrom(h, now) }
+
 // retryableErr reports whether a failed attempt may be repeated: a
 // connection that was never made (refused, DNS) for any method; a timeout or
 // a connection dropped mid-way only for idempotent methods, since the server
@@ -756,9 +805,15 @@ func (rd *reqDeadline) finish(stopParent func() bool) {
 // roundTrip sends one attempt and reads the response.
 func (fr *frame) roundTrip(r *request, timeout time.Duration) (response, error) {
 	ru := fr.run
-	rd, stopParent := startDeadline(fr.ctx, timeout)
-	defer rd.finish(stopParent)
-	ctx := rd.ctx
+	var ctx context.Context
+	if r.retry != nil {
+		// the transport applies the timeout to each of its attempts
+		ctx = context.WithValue(fr.ctx, transportRetryKey{}, r.retry)
+	} else {
+		rd, stopParent := startDeadline(fr.ctx, timeout)
+		defer rd.finish(stopParent)
+		ctx = rd.ctx
+	}
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)

@@ -85,6 +85,9 @@ type Host struct {
 	// rest as one summary line with counts by reason. 0 means
 	// DefaultRejectEvery.
 	RejectEvery time.Duration
+	// Ingress, when set, takes each verified delivery's events instead of
+	// the sink, and Serve runs no poll (ingress.go).
+	Ingress Ingress
 
 	wg       sync.WaitGroup // deliveries in flight; see enter
 	wgMu     sync.Mutex
@@ -561,6 +564,9 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *htt
 			return seen[key], err
 		},
 		Accept: func(ctx context.Context, a webhook.Accepted) error {
+			if h.Ingress != nil {
+				return h.acceptIngress(ctx, t, f, in, a, time.Now())
+			}
 			_, _, err := h.accept(ctx, t, f, in, a, time.Now(), sr, 0)
 			return err
 		},
@@ -689,7 +695,9 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()
-		h.schedule(ctx, pollCtx, &pollWG)
+		if h.Ingress == nil {
+			h.schedule(ctx, pollCtx, &pollWG)
+		}
 	}()
 	h.schedulePeers(ctx, pollCtx, &pollWG)
 	flushDone := make(chan struct{})
