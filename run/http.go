@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math/rand/v2"
 	"mime"
@@ -1005,7 +1006,8 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (con
 		oldPage, hadPage := env["page"]
 		defer restore(env, "page", oldPage, hadPage)
 	}
-	seen := map[string]bool{first.url.String(): true}
+	seen := pagesSeen{}
+	seen.add(first.url.String())
 	var col collected
 	defer col.release(fr.run)
 	maxPages := p.MaxPages
@@ -1114,16 +1116,34 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (con
 			}
 		}
 		key := next.url.String()
-		if seen[key] {
+		if !seen.add(key) {
 			return ctlNext, nil, fmt.Errorf("paginate: next page %s was already fetched (the service repeats its cursor)", redactURL(next.url))
 		}
-		seen[key] = true
 		req = next
 	}
 	if items == nil {
 		items = []any{}
 	}
 	return ctlNext, lang.PagesObject.Value(lang.PagedResult{Items: items, Pages: pages}), nil
+}
+
+// pagesSeen is the set of page URLs a paginate fetched, kept to refuse a
+// service that repeats its cursor. It holds a 128-bit hash of each URL
+// rather than the URL, so that a long each_page export holds ~40 bytes a
+// page, not the URLs themselves; two different URLs share a hash with a
+// probability of about 2^-128.
+type pagesSeen map[[2]uint64]struct{}
+
+var pageSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// add adds url and reports whether it was new.
+func (s pagesSeen) add(url string) bool {
+	k := [2]uint64{maphash.String(pageSeeds[0], url), maphash.String(pageSeeds[1], url)}
+	if _, ok := s[k]; ok {
+		return false
+	}
+	s[k] = struct{}{}
+	return true
 }
 
 // eachPage runs the each_page steps on one page (number n) and returns the
