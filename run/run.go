@@ -649,11 +649,7 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		}
 		return ctlNext, out, nil
 	case *lang.HTTPStep:
-		res, err := fr.execHTTP(s, ev)
-		if err != nil {
-			return ctlNext, nil, err
-		}
-		return ctlNext, res, nil
+		return fr.execHTTP(s, ev)
 	case *lang.IfStep:
 		ok, err := fr.cond(s.Cond)
 		if err != nil {
