@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
 )
 
@@ -235,5 +236,53 @@ func TestNoLoginWithoutOAuth(t *testing.T) {
 	csrf := csrfRE.FindStringSubmatch(page)[1]
 	if r := do(t, s, "POST", "/c/example/connection/login", url.Values{"csrf": {csrf}}, nil); r.code != 400 {
 		t.Errorf("login of an API-key connector: %d", r.code)
+	}
+}
+
+// TestLogInAgainUnderServe: mounted under /console/ in flowrun serve's
+// host, the login's redirect URI is the host's /console/oauth/callback and
+// the token reaches the connection the host runs with.
+func TestLogInAgainUnderServe(t *testing.T) {
+	svc := newOAuthService(t)
+	dir := t.TempDir()
+	conn := filepath.Join(dir, "conn.yaml")
+	if err := os.WriteFile(conn, []byte("params:\n  base_url: "+svc.srv.URL+"\n  client_id: cid\n  client_secret: "+clientSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := Open([]string{"../testdata/trigger/oauth"}, []string{conn}, load.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := trigger.Open(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := New(Config{Projects: ps, Prefix: "/console", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &trigger.Host{Runner: &run.Runner{Project: ps[0].Project, Connection: ps[0].Connection}, Store: st, Console: srv}
+	page := do(t, h, "GET", "/console/c/oauthy/connection", nil, nil)
+	if !strings.Contains(page.body, "http://127.0.0.1:8686/console/oauth/callback") {
+		t.Fatalf("connection page under serve:\n%s", page.body)
+	}
+	csrf := csrfRE.FindStringSubmatch(page.body)[1]
+	r := do(t, h, "POST", "/console/c/oauthy/connection/login", url.Values{"csrf": {csrf}}, nil)
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(r.h.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back := resp.Header.Get("Location")
+	if !strings.HasPrefix(back, "http://127.0.0.1:8686/console/oauth/callback?") {
+		t.Fatalf("the service sent the browser to %q", back)
+	}
+	if r := do(t, h, "GET", strings.TrimPrefix(back, "http://127.0.0.1:8686"), nil, nil); r.code != http.StatusSeeOther || r.h.Get("Location") != "/console/c/oauthy/connection" {
+		t.Fatalf("callback under serve: %d %q", r.code, r.h.Get("Location"))
+	}
+	if tok := h.Runner.Connection.Token; tok == nil || tok.AccessToken != accessToken {
+		t.Fatalf("the host's connection has token %+v", tok)
 	}
 }

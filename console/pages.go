@@ -319,7 +319,7 @@ func (s *Server) pauseTrigger(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	reason := strings.TrimSpace(r.PostForm.Get("reason"))
 	if len(reason) > 500 {
-		reason = reason[:500]
+		reason = strings.ToValidUTF8(reason[:500], "") // not a rune cut in two
 	}
 	if reason == "" {
 		reason = "paused from the console"

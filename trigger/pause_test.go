@@ -277,6 +277,14 @@ func TestPausedWebhookAnswers503(t *testing.T) {
 	if code, resp := deliver(t, srv.URL+HookPath(tr.ID), map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(tr.Secret, body)}, body, "POST"); code != 200 {
 		t.Errorf("resumed delivery: %d %s %q", code, resp, l.take())
 	}
+	// paused by hand (the console's Pause): refused the same way
+	if err := h.Pause(ctx, tr.ID, "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	body = []byte(`{"action": "opened", "issue": {"number": 2}}`)
+	if code, resp := deliver(t, srv.URL+HookPath(tr.ID), map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(tr.Secret, body)}, body, "POST"); code != 503 || resp != `{"error":"trigger paused (manual)"}` {
+		t.Errorf("delivery while paused by hand: %d %s", code, resp)
+	}
 }
 
 // TestWebhookEventAuthExpiredPauses: event steps whose request is refused
