@@ -326,8 +326,10 @@ func (t *activityTransport) RoundTrip(req *http.Request) (*http.Response, error)
 
 // activityOptions are an HTTP activity's options for a step's retry
 // policy: attempts (at least minActivityAttempts, for attempts lost with a
-// worker), backoff doubling from retry.backoff up to retry.max_backoff, and
-// a start-to-close timeout above the step's timeout.
+// worker) and backoff doubling from retry.backoff up to retry.max_backoff.
+// The start-to-close timeout stays the worker's --activity-timeout, which
+// should exceed the steps' timeouts (each attempt's request is bounded by
+// its step's).
 func activityOptions(ao workflow.ActivityOptions, p *run.TransportRetry) workflow.ActivityOptions {
 	b := p.Backoff
 	if b <= 0 {
@@ -335,9 +337,6 @@ func activityOptions(ao workflow.ActivityOptions, p *run.TransportRetry) workflo
 	}
 	ao.RetryPolicy = &temporal.RetryPolicy{InitialInterval: b, BackoffCoefficient: 2,
 		MaximumInterval: max(p.MaxBackoff, b), MaximumAttempts: int32(max(p.Attempts, minActivityAttempts))}
-	if p.Timeout > 0 && ao.StartToCloseTimeout < p.Timeout+10*time.Second {
-		ao.StartToCloseTimeout = p.Timeout + 10*time.Second
-	}
 	return ao
 }
 
