@@ -15,7 +15,7 @@ import (
 // serve --max-memory`). A run over its budget fails alone, naming the step;
 // the other triggers go on.
 
-// migrationMaxMemory (schema version 5) adds the per-trigger memory budget;
+// migrationMaxMemory (schema version 4) adds the per-trigger memory budget;
 // 0, the default of existing rows, means the host's budget.
 const migrationMaxMemory = `
 ALTER TABLE triggers ADD COLUMN max_memory INTEGER NOT NULL DEFAULT 0; -- bytes; 0: the host's budget

@@ -25,11 +25,12 @@ type BatchItem struct {
 func (s *Store) CommitBatch(ctx context.Context, items []BatchItem) (ids []int64, errs []error, err error) {
 	ids = make([]int64, len(items))
 	errs = make([]error, len(items))
-	tx, err := s.w.BeginTx(ctx, nil)
+	ptx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("commit batch: %w", err)
 	}
-	defer tx.Rollback()
+	defer ptx.Rollback()
+	tx := s.cachedTx(ptx)
 	for i, it := range items {
 		pc, perr := s.prepareCommit(it.TriggerID, it.Commit)
 		if perr != nil {
@@ -54,6 +55,7 @@ func (s *Store) CommitBatch(ctx context.Context, items []BatchItem) (ids []int64
 	if err := tx.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("commit batch: %w", err)
 	}
+	s.prepareWanted(ctx)
 	return ids, errs, nil
 }
 

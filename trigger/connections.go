@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/flowrun/flowrun/run"
 )
@@ -19,14 +20,14 @@ import (
 // hosts share the listener, the state store, the group committer, the sink
 // and the metrics (see Host.Peers).
 
-// migrationConnections (schema version 4) records each trigger's named
+// migrationConnections (schema version 5) records each trigger's named
 // connection, and each run's. A trigger is unique per project, connection,
 // flow and input (two accounts may poll the same flow with the same input),
 // so the triggers table is rebuilt: SQLite cannot change a table's UNIQUE
 // constraint in place. Foreign keys are off while migrations run (see
 // migrate); the rows that reference triggers keep their ids.
 const migrationConnections = `
-CREATE TABLE triggers_v4 (
+CREATE TABLE triggers_v5 (
 	id          TEXT PRIMARY KEY,
 	project     TEXT NOT NULL,
 	connection  TEXT NOT NULL DEFAULT '',    -- the named connection; '' for --connection FILE
@@ -38,12 +39,13 @@ CREATE TABLE triggers_v4 (
 	last_run_at INTEGER,                     -- unix nanoseconds; NULL before the first run
 	delivered   INTEGER NOT NULL DEFAULT 0,
 	last_error  TEXT NOT NULL DEFAULT '',
+	max_memory  INTEGER NOT NULL DEFAULT 0,  -- bytes; 0: the host's budget (version 4, budget.go)
 	UNIQUE (project, connection, flow, input)
 );
-INSERT INTO triggers_v4 (id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error)
-	SELECT id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error FROM triggers;
+INSERT INTO triggers_v5 (id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory)
+	SELECT id, project, flow, kind, input, secret, created_at, last_run_at, delivered, last_error, max_memory FROM triggers;
 DROP TABLE triggers;
-ALTER TABLE triggers_v4 RENAME TO triggers;
+ALTER TABLE triggers_v5 RENAME TO triggers;
 ALTER TABLE runs ADD COLUMN connection TEXT NOT NULL DEFAULT '';
 `
 
@@ -125,8 +127,17 @@ func (h *Host) setGroup(g *GroupCommitter) {
 
 // schedulePeers runs each peer's poll scheduler until stop is done; each
 // peer has its own, so a peer whose polls are slow or failing delays no
-// other's.
+// other's. The schedulers share one listing of the triggers, so that many
+// connections do not each read every trigger every 10 seconds.
 func (h *Host) schedulePeers(stop, runCtx context.Context, wg *sync.WaitGroup) {
+	if len(h.Peers) == 0 {
+		return
+	}
+	l := &triggerListing{}
+	h.listing = l
+	for _, p := range h.Peers {
+		p.listing = l
+	}
 	for _, p := range h.Peers {
 		wg.Add(1)
 		go func() {
@@ -134,6 +145,37 @@ func (h *Host) schedulePeers(stop, runCtx context.Context, wg *sync.WaitGroup) {
 			p.schedule(stop, runCtx, wg)
 		}()
 	}
+}
+
+// triggerListing is the trigger list the schedulers of a host and its
+// peers share: read from the store at most once per listingTTL.
+type triggerListing struct {
+	mu sync.Mutex
+	at time.Time
+	ts []*Trigger // read only: the schedulers only look
+}
+
+const listingTTL = 2 * time.Second
+
+// listTriggers is the store's trigger list for the scheduler: shared with
+// the peers while Serve runs, else read each time. A failed read is not
+// kept: the next scheduler to ask reads again.
+func (h *Host) listTriggers(ctx context.Context) ([]*Trigger, error) {
+	l := h.listing
+	if l == nil {
+		return h.state().ListTriggers(ctx)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.at.IsZero() && time.Since(l.at) < listingTTL {
+		return l.ts, nil
+	}
+	ts, err := h.state().ListTriggers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.ts, l.at = ts, time.Now()
+	return ts, nil
 }
 
 // flushRejects writes the summaries of refused deliveries, the peers' too.

@@ -17,23 +17,23 @@ import (
 	"github.com/flowrun/flowrun/run"
 )
 
-// TestConnectionsMigrationFromV3: a state.db of schema version 3 upgrades
+// TestConnectionsMigrationFromV4: a state.db of schema version 4 upgrades
 // in place: its triggers keep their registrations, cursors, dedupe keys,
-// holds and runs (foreign keys intact), get the connection "", and the
-// same flow and input may then be on once per connection.
-func TestConnectionsMigrationFromV3(t *testing.T) {
+// holds, memory budgets and runs (foreign keys intact), get the connection
+// "", and the same flow and input may then be on once per connection.
+func TestConnectionsMigrationFromV4(t *testing.T) {
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", filepath.Join(dir, StateFile)+"?_pragma=foreign_keys(1)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range migrations[:3] {
+	for _, m := range migrations[:4] {
 		if _, err := db.Exec(m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.Exec(`PRAGMA user_version = 3;
-		INSERT INTO triggers (id, project, flow, kind, input, created_at) VALUES ('p-1', 'acme', 'poll', 'poll', '{}', 1);
+	if _, err := db.Exec(`PRAGMA user_version = 4;
+		INSERT INTO triggers (id, project, flow, kind, input, created_at, max_memory) VALUES ('p-1', 'acme', 'poll', 'poll', '{}', 1, 65536);
 		INSERT INTO triggers (id, project, flow, kind, input, secret, created_at) VALUES ('h-1', 'acme', 'hook', 'webhook', '{}', 'sec', 2);
 		INSERT INTO registrations (trigger_id, data, updated_at) VALUES ('h-1', '{"id":7}', 1);
 		INSERT INTO cursors (trigger_id, cursor, updated_at) VALUES ('p-1', '{"since":3}', 1);
@@ -50,7 +50,7 @@ func TestConnectionsMigrationFromV3(t *testing.T) {
 	defer st.Close()
 	ctx := context.Background()
 	p, err := st.GetTrigger(ctx, "p-1")
-	if err != nil || string(p.Cursor) != `{"since":3}` || p.Connection != "" {
+	if err != nil || string(p.Cursor) != `{"since":3}` || p.Connection != "" || p.MaxMemory != 65536 {
 		t.Fatalf("%+v %v", p, err)
 	}
 	h, err := st.GetTrigger(ctx, "h-1")

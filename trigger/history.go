@@ -139,7 +139,7 @@ func (s *Store) RecordRun(ctx context.Context, rec *RunRecord, p *Payload) (int6
 		return 0, fmt.Errorf("record run: %w", err)
 	}
 	defer tx.Rollback()
-	id, err := insertRun(ctx, tx, rec, p, s.maxRuns())
+	id, err := insertRun(ctx, s.cachedTx(tx), rec, p, s.maxRuns())
 	if err != nil {
 		return 0, fmt.Errorf("record run: %w", err)
 	}
@@ -159,7 +159,7 @@ func (s *Store) maxRuns() int {
 
 // insertRun writes a run row with its steps and payload and prunes the
 // trigger's oldest runs beyond maxRuns, inside tx.
-func insertRun(ctx context.Context, tx *sql.Tx, rec *RunRecord, p *Payload, maxRuns int) (int64, error) {
+func insertRun(ctx context.Context, tx cachedTx, rec *RunRecord, p *Payload, maxRuns int) (int64, error) {
 	if rec.Status != "ok" && rec.Status != "error" {
 		return 0, fmt.Errorf("status %q is not ok or error", rec.Status)
 	}

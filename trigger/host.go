@@ -106,6 +106,8 @@ type Host struct {
 
 	holdMu sync.Mutex
 	holds  map[string]Hold // the scheduler's view of the store's holds (pause.go)
+
+	listing *triggerListing // shared with the peers while Serve runs (connections.go)
 }
 
 func (h *Host) project() *lang.Project { return h.Runner.Project }
@@ -861,7 +863,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 	for {
 		now := time.Now()
 		if now.Sub(lastList) >= 10*time.Second || lastList.IsZero() {
-			ts, err := h.state().ListTriggers(runCtx)
+			ts, err := h.listTriggers(runCtx)
 			if err != nil {
 				h.logf("listing triggers: %v", err)
 			} else {

@@ -88,7 +88,10 @@ func (d *connDir) path(name string) (string, error) {
 		return p, nil
 	}
 	msg := fmt.Sprintf("no connection %q in %s (its connections: %s)", name, relPath(d.dir), strings.Join(d.names, ", "))
-	if hint := value.Suggest(name, d.names); hint != "" {
+	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	if _, ok := d.files[base]; ok && base != name {
+		msg += fmt.Sprintf("; with --connections, --connection takes a name: %q", base)
+	} else if hint := value.Suggest(name, d.names); hint != "" {
 		msg += "; " + hint
 	}
 	return "", usageErr("%s", msg)

@@ -459,6 +459,10 @@ func TestConnectionsDirErrors(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, `no connection "betta"`) || !strings.Contains(errs, `did you mean "beta"?`) {
 		t.Fatalf("unknown name: exit %d\n%s", code, errs)
 	}
+	code, _, errs = flowrunMain(t, "trigger", "on", project, "new_events", "--connections", conns, "--connection", filepath.Join(conns, "beta.yaml"), "--state", state)
+	if code != 2 || !strings.Contains(errs, `--connection takes a name: "beta"`) {
+		t.Fatalf("a file for a name: exit %d\n%s", code, errs)
+	}
 	code, _, errs = flowrunMain(t, "trigger", "on", project, "new_events", "--connections", conns, "--state", state)
 	if code != 2 || !strings.Contains(errs, "--connection NAME") || !strings.Contains(errs, "one of alpha, beta") {
 		t.Fatalf("no name: exit %d\n%s", code, errs)

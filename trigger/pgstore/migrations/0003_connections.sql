@@ -1,4 +1,4 @@
--- Named connections (trigger/connections.go, SQLite schema version 4): each
+-- Named connections (trigger/connections.go, SQLite schema version 5): each
 -- trigger and run records the connection it runs with ('' for a trigger
 -- turned on with --connection FILE), and a trigger is unique per project,
 -- connection, flow and input.

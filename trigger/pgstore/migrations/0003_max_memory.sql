@@ -1,2 +1,0 @@
--- the per-trigger memory budget (trigger/budget.go, SQLite schema version 5); 0 means the host's.
-ALTER TABLE triggers ADD COLUMN max_memory BIGINT NOT NULL DEFAULT 0;
