@@ -62,7 +62,7 @@ func cryptoDefs() []def {
 				Category:  "crypto",
 				Types:     []any{new(func() string)},
 				Signature: "uuid() string",
-				Doc:       "A random UUID version 4 in lower case, e.g. for an idempotency key.",
+				Doc:       "A random UUID version 4 in lower case, e.g. for an idempotency key. Under `flowrun worker` (Temporal) each value is recorded in the run's history, so a replay sees the same.",
 				Examples: []Example{
 					{Expr: `uuid() matches "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"`, Result: `true`},
 					{Expr: `uuid() != uuid()`, Result: `true`},
@@ -70,13 +70,11 @@ func cryptoDefs() []def {
 			},
 			min: 0, max: 0,
 			impl: func(c *call) (any, error) {
-				var b [16]byte
-				if _, err := rand.Read(b[:]); err != nil {
+				u, err := NewUUID()
+				if err != nil {
 					return nil, c.errorf("%v", err)
 				}
-				b[6] = b[6]&0x0f | 0x40 // version 4
-				b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
-				return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+				return u, nil
 			},
 		},
 	}
@@ -134,4 +132,16 @@ func hmacDef(name string, h func() hash.Hash, what string, b64 bool, examples ..
 			return enc(m.Sum(nil)), nil
 		},
 	}
+}
+
+// NewUUID is a random UUID version 4 in lower case, what uuid() returns
+// in a run without its own source of UUIDs (run.Runner.UUID).
+func NewUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }

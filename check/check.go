@@ -627,6 +627,16 @@ func (s *scope) httpStep(st *lang.HTTPStep) {
 	if pg := st.Paginate; pg != nil {
 		ps := s.with(types.Map{"response": lang.ResponseObject.Type()})
 		ps.value(pg.Items)
+		if pg.Streams() {
+			// each_page runs between a page's items and its next link, like
+			// a loop body: what it defines is not defined after the step
+			body := ps.with(types.Map{"page": lang.PageObject.Type()})
+			body.steps(pg.EachPage)
+			body.value(pg.Collect)
+			if t := exprType(pg.Collect); t != nil && t.Kind() != reflect.Slice && t.Kind() != reflect.Interface {
+				s.c.d.Add(pg.Collect.Expr.Pos, "e.g. collect: ${ map(page.items, .id) }", "paginate.collect gives the items of a page to keep, a list, but the expression gives %s", goTypeName(t))
+			}
+		}
 		ps.value(pg.Next)
 		ps.named(pg.NextQuery)
 		s.value(pg.MaxPagesV)

@@ -7,6 +7,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/types"
+	"github.com/flowrun/flowrun/builtins"
 	"github.com/flowrun/flowrun/lang"
 )
 
@@ -15,10 +16,14 @@ import (
 // directly, so every compiled call is rewritten to read the run's clock from
 // a scope name that no expression can spell: `now(tz)` becomes
 // `flowrun now(<clock>, tz)`. Without a clock in scope it is time.Now.
+// `uuid()` is rewritten the same way to read the run's source of UUIDs
+// (Runner.UUID), random without one.
 const (
 	clockName  = lang.ClockName
 	nowName    = "flowrun now"
 	nowUTCName = "flowrun nowUTC"
+	uuidName   = "flowrun uuid()"
+	uuidSource = lang.UUIDName
 )
 
 type clockPatch struct{}
@@ -34,15 +39,26 @@ func (clockPatch) Visit(node *ast.Node) {
 		name, args = nowName, n.Arguments
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
-		if !ok || id.Value != "nowUTC" || len(n.Arguments) != 0 {
+		if !ok || len(n.Arguments) != 0 {
 			return
 		}
-		name = nowUTCName
+		switch id.Value {
+		case "nowUTC":
+			name = nowUTCName
+		case "uuid":
+			name = uuidName
+		default:
+			return
+		}
 	default:
 		return
 	}
+	source := clockName
+	if name == uuidName {
+		source = uuidSource
+	}
 	loc := (*node).Location()
-	callee, clock := &ast.IdentifierNode{Value: name}, &ast.IdentifierNode{Value: clockName}
+	callee, clock := &ast.IdentifierNode{Value: name}, &ast.IdentifierNode{Value: source}
 	callee.SetLocation(loc)
 	clock.SetLocation(loc)
 	ast.Patch(node, &ast.CallNode{Callee: callee, Arguments: append([]ast.Node{clock}, args...)})
@@ -72,6 +88,12 @@ func clockOptions() []expr.Option {
 		}, new(func(any) time.Time), new(func(any, *time.Location) time.Time)),
 		expr.Function(nowUTCName, func(args ...any) (any, error) { return clockNow(args[0]).UTC(), nil },
 			new(func(any) time.Time)),
+		expr.Function(uuidName, func(args ...any) (any, error) {
+			if f, ok := args[0].(func() string); ok && f != nil {
+				return f(), nil
+			}
+			return builtins.NewUUID()
+		}, new(func(any) string)),
 	}
 }
 
@@ -82,6 +104,7 @@ func withClock(env types.Map) types.Map {
 		out[k] = v
 	}
 	out[clockName] = types.Any
+	out[uuidSource] = types.Any
 	out[memoryName] = types.Any // see memory.go
 	return out
 }

@@ -380,11 +380,13 @@ func (c *Connection) Env() map[string]any {
 }
 
 // SaveToken writes a new token into the connection file atomically with 0600
-// permissions, keeping the rest of the file.
+// permissions, keeping the rest of the file. A new token ends a revocation:
+// the file's revoked mark is removed.
 func (c *Connection) SaveToken(t *Token) error {
 	c.mu.Lock()
 	c.Token = t
 	c.envMap = nil
+	c.Revoked = false
 	c.mu.Unlock()
 	c.AddSecret(t.AccessToken, t.RefreshToken)
 	if c.File == "" {
@@ -405,6 +407,8 @@ func (c *Connection) SaveToken(t *Token) error {
 		tok["expiry"] = t.Expiry.UTC().Format(time.RFC3339)
 	}
 	raw["token"] = tok
+	delete(raw, "revoked")
+	delete(raw, "revoked_at")
 	return c.writeRaw(raw)
 }
 

@@ -65,6 +65,11 @@ type Config struct {
 	// Replay, when set, replays a failed stored run and returns the new
 	// run's id (trigger.Host.Replay, under flowrun serve).
 	Replay func(ctx context.Context, runID int64) (int64, int, error)
+	// Pause and Resume, when set, pause a trigger by hand and lift its
+	// hold (trigger.Host.Pause and Resume under flowrun serve, which also
+	// tell the scheduler at once); nil: the Store's.
+	Pause  func(ctx context.Context, id, reason string) error
+	Resume func(ctx context.Context, id string) (bool, error)
 	// Client is the HTTP client of runs started from the console (tests
 	// point it at a mock); nil: the default.
 	Client *http.Client
@@ -82,9 +87,11 @@ type Server struct {
 	mux   *http.ServeMux
 	byKey map[string]*Project
 
-	mu   sync.Mutex
-	runs []*Run // newest last
-	seq  int
+	mu        sync.Mutex
+	runs      []*Run // newest last
+	seq       int
+	logins    map[string]*pendingLogin // by state
+	lastLogin map[string]loginResult   // by project
 }
 
 // Open loads the projects in dirs for the console (problems are kept as
@@ -158,6 +165,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /c/{project}/connection", s.connectionPage)
 	m.HandleFunc("POST /c/{project}/connection/test", s.testConnection)
 	m.HandleFunc("POST /c/{project}/connection/revoke", s.revokeConnection)
+	m.HandleFunc("POST /c/{project}/connection/login", s.startLogin)
+	m.HandleFunc("GET "+callbackPath, s.loginCallback)
+	m.HandleFunc("POST /triggers/{id}/pause", s.pauseTrigger)
 	m.HandleFunc("POST /triggers/{id}/resume", s.resumeTrigger)
 	m.HandleFunc("POST /triggers/{id}/reset", s.resetTrigger)
 	m.HandleFunc("POST /runs/{id}/replay", s.replayRun)
@@ -175,7 +185,7 @@ func (s *Server) routes() {
 // headers and serves the page.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", csp(""))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
@@ -189,6 +199,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "the console answers only on a loopback address (start it with --console-token to serve others)", http.StatusForbidden)
 			return
 		}
+	} else if strings.TrimPrefix(r.URL.Path, s.cfg.Prefix) == callbackPath && r.Method == http.MethodGet {
+		// the service's redirect back from a login: a cross-site navigation,
+		// which carries no SameSite=Strict cookie; the login's state (128
+		// random bits, kept here, one use) is what authorizes it
 	} else if !s.authorized(w, r) {
 		return
 	}
@@ -207,6 +221,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r2.URL.Path = path
 	r2.URL.RawPath = ""
 	s.mux.ServeHTTP(w, r2)
+}
+
+// csp is the console's Content-Security-Policy; formOrigin, when set, is
+// one more origin forms may go to (the connection page's login form, which
+// is redirected to the service's authorize_url).
+func csp(formOrigin string) string {
+	form := "'self'"
+	if formOrigin != "" {
+		form += " " + formOrigin
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + form + "; frame-ancestors 'none'; base-uri 'none'"
 }
 
 const tokenCookie = "flowrun_console_token"
@@ -294,8 +319,7 @@ func (s *Server) flow(w http.ResponseWriter, r *http.Request) (*Project, *lang.F
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, msg string) {
-	w.WriteHeader(http.StatusNotFound)
-	s.render(w, r, "error", "Not found", map[string]any{"Message": msg})
+	s.renderStatus(w, r, http.StatusNotFound, "error", "Not found", map[string]any{"Message": msg})
 }
 
 // flowsByType groups a project's flows by type, in the order of lang.FlowTypes.

@@ -281,25 +281,94 @@ func TestTriggers(t *testing.T) {
 	if err := st.CreateTrigger(ctx, tr); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SetHold(ctx, trigger.Hold{TriggerID: tr.ID, Code: "auth_expired", Reason: "401 from the service", Since: time.Now()}); err != nil {
+	// the reason was stored redacted by the host; the console redacts again
+	if err := st.SetHold(ctx, trigger.Hold{TriggerID: tr.ID, Code: "auth_expired", Reason: "401 from the service for " + secret, Since: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	s.cfg.Store = st
 	page := do(t, s, "GET", "/triggers", nil, nil).body
-	for _, want := range []string{tr.ID, "paused (auth_expired): 401 from the service", "/triggers/" + tr.ID + "/resume"} {
+	for _, want := range []string{tr.ID, "paused (auth_expired)", "401 from the service", "log in again", "/triggers/" + tr.ID + "/resume", "/triggers/" + tr.ID + "/reset"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("triggers page lacks %q:\n%s", want, page)
 		}
 	}
-	if strings.Contains(page, "whsec-do-not-show") {
-		t.Error("triggers page shows the webhook secret")
+	if strings.Contains(page, "whsec-do-not-show") || strings.Contains(page, secret) {
+		t.Error("triggers page shows a secret")
+	}
+	if strings.Contains(page, "/triggers/"+tr.ID+"/pause") {
+		t.Error("a paused trigger has a pause button")
 	}
 	csrf := csrfRE.FindStringSubmatch(page)[1]
-	if r := do(t, s, "POST", "/triggers/"+tr.ID+"/resume", url.Values{"csrf": {csrf}}, nil); r.code != http.StatusSeeOther {
+	post := func(action string, form url.Values) resp {
+		t.Helper()
+		if form == nil {
+			form = url.Values{}
+		}
+		form.Set("csrf", csrf)
+		return do(t, s, "POST", "/triggers/"+tr.ID+"/"+action, form, nil)
+	}
+	if r := do(t, s, "POST", "/triggers/"+tr.ID+"/pause", url.Values{}, nil); r.code != 403 {
+		t.Errorf("pause without the CSRF token: %d", r.code)
+	}
+	if r := post("resume", nil); r.code != http.StatusSeeOther {
 		t.Fatalf("resume: %d %s", r.code, r.body)
 	}
 	if _, held, _ := st.GetHold(ctx, tr.ID); held {
 		t.Error("the trigger is still held after resume")
+	}
+
+	// pause by hand, with a reason
+	if r := post("pause", url.Values{"reason": {"the service <moves> tonight"}}); r.code != http.StatusSeeOther {
+		t.Fatalf("pause: %d %s", r.code, r.body)
+	}
+	hd, held, _ := st.GetHold(ctx, tr.ID)
+	if !held || !hd.Paused() || hd.Code != trigger.HoldManual || hd.Reason != "the service <moves> tonight" {
+		t.Fatalf("after pause: %+v %v", hd, held)
+	}
+	page = do(t, s, "GET", "/triggers", nil, nil).body
+	if !strings.Contains(page, "paused (manual)") || !strings.Contains(page, "the service &lt;moves&gt; tonight") || !strings.Contains(page, "trigger-paused") {
+		t.Errorf("triggers page after pause:\n%s", page)
+	}
+	if r := post("resume", nil); r.code != http.StatusSeeOther {
+		t.Fatalf("resume: %d", r.code)
+	}
+	if r := do(t, s, "POST", "/triggers/nope/pause", url.Values{"csrf": {csrf}}, nil); r.code != 404 || !strings.Contains(r.body, "no trigger nope is on") {
+		t.Errorf("pausing a missing trigger: %d %s", r.code, r.body)
+	}
+
+	// reset: bad JSON is refused with a clear error and changes nothing
+	if err := st.ResetTrigger(ctx, tr.ID, json.RawMessage(`{"since":"2026-01-01"}`), false); err != nil {
+		t.Fatal(err)
+	}
+	r := post("reset", url.Values{"cursor": {`{"since": 2026-12-01}`}})
+	if r.code != 400 || !strings.Contains(r.body, "the cursor is not valid JSON") || !strings.Contains(r.body, "at byte") ||
+		!strings.Contains(r.body, `value="{&#34;since&#34;: 2026-12-01}"`) {
+		t.Errorf("reset with bad JSON: %d\n%s", r.code, r.body)
+	}
+	if got, _ := st.GetTrigger(ctx, tr.ID); string(got.Cursor) != `{"since":"2026-01-01"}` {
+		t.Errorf("a refused reset changed the cursor to %s", got.Cursor)
+	}
+	if r := post("reset", url.Values{"cursor": {`{"a":1} {"b":2}`}}); r.code != 400 || !strings.Contains(r.body, "more than one value") {
+		t.Errorf("reset with two values: %d", r.code)
+	}
+	if r := post("reset", url.Values{"cursor": {` {"since": "2026-12-01T00:00:00Z"} `}}); r.code != http.StatusSeeOther {
+		t.Fatalf("reset: %d %s", r.code, r.body)
+	}
+	if got, _ := st.GetTrigger(ctx, tr.ID); string(got.Cursor) != `{"since": "2026-12-01T00:00:00Z"}` {
+		t.Errorf("cursor after reset: %s", got.Cursor)
+	}
+	if r := post("reset", nil); r.code != http.StatusSeeOther {
+		t.Fatalf("reset to none: %d", r.code)
+	}
+	if got, _ := st.GetTrigger(ctx, tr.ID); got.Cursor != nil {
+		t.Errorf("cursor after a reset to none: %s", got.Cursor)
+	}
+	hook := &trigger.Trigger{Project: "example", Flow: "hook", Kind: "webhook", Secret: "x"}
+	if err := st.CreateTrigger(ctx, hook); err != nil {
+		t.Fatal(err)
+	}
+	if r := do(t, s, "POST", "/triggers/"+hook.ID+"/reset", url.Values{"csrf": {csrf}}, nil); r.code != 400 || !strings.Contains(r.body, "only a poll trigger has a cursor") {
+		t.Errorf("reset of a webhook trigger: %d", r.code)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/console/graph"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
@@ -105,6 +106,10 @@ type page struct {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title string, data map[string]any) {
+	s.renderStatus(w, r, http.StatusOK, name, title, data)
+}
+
+func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int, name, title string, data map[string]any) {
 	var b bytes.Buffer
 	err := s.tmpl[name].Execute(&b, page{Title: title, Prefix: s.cfg.Prefix, CSRF: s.csrf, Projects: s.cfg.Projects, Data: data})
 	if err != nil {
@@ -112,6 +117,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name, title stri
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
 	_, _ = w.Write(b.Bytes())
 }
 
@@ -234,12 +240,22 @@ func (s *Server) connectionPage(w http.ResponseWriter, r *http.Request) {
 	if a := p.Project.Connector.Auth; a != nil {
 		authType = a.Type
 	}
-	s.render(w, r, "connection", p.Project.Connector.Title+" connection", map[string]any{
+	data := map[string]any{
 		"P": p, "Params": params, "Auth": authType, "File": p.Connection.File,
 		"Token": p.Connection.Token != nil, "Revoked": p.Connection.Revoked,
+		"Login": s.takeLogin(p), "OAuth": run.CanOAuthLogin(p.Project),
 		"AuthPing": firstOfType(p.Project, lang.AuthPing), "Runs": s.runsOf(p.Name, "", 5),
 		"Revoke": firstOfType(p.Project, lang.Revoke),
-	})
+	}
+	if t := p.Connection.Token; t != nil && !t.Expiry.IsZero() {
+		data["Expiry"] = t.Expiry
+	}
+	if origin := s.authorizeOrigin(p); origin != "" {
+		data["CanLogin"] = true
+		data["RedirectURL"] = s.redirectURL(r)
+		w.Header().Set("Content-Security-Policy", csp(origin))
+	}
+	s.render(w, r, "connection", p.Project.Connector.Title+" connection", data)
 }
 
 func firstOfType(p *lang.Project, t lang.FlowType) string {
@@ -293,17 +309,62 @@ func (s *Server) revokeConnection(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, s.cfg.Prefix+"/runs/"+rn.ID, http.StatusSeeOther)
 }
 
-// resumeTrigger resumes a paused trigger (as `flowrun trigger resume`).
+// pauseTrigger pauses a trigger by hand (code manual) with the reason
+// given, until it is resumed.
+func (s *Server) pauseTrigger(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Store == nil {
+		http.Error(w, "no state directory", http.StatusBadRequest)
+		return
+	}
+	id := r.PathValue("id")
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	if len(reason) > 500 {
+		reason = strings.ToValidUTF8(reason[:500], "") // not a rune cut in two
+	}
+	if reason == "" {
+		reason = "paused from the console"
+	}
+	pause := s.cfg.Pause
+	if pause == nil {
+		pause = func(ctx context.Context, id, reason string) error {
+			return s.cfg.Store.Pause(ctx, id, reason, s.cfg.Now())
+		}
+	}
+	if err := pause(r.Context(), id, reason); err != nil {
+		s.triggerError(w, r, id, "pause", err)
+		return
+	}
+	http.Redirect(w, r, s.cfg.Prefix+"/triggers", http.StatusSeeOther)
+}
+
+// resumeTrigger resumes a paused or delayed trigger (as `flowrun trigger
+// resume`).
 func (s *Server) resumeTrigger(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Store == nil {
 		http.Error(w, "no state directory", http.StatusBadRequest)
 		return
 	}
-	if _, err := s.cfg.Store.Resume(r.Context(), r.PathValue("id")); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	resume := s.cfg.Resume
+	if resume == nil {
+		resume = s.cfg.Store.Resume
+	}
+	if _, err := resume(r.Context(), r.PathValue("id")); err != nil {
+		s.triggerError(w, r, r.PathValue("id"), "resume", err)
 		return
 	}
 	http.Redirect(w, r, s.cfg.Prefix+"/triggers", http.StatusSeeOther)
+}
+
+// triggerError shows the triggers page again with what went wrong beside
+// the trigger (400, or 404 for a trigger that is not on).
+func (s *Server) triggerError(w http.ResponseWriter, r *http.Request, id, action string, err error) {
+	code := http.StatusBadRequest
+	msg := err.Error()
+	if errors.Is(err, trigger.ErrNotFound) {
+		code = http.StatusNotFound
+		msg = "no trigger " + id + " is on"
+	}
+	s.renderTriggers(w, r, code, &formError{ID: id, Action: action, Message: msg, Cursor: r.PostForm.Get("cursor")})
 }
 
 // runFlow runs an action flow with the inputs of its form.
@@ -419,30 +480,90 @@ func (s *Server) replayRun(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, s.cfg.Prefix+"/runs/"+storePrefix+strconv.FormatInt(newID, 10), http.StatusSeeOther)
 }
 
-// resetTrigger forgets a trigger's cursor (flowrun trigger reset).
+// resetTrigger sets a poll trigger's cursor (as `flowrun trigger reset
+// [--cursor JSON] [--forget-dedupe]`): to the JSON of the form's cursor
+// field, or to none when it is empty.
 func (s *Server) resetTrigger(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Store == nil {
 		http.Error(w, "no state directory", http.StatusBadRequest)
 		return
 	}
-	if err := s.cfg.Store.ResetTrigger(r.Context(), r.PathValue("id"), nil, false); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	id := r.PathValue("id")
+	fail := func(err error) { s.triggerError(w, r, id, "reset", err) }
+	var cursor json.RawMessage
+	if raw := strings.TrimSpace(r.PostForm.Get("cursor")); raw != "" {
+		if err := checkJSON(raw); err != nil {
+			fail(fmt.Errorf("the cursor is not valid JSON: %v; nothing was changed", err))
+			return
+		}
+		cursor = json.RawMessage(raw)
+	}
+	t, err := s.cfg.Store.GetTrigger(r.Context(), id)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if t.Kind != "poll" {
+		fail(fmt.Errorf("trigger %s is a %s trigger; only a poll trigger has a cursor", id, t.Kind))
+		return
+	}
+	if err := s.cfg.Store.ResetTrigger(r.Context(), id, cursor, r.PostForm.Get("forget_dedupe") != ""); err != nil {
+		fail(err)
 		return
 	}
 	http.Redirect(w, r, s.cfg.Prefix+"/triggers", http.StatusSeeOther)
 }
 
+// checkJSON says what is wrong with a JSON text, and where.
+func checkJSON(raw string) error {
+	var v any
+	dec := json.NewDecoder(strings.NewReader(raw))
+	err := dec.Decode(&v)
+	if err == nil && dec.More() {
+		return fmt.Errorf("more than one value (at byte %d)", dec.InputOffset()+1)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%v (at byte %d)", err, se.Offset)
+	}
+	if err != nil {
+		return fmt.Errorf("%v", err)
+	}
+	return nil
+}
+
+// formError is what went wrong with a trigger's form, shown beside it.
+type formError struct {
+	ID, Action, Message, Cursor string
+}
+
 // triggerRow is a trigger as the console shows it: never its secret.
 type triggerRow struct {
 	ID, Project, Flow, Kind, State, Schedule, LastError string
-	LastRunAt, CreatedAt                                time.Time
+	LastRunAt, CreatedAt, Since                         time.Time
 	Delivered                                           int64
 	CursorSize                                          int
-	Held                                                bool // paused or delayed: can be resumed
+	Held                                                bool   // paused or delayed: can be resumed
+	Paused                                              bool   // paused until resumed
+	Code, Reason, Meaning                               string // what holds it (language 1.1 codes, or manual)
+	Err                                                 *formError
 }
 
 func (s *Server) triggersPage(w http.ResponseWriter, r *http.Request) {
-	data := map[string]any{"HasStore": s.cfg.Store != nil}
+	s.renderTriggers(w, r, http.StatusOK, nil)
+}
+
+// holdReasons says what each code that holds a trigger means.
+var holdReasons = map[string]string{
+	lang.CodeAuthExpired: "the service refused the credentials: log in again (or fix the connection), then resume",
+	lang.CodeConfig:      "a connection or parameter problem: fix the connection, then resume",
+	trigger.HoldManual:   "paused by hand",
+	lang.CodeThrottled:   "the service asked to wait",
+	lang.CodeTransient:   "the service failed: polls back off",
+}
+
+func (s *Server) renderTriggers(w http.ResponseWriter, r *http.Request, status int, fe *formError) {
+	data := map[string]any{"HasStore": s.cfg.Store != nil, "FormError": fe}
 	if s.cfg.Store != nil {
 		ts, err := s.cfg.Store.ListTriggers(r.Context())
 		if err != nil {
@@ -453,21 +574,33 @@ func (s *Server) triggersPage(w http.ResponseWriter, r *http.Request) {
 		for _, t := range ts {
 			row := triggerRow{ID: t.ID, Project: t.Project, Flow: t.Flow, Kind: t.Kind, State: "on",
 				LastError: t.LastError, LastRunAt: t.LastRunAt, CreatedAt: t.CreatedAt, Delivered: t.Delivered, CursorSize: len(t.Cursor)}
-			if hd, ok := holds[t.ID]; ok {
-				row.Held = true
-				row.State = hd.String()
-				if hd.Reason != "" {
-					row.State += ": " + hd.Reason
-				}
-			}
+			var conn *connection.Connection
 			for _, p := range s.cfg.Projects {
-				if f := p.Project.Flow(t.Flow); f != nil && p.Project.Connector.Name == t.Project && f.Schedule > 0 {
+				if p.Project.Connector.Name != t.Project {
+					continue
+				}
+				conn = p.Connection
+				if f := p.Project.Flow(t.Flow); f != nil && f.Schedule > 0 {
 					row.Schedule = "every " + f.Schedule.String()
 				}
+			}
+			if hd, ok := holds[t.ID]; ok {
+				row.Held, row.Paused = true, hd.Paused()
+				row.State, row.Code, row.Since = hd.String(), hd.Code, hd.Since
+				row.Reason, row.Meaning = hd.Reason, holdReasons[hd.Code]
+				if conn != nil {
+					row.Reason = conn.Redact(row.Reason) // stored redacted; again with what the console knows
+				}
+			}
+			if conn != nil {
+				row.LastError = conn.Redact(row.LastError)
+			}
+			if fe != nil && fe.ID == t.ID {
+				row.Err = fe
 			}
 			rows = append(rows, row)
 		}
 		data["Triggers"] = rows
 	}
-	s.render(w, r, "triggers", "Triggers", data)
+	s.renderStatus(w, r, status, "triggers", "Triggers", data)
 }

@@ -357,8 +357,18 @@ type Paginate struct {
 	NextQuery []NamedValue
 	MaxPages  int    // when constant
 	MaxPagesV *Value // when an expression; MaxPages is then the default
-	Node      *Node
+	// EachPage are steps run once per page as it arrives, with `page` in
+	// scope; with them, a page's items are not kept unless Collect says
+	// which (HasEachPage: the key was written, even with no steps).
+	EachPage    []Step
+	HasEachPage bool
+	Collect     *Value // with each_page: the items of this page to keep (a list)
+	Node        *Node
 }
+
+// Streams reports a paginate that hands each page to steps instead of
+// collecting every item.
+func (p *Paginate) Streams() bool { return p != nil && p.HasEachPage }
 
 type IfStep struct {
 	StepBase

@@ -93,6 +93,19 @@ var PagesObject = Object[PagedResult]{
 	{"pages", types.Int, func(r PagedResult) any { return r.Pages }},
 }
 
+// PageInfo is one page of a paginated http step, as its each_page steps
+// see it.
+type PageInfo struct {
+	Items  []any
+	Number int // 1 for the first page
+}
+
+// PageObject is `page` in the each_page steps and collect of paginate.
+var PageObject = Object[PageInfo]{
+	{"items", types.Array(types.Any), func(p PageInfo) any { return p.Items }},
+	{"number", types.Int, func(p PageInfo) any { return p.Number }},
+}
+
 // Request is a webhook delivery as the event steps see it.
 type Request struct {
 	Method  string
@@ -231,7 +244,8 @@ var Names = []Name{
 	{"request", "the event steps and dedupe of webhook flows"},
 	{"registration", "the deregister and event steps and verify.secret of webhook flows"},
 	{"webhook", "the register, deregister and event steps and verify.secret of webhook flows"},
-	{"response", "paginate's items, next and next_query; the when, fail and retry of on_response rules"},
+	{"response", "paginate's items, next, next_query, each_page and collect; the when, fail and retry of on_response rules"},
+	{"page", "the each_page steps and collect of paginate"},
 	{"error", "catch blocks"},
 	{"event", "the dedupe expression of poll and webhook flows"},
 }
@@ -249,3 +263,8 @@ func WhereIs(name string) string {
 // ClockName is the scope name under which a run puts its clock, for `now()`
 // and `nowUTC()` (see check/clock.go). No expression can spell it.
 const ClockName = "flowrun clock"
+
+// UUIDName is the scope name under which a run puts its source of
+// `uuid()` values, when it has one (see check/clock.go): a Temporal
+// workflow records each value in its history, so a replay sees the same.
+const UUIDName = "flowrun uuid"

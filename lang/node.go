@@ -1,6 +1,9 @@
 package lang
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // NodeKind is the kind of a YAML value.
 type NodeKind uint8
@@ -23,19 +26,20 @@ func (k NodeKind) String() string { return kindNames[k] }
 // keeps every file as a Node tree so that any problem, found by the schema, the
 // checker or at run time, can name the line and column it stems from.
 type Node struct {
-	Kind  NodeKind
 	Pos   Pos // where the value starts (a block scalar: its | or > indicator)
 	Str   string
-	Bool  bool
 	Int   int64
 	Float float64
 	Keys  []*Node // MapNode: the keys (StringNode), in file order
 	Vals  []*Node // MapNode: the values, parallel to Keys
 	Items []*Node // ListNode
-	Flow  bool    // a flow-style ({...} or [...]) collection
-
-	Style byte    // scalar style: 0 plain, '\'', '"', '|', '>'
 	Src   *Source // the file, for positions inside scalars
+
+	// the one-byte fields together (a tree holds many nodes)
+	Kind  NodeKind
+	Bool  bool
+	Flow  bool // a flow-style ({...} or [...]) collection
+	Style byte // scalar style: 0 plain, '\'', '"', '|', '>'
 }
 
 // Get returns the value under key in a mapping, or nil.
@@ -111,6 +115,9 @@ func (n *Node) At(off int) Pos {
 	line, col := n.Pos.Line-1, n.Pos.Col-1 // 0-based; col counts runes
 	if line < 0 || line >= len(lines) {
 		return n.Pos
+	}
+	if p, ok := n.atInLine(lines[line], off); ok && !SlowAt {
+		return p
 	}
 	cur := []rune(lines[line])
 	switch n.Style {
@@ -204,6 +211,52 @@ func (n *Node) At(off int) Pos {
 		}
 	}
 	return Pos{n.Pos.File, line + 1, col + 1}
+}
+
+// SlowAt turns At's one-line fast path off, for the test that compares the
+// two; never set otherwise.
+var SlowAt = false
+
+// atInLine is At for the common case, without the walk: a plain or quoted
+// scalar that stands on its line exactly as it reads (no escapes, no doubled
+// quote, no folding), where offsets map one to one onto columns.
+func (n *Node) atInLine(src string, off int) (Pos, bool) {
+	q := 0
+	switch n.Style {
+	case 0:
+	case '"':
+		if strings.ContainsAny(n.Str, `\"`) {
+			return Pos{}, false
+		}
+		q = 1
+	case '\'':
+		if strings.Contains(n.Str, "'") {
+			return Pos{}, false
+		}
+		q = 1
+	default:
+		return Pos{}, false
+	}
+	b := 0 // the byte where the value starts: n.Pos.Col counts runes
+	for range n.Pos.Col - 1 {
+		if b >= len(src) {
+			return Pos{}, false
+		}
+		if src[b] < utf8.RuneSelf {
+			b++
+		} else {
+			_, size := utf8.DecodeRuneInString(src[b:])
+			b += size
+		}
+	}
+	if q == 1 && (b >= len(src) || src[b] != n.Style) {
+		return Pos{}, false
+	}
+	b += q
+	if !strings.HasPrefix(src[b:], n.Str) || off < len(n.Str) && !utf8.RuneStart(n.Str[off]) {
+		return Pos{}, false // (an offset inside a rune: the walk decides)
+	}
+	return Pos{n.Pos.File, n.Pos.Line, n.Pos.Col + q + utf8.RuneCountInString(n.Str[:off])}, true
 }
 
 // Source is a parsed file's text, kept for positions inside scalars.

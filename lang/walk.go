@@ -17,7 +17,12 @@ func Blocks(st Step) [][]Step {
 		return [][]Step{s.Steps}
 	case *TryStep:
 		return [][]Step{s.Try, s.Catch}
-	case *SetStep, *HTTPStep, *CallStep, *ReturnStep, *FailStep, *ContinueIfStep, *LogStep, *WaitStep:
+	case *HTTPStep:
+		if s.Paginate.Streams() {
+			return [][]Step{s.Paginate.EachPage}
+		}
+		return nil
+	case *SetStep, *CallStep, *ReturnStep, *FailStep, *ContinueIfStep, *LogStep, *WaitStep:
 		return nil
 	}
 	panic("lang.Blocks: unknown step type")
@@ -65,6 +70,7 @@ func Values(st Step, fn func(*Value)) {
 			fn(p.Next)
 			named(p.NextQuery)
 			fn(p.MaxPagesV)
+			fn(p.Collect)
 		}
 		RuleValues(s.OnResponse, fn)
 	case *IfStep:

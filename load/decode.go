@@ -605,6 +605,16 @@ func (l *loader) httpStep(b lang.StepBase, n *lang.Node) lang.Step {
 				st.Paginate.MaxPagesV = l.value(mp)
 			}
 		}
+		if ep := pg.Get("each_page"); ep != nil {
+			st.Paginate.EachPage, st.Paginate.HasEachPage = l.steps(ep), true
+		}
+		if c := pg.Get("collect"); c != nil {
+			st.Paginate.Collect = l.value(c)
+			if !st.Paginate.HasEachPage && !l.fileInvalid {
+				l.d.Add(pg.KeyNode("collect").Pos, "without each_page every item is kept; with it, collect says which items of a page to keep",
+					"paginate.collect goes with each_page")
+			}
+		}
 		if st.Paginate.Next == nil && st.Paginate.NextQuery == nil {
 			l.d.Add(pg.Pos, "say how to find the next page with next: or next_query:", "paginate needs next or next_query")
 		}

@@ -98,3 +98,58 @@ func walkNodes(n *lang.Node, fn func(*lang.Node)) {
 		walkNodes(it, fn)
 	}
 }
+
+// TestAtFastPath compares At's one-line fast path with the walk it skips,
+// at every offset of every string scalar of the shipped connectors and the
+// golden scripts' flow files.
+func TestAtFastPath(t *testing.T) {
+	var files [][]byte
+	paths, _ := filepath.Glob("../connectors/*/*/*.yaml")
+	more, _ := filepath.Glob("../connectors/*/*.yaml")
+	for _, p := range append(paths, more...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, b)
+	}
+	scripts, _ := filepath.Glob("../testdata/script/*.txtar")
+	for _, e := range scripts {
+		ar, err := txtar.ParseFile(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ar.Files {
+			if strings.HasSuffix(m.Name, ".yaml") {
+				files = append(files, m.Data)
+			}
+		}
+	}
+	files = append(files, []byte("a: \"é ${ x }\"\nb: 'it''s ${ y }'\nc: \"tab\\t${ z }\"\nd: ü ${ w }\ne: plain\n  folded ${ v }\n"))
+	checked := 0
+	for _, data := range files {
+		n, err := ParseYAML("x.yaml", data)
+		if err != nil {
+			continue
+		}
+		walkNodes(n, func(s *lang.Node) {
+			if s.Kind != lang.StringNode {
+				return
+			}
+			for off := 0; off <= len(s.Str) && off < 200; off++ {
+				fast := s.At(off)
+				lang.SlowAt = true
+				slow := s.At(off)
+				lang.SlowAt = false
+				if fast != slow {
+					t.Errorf("%q at %d: fast path %v, walk %v", s.Str, off, fast, slow)
+					return
+				}
+				checked++
+			}
+		})
+	}
+	if checked < 10000 {
+		t.Errorf("only %d offsets checked", checked)
+	}
+}

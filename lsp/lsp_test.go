@@ -228,6 +228,21 @@ func TestCompletionScopes(t *testing.T) {
 	l, ch = pos(t, text2, "response.headers.link", 0, 0)
 	hasLabels(t, "paginate", c.complete(uri2, l, ch), []string{"response", "inputs"}, []string{"error"})
 	wantLabels(t, "response.", c.complete(uri2, l, ch+len("response.")), "body", "headers", "status")
+
+	// paginate.each_page and collect: page and response; page is not offered in next
+	shipped, err := filepath.Abs(filepath.Join("..", "connectors", "okta", "flows", "user_report.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri3, text3 := c.openFile(shipped)
+	l, ch = pos(t, text3, "vars.total + len(page.items)", 0, 0)
+	hasLabels(t, "each_page", c.complete(uri3, l, ch), []string{"page", "response", "vars", "inputs"}, []string{"error", "item"})
+	l, ch = pos(t, text3, "len(page.items)", 0, len("len(page."))
+	wantLabels(t, "page.", c.complete(uri3, l, ch), "items", "number")
+	l, ch = pos(t, text3, "map(filter(page.items", 0, 0)
+	hasLabels(t, "collect", c.complete(uri3, l, ch), []string{"page", "response"}, nil)
+	l, ch = pos(t, text3, "linkNext(response.headers.link)", 0, 0)
+	hasLabels(t, "next", c.complete(uri3, l, ch), []string{"response"}, []string{"page"})
 	c.close()
 }
 

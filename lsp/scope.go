@@ -171,8 +171,8 @@ func fieldOf(name string, n *lang.Node) *lang.Field {
 }
 
 // stepLists calls fn for every step of a list and of the lists nested in
-// its steps (then, else, steps, try, catch, switch cases and default), in
-// file order.
+// its steps (then, else, steps, try, catch, switch cases and default, a
+// paginate's each_page), in file order.
 func stepLists(list *lang.Node, fn func(step *lang.Node)) {
 	if list == nil || list.Kind != lang.ListNode {
 		return
@@ -185,6 +185,7 @@ func stepLists(list *lang.Node, fn func(step *lang.Node)) {
 		for _, k := range []string{"then", "else", "steps", "try", "catch"} {
 			stepLists(st.Get(k), fn)
 		}
+		stepLists(st.Get("http").Get("paginate").Get("each_page"), fn)
 		if sw := st.Get("switch"); sw != nil && sw.Kind == lang.ListNode {
 			for _, c := range sw.Items {
 				stepLists(c.Get("steps"), fn)
@@ -357,6 +358,9 @@ func (c *scopeBuilder) namesAt(path []seg) []member {
 				switch rest[i+3].key {
 				case "items", "next", "next_query":
 					add("response", "object", objectMembers(lang.ResponseObject.Type(), "response"))
+				case "each_page", "collect":
+					add("response", "object", objectMembers(lang.ResponseObject.Type(), "response"))
+					add("page", "object", objectMembers(lang.PageObject.Type(), "page"))
 				}
 			}
 			if next == "http" && i+2 < len(rest) && rest[i+2].key == "on_response" {

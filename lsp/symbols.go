@@ -121,6 +121,7 @@ func (b *symbolBuilder) steps(list *lang.Node) []protocol.DocumentSymbol {
 		for _, k := range []string{"then", "else", "steps", "try", "catch"} {
 			nested = append(nested, b.steps(st.Get(k))...)
 		}
+		nested = append(nested, b.steps(st.Get("http").Get("paginate").Get("each_page"))...)
 		if sw := st.Get("switch"); sw != nil && sw.Kind == lang.ListNode {
 			for _, c := range sw.Items {
 				nested = append(nested, b.steps(c.Get("steps"))...)

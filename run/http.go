@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math/rand/v2"
 	"mime"
@@ -83,6 +84,9 @@ type request struct {
 	step    string       // the step's label, for messages
 	hc      *http.Client // the client with this request's redirect policy
 	ev      *TraceEvent  // the step's trace event: notes go to its Message
+	// retry: the step's policy, handed to the transport in the request's
+	// context when the Runner retries in its transport (RetryInTransport)
+	retry *TransportRetry
 }
 
 // note adds a line to the trace event's message.
@@ -96,10 +100,10 @@ func (r *request) note(msg string) {
 	r.ev.Message += msg
 }
 
-func (fr *frame) execHTTP(s *lang.HTTPStep, ev *TraceEvent) (any, error) {
+func (fr *frame) execHTTP(s *lang.HTTPStep, ev *TraceEvent) (control, any, error) {
 	req, note, err := fr.buildRequest(s)
 	if err != nil {
-		return nil, err
+		return ctlNext, nil, err
 	}
 	if ev != nil {
 		ev.Method, ev.URL = req.method, redactURL(req.url)
@@ -110,18 +114,19 @@ func (fr *frame) execHTTP(s *lang.HTTPStep, ev *TraceEvent) (any, error) {
 		}
 	}
 	var res any
+	ctl := ctlNext
 	if s.Paginate == nil {
 		res, err = fr.send(s, req, ev)
 	} else {
-		res, err = fr.paginate(s, req, ev)
+		ctl, res, err = fr.paginate(s, req, ev)
 	}
-	if err != nil {
-		return nil, err
+	if err != nil || ctl == ctlReturn {
+		return ctl, nil, err
 	}
 	if ev != nil {
 		ev.Output = traceOutput(res)
 	}
-	return res, nil
+	return ctlNext, res, nil
 }
 
 // traceOutput is a response as traces show it: headers that carry
@@ -483,6 +488,17 @@ func (fr *frame) send(s *lang.HTTPStep, req *request, ev *TraceEvent) (map[strin
 		maxWait, maxWaitName = rl.MaxWait, "rate_limit.max_wait"
 	}
 	hasRules := len(s.OnResponse) > 0 || len(c.HTTP.OnResponse) > 0
+	if ru.r.RetryInTransport {
+		// the transport applies the timeout and retries failed connections
+		// and, for a step without rules, statuses in retry.on (a Temporal
+		// activity's retry policy): then one round trip here is all the
+		// attempts
+		req.retry = &TransportRetry{Attempts: attempts, Backoff: policy.Backoff, MaxBackoff: policy.MaxBackoff, MaxWait: maxWait, Timeout: timeout}
+		if !hasRules {
+			req.retry.On = policy.On
+			attempts = 1
+		}
+	}
 	var (
 		resp     response
 		note     string
@@ -688,6 +704,41 @@ func backoff(p lang.Retry, attempt int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
+// TransportRetry is an HTTP step's retry policy as a Runner with
+// RetryInTransport hands it to its transport, in each request's context
+// (TransportRetryOf): the transport makes up to Attempts attempts, retrying
+// a status in On and a failed connection (RetryableError), waiting what the
+// response asks for (WaitHint) when it is at most MaxWait (no bound when 0),
+// else a backoff from Backoff doubling up to MaxBackoff; Timeout bounds one
+// attempt.
+type TransportRetry struct {
+	Attempts            int
+	On                  []int
+	Backoff, MaxBackoff time.Duration
+	MaxWait             time.Duration
+	Timeout             time.Duration
+}
+
+type transportRetryKey struct{}
+
+// TransportRetryOf returns the retry policy a request's step hands its
+// transport; nil when the Runner retries itself. A step with on_response
+// rules hands no statuses (On): the interpreter judges every response by
+// the rules first and retries statuses itself.
+func TransportRetryOf(ctx context.Context) *TransportRetry {
+	p, _ := ctx.Value(transportRetryKey{}).(*TransportRetry)
+	return p
+}
+
+// RetryableError reports whether a request that failed with err (no
+// response) may be sent again, as the interpreter's own retries judge it.
+func RetryableError(err error, method string) bool { return retryableErr(err, method) }
+
+// WaitHint is how long a response's headers ask a client to wait before
+// trying again (Retry-After, RateLimit-Reset, X-RateLimit-Reset), and the
+// header's name; 0 when they do not say.
+func WaitHint(h http.Header, now time.Time) (time.Duration, string) { return waitHintFrom(h, now) }
+
 // retryableErr reports whether a failed attempt may be repeated: a
 // connection that was never made (refused, DNS) for any method; a timeout or
 // a connection dropped mid-way only for idempotent methods, since the server
@@ -756,9 +807,15 @@ func (rd *reqDeadline) finish(stopParent func() bool) {
 // roundTrip sends one attempt and reads the response.
 func (fr *frame) roundTrip(r *request, timeout time.Duration) (response, error) {
 	ru := fr.run
-	rd, stopParent := startDeadline(fr.ctx, timeout)
-	defer rd.finish(stopParent)
-	ctx := rd.ctx
+	var ctx context.Context
+	if r.retry != nil {
+		// the transport applies the timeout to each of its attempts
+		ctx = context.WithValue(fr.ctx, transportRetryKey{}, r.retry)
+	} else {
+		rd, stopParent := startDeadline(fr.ctx, timeout)
+		defer rd.finish(stopParent)
+		ctx = rd.ctx
+	}
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
@@ -987,8 +1044,12 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
-// paginate follows next links or next queries, collecting the items of every page.
-func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any, error) {
+// paginate follows next links or next queries, collecting the items of
+// every page; or, with each_page, runs those steps on each page as it
+// arrives and keeps only what collect gives, so that what a run holds does
+// not grow with the number of pages. It returns ctlReturn when a return in
+// each_page ended the flow.
+func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (control, any, error) {
 	p := s.Paginate
 	var items []any
 	req := first
@@ -996,19 +1057,24 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 	env := fr.ev.env
 	old, had := env["response"]
 	defer restore(env, "response", old, had)
-	seen := map[string]bool{first.url.String(): true}
+	if p.Streams() {
+		oldPage, hadPage := env["page"]
+		defer restore(env, "page", oldPage, hadPage)
+	}
+	seen := pagesSeen{}
+	seen.add(first.url.String())
 	var col collected
 	defer col.release(fr.run)
 	maxPages := p.MaxPages
 	if p.MaxPagesV != nil {
 		v, err := fr.ev.eval(p.MaxPagesV)
 		if err != nil {
-			return nil, err
+			return ctlNext, nil, err
 		}
 		if v != nil {
 			n, ok := toInt(value.Normalize(v))
 			if !ok || n < 1 {
-				return nil, fmt.Errorf("paginate: max_pages must be a whole number of pages, at least 1; got %s", value.Text(v))
+				return ctlNext, nil, fmt.Errorf("paginate: max_pages must be a whole number of pages, at least 1; got %s", value.Text(v))
 			}
 			maxPages = n
 		}
@@ -1016,7 +1082,7 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 	for {
 		resp, err := fr.send(s, req, ev)
 		if err != nil {
-			return nil, err
+			return ctlNext, nil, err
 		}
 		pages++
 		if ev != nil {
@@ -1025,18 +1091,26 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 		env["response"] = resp
 		v, err := fr.ev.eval(p.Items)
 		if err != nil {
-			return nil, err
+			return ctlNext, nil, err
 		}
 		page, ok := toList(v)
 		if !ok {
-			return nil, fmt.Errorf("paginate: items must be a list, got %s", value.TypeName(v))
+			return ctlNext, nil, fmt.Errorf("paginate: items must be a list, got %s", value.TypeName(v))
+		}
+		if p.Streams() {
+			ctl, keep, err := fr.eachPage(p, page, pages)
+			if err != nil || ctl == ctlReturn {
+				return ctl, nil, err
+			}
+			page = keep
+			env["response"] = resp // a step of each_page may have set its own
 		}
 		if err := col.add(fr.run, fr.run.mem.size(page)); err != nil { // memory.go
-			return nil, fmt.Errorf("paginate: %w", err)
+			return ctlNext, nil, fmt.Errorf("paginate: %w", err)
 		}
 		items = append(items, page...)
 		if len(items) > fr.run.limits.MaxLoopItems {
-			return nil, limitf("paginate: more than %d items (limit)", fr.run.limits.MaxLoopItems)
+			return ctlNext, nil, limitf("paginate: more than %d items (limit)", fr.run.limits.MaxLoopItems)
 		}
 		if maxPages > 0 && pages >= maxPages {
 			break
@@ -1046,7 +1120,7 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 		if p.Next != nil {
 			nv, err := fr.ev.eval(p.Next)
 			if err != nil {
-				return nil, err
+				return ctlNext, nil, err
 			}
 			ns := strings.TrimSpace(value.Text(nv))
 			if ns == "" {
@@ -1054,7 +1128,7 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 			}
 			u, err := req.url.Parse(ns)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-				return nil, fmt.Errorf("paginate: next %q is not an http(s) URL", ns)
+				return ctlNext, nil, fmt.Errorf("paginate: next %q is not an http(s) URL", ns)
 			}
 			next.url = u
 		} else {
@@ -1063,7 +1137,7 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 			for _, nq := range p.NextQuery {
 				x, err := fr.ev.eval(nq.Value)
 				if err != nil {
-					return nil, err
+					return ctlNext, nil, err
 				}
 				q.Del(nq.Name)
 				if x == nil || x == "" || x == false {
@@ -1088,7 +1162,7 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 				// credentials are for their origins, not for wherever a
 				// next link points
 				if fr.holdsSecret(next.url.String()) || (len(next.body) > 0 && (fr.bodyRefSecret(s) || fr.holdsSecret(string(next.body)))) {
-					return nil, fmt.Errorf("paginate: next page %s is on another origin and its request holds a secret of the connection, which goes only to %s", redactURL(next.url), fr.credOrigins())
+					return ctlNext, nil, fmt.Errorf("paginate: next page %s is on another origin and its request holds a secret of the connection, which goes only to %s", redactURL(next.url), fr.credOrigins())
 				}
 				next.headers = first.headers.Clone()
 				fr.stripCreds(first, next.headers, false)
@@ -1097,16 +1171,54 @@ func (fr *frame) paginate(s *lang.HTTPStep, first *request, ev *TraceEvent) (any
 			}
 		}
 		key := next.url.String()
-		if seen[key] {
-			return nil, fmt.Errorf("paginate: next page %s was already fetched (the service repeats its cursor)", redactURL(next.url))
+		if !seen.add(key) {
+			return ctlNext, nil, fmt.Errorf("paginate: next page %s was already fetched (the service repeats its cursor)", redactURL(next.url))
 		}
-		seen[key] = true
 		req = next
 	}
 	if items == nil {
 		items = []any{}
 	}
-	return map[string]any{"items": items, "pages": pages}, nil
+	return ctlNext, lang.PagesObject.Value(lang.PagedResult{Items: items, Pages: pages}), nil
+}
+
+// pagesSeen is the set of page URLs a paginate fetched, kept to refuse a
+// service that repeats its cursor. It holds a 128-bit hash of each URL
+// rather than the URL, so that a long each_page export holds ~40 bytes a
+// page, not the URLs themselves; two different URLs share a hash with a
+// probability of about 2^-128.
+type pagesSeen map[[2]uint64]struct{}
+
+var pageSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// add adds url and reports whether it was new.
+func (s pagesSeen) add(url string) bool {
+	k := [2]uint64{maphash.String(pageSeeds[0], url), maphash.String(pageSeeds[1], url)}
+	if _, ok := s[k]; ok {
+		return false
+	}
+	s[k] = struct{}{}
+	return true
+}
+
+// eachPage runs the each_page steps on one page (number n) and returns the
+// items of it to keep: what collect gives, or none.
+func (fr *frame) eachPage(p *lang.Paginate, items []any, n int) (control, []any, error) {
+	fr.ev.env["page"] = lang.PageObject.Value(lang.PageInfo{Items: items, Number: n})
+	ctl, err := fr.execBlock(p.EachPage)
+	if err != nil || ctl == ctlReturn || ctl == ctlContinue || p.Collect == nil {
+		// continue_if: the rest of this page is skipped, collect included
+		return ctl, nil, err
+	}
+	v, err := fr.ev.eval(p.Collect)
+	if err != nil {
+		return ctlNext, nil, err
+	}
+	keep, ok := toList(v)
+	if !ok {
+		return ctlNext, nil, fmt.Errorf("paginate: collect must give a list (the items of this page to keep), got %s", value.TypeName(v))
+	}
+	return ctlNext, keep, nil
 }
 
 // evalObject evaluates a value that must give an object (or null: empty).

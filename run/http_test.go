@@ -1150,3 +1150,46 @@ steps:
 		t.Fatalf("%d requests were sent", calls)
 	}
 }
+
+// policyTransport records the retry policy each request hands its
+// transport, then sends it.
+type policyTransport struct {
+	mu   sync.Mutex
+	seen []*TransportRetry
+}
+
+func (pt *policyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	pt.mu.Lock()
+	pt.seen = append(pt.seen, TransportRetryOf(r.Context()))
+	pt.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestRetryInTransport(t *testing.T) {
+	srv := newRecorder(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	retry := "retry: {attempts: 3, on: [429, 503], backoff: 1s, max_backoff: 30s}\ntimeout: 7s\n"
+	flow := "name: main\ntype: action\nsteps:\n  - http:\n      path: /x\n      retry: {attempts: 5, backoff: 2s}\n"
+	rules := "name: rules\ntype: action\nsteps:\n  - http:\n      path: /x\n      on_response:\n        - {when: '${ response.status == 418 }', fail: teapot}\n"
+	p := loadProject(t, map[string]string{"connector.yaml": httpConnector("", retry), "flows/main.yaml": flow, "flows/rules.yaml": rules})
+	r, sl := newTestRunner(p, map[string]any{"base_url": srv.URL})
+	pt := &policyTransport{}
+	r.Client = &http.Client{Transport: pt}
+	r.RetryInTransport = true
+	// the transport has retried: the interpreter sends once and judges the 503
+	if _, err := r.Run(context.Background(), "main", nil); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("error %v", err)
+	}
+	want := TransportRetry{Attempts: 5, On: []int{429, 503}, Backoff: 2 * time.Second, MaxBackoff: 30 * time.Second, MaxWait: 30 * time.Second, Timeout: 7 * time.Second}
+	if len(pt.seen) != 1 || pt.seen[0] == nil || fmt.Sprint(*pt.seen[0]) != fmt.Sprint(want) || len(sl.list()) != 0 {
+		t.Fatalf("policies %v, waits %v; want one round trip with %v", pt.seen, sl.list(), want)
+	}
+	// a step with response rules keeps retrying statuses itself: the
+	// transport gets no statuses to retry
+	pt.seen = nil
+	if _, err := r.Run(context.Background(), "rules", nil); err == nil {
+		t.Fatal("no error")
+	}
+	if len(pt.seen) != 3 || pt.seen[0] == nil || pt.seen[0].On != nil || pt.seen[0].Attempts != 3 || len(sl.list()) != 2 {
+		t.Fatalf("policies %v, waits %v; want 3 round trips without statuses", pt.seen, sl.list())
+	}
+}

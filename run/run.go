@@ -82,6 +82,20 @@ type Runner struct {
 	// RunID, when set, makes each run's id (flow.run_id, traces) instead of
 	// a random one, so that a replayed run sees the same id.
 	RunID func() string
+	// RetryInTransport leaves the retries of an HTTP step without
+	// on_response rules to the Client's transport: the interpreter makes one
+	// round trip, whose request carries the step's policy
+	// (TransportRetryOf), and judges the response it gets as the last one.
+	// engine/temporal makes the policy an activity's retry policy.
+	RetryInTransport bool
+	// UUID, when set, makes the values of uuid() in expressions, so that a
+	// replayed run sees the same ones (a Temporal workflow records each in
+	// its history); default: random.
+	UUID func() string
+	// TraceNow is the clock of trace events (Start, Duration); default
+	// time.Now. A Temporal workflow gives its own, so a replay makes the
+	// same events.
+	TraceNow func() time.Time
 
 	connOnce sync.Once
 	authOnce sync.Once
@@ -450,6 +464,9 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	if ru.r.Now != nil {
 		env[lang.ClockName] = ru.r.Now // now() in expressions: see check/clock.go
 	}
+	if ru.r.UUID != nil {
+		env[lang.UUIDName] = ru.r.UUID // uuid() in expressions: see check/clock.go
+	}
 	if f.UsesFlow {
 		env["flow"] = lang.FlowObject.Value(lang.FlowEnv{F: f, RunID: ru.runID()})
 	}
@@ -585,7 +602,7 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 		return ctl, nil
 	}
 	b := st.Base()
-	ev := &TraceEvent{RunID: ru.runID(), Flow: fr.flow.Name, Step: b.Label(), Kind: string(b.Kind), Pos: b.Pos.String(), Depth: fr.depth, Nest: fr.nest, Start: time.Now()}
+	ev := &TraceEvent{RunID: ru.runID(), Flow: fr.flow.Name, Step: b.Label(), Kind: string(b.Kind), Pos: b.Pos.String(), Depth: fr.depth, Nest: fr.nest, Start: ru.r.traceNow()}
 	ctl, result, err := fr.execKind(st, ev)
 	if err != nil {
 		err = fr.wrap(st, err)
@@ -596,7 +613,7 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 			fr.steps[b.ID] = result
 		}
 	}
-	ev.Duration = time.Since(ev.Start)
+	ev.Duration = ru.r.traceNow().Sub(ev.Start)
 	if err != nil {
 		ev.Error = err.Error()
 	}
@@ -632,11 +649,7 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		}
 		return ctlNext, out, nil
 	case *lang.HTTPStep:
-		res, err := fr.execHTTP(s, ev)
-		if err != nil {
-			return ctlNext, nil, err
-		}
-		return ctlNext, res, nil
+		return fr.execHTTP(s, ev)
 	case *lang.IfStep:
 		ok, err := fr.cond(s.Cond)
 		if err != nil {
@@ -1200,4 +1213,11 @@ func RedactEvent(conn *connection.Connection, ev TraceEvent) TraceEvent {
 	ev.Input = conn.RedactValue(ev.Input)
 	ev.Output = conn.RedactValue(ev.Output)
 	return ev
+}
+
+func (r *Runner) traceNow() time.Time {
+	if r.TraceNow != nil {
+		return r.TraceNow()
+	}
+	return time.Now()
 }

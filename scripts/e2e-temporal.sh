@@ -2,7 +2,11 @@
 # End to end on a real Temporal dev server and a real Postgres: the Postgres
 # store's tests, then two `flowrun worker`s running many place_order runs
 # while one of them is SIGKILLed; every run must complete with each effect
-# applied exactly once (engine/temporal/e2e_test.go). Installs what is
+# applied exactly once (engine/temporal/e2e_test.go); a flow that branches
+# on uuid() and now() replayed from its history; and the webhook ingress
+# (flowrun serve --engine temporal, state in Postgres): signed deliveries
+# posted twice each reach the worker's sink exactly once
+# (engine/temporal/e2e_ingress_test.go). Installs what is
 # missing: PostgreSQL from Debian, the Temporal CLI (its dev server) built
 # from the Go module proxy.
 set -euo pipefail

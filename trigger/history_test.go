@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -259,6 +260,106 @@ func TestStalledUploadDoesNotHoldShutdown(t *testing.T) {
 	if _, err := bufio.NewReader(conns[0]).ReadString('\n'); err == nil {
 		// an error answer is fine too; what matters is that it is not held open
 		t.Log("the stalled connection got an answer")
+	}
+}
+
+// blockSink is a sink whose Deliver waits until release is closed, telling
+// entered when a delivery is in it.
+type blockSink struct {
+	memSink
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (s *blockSink) Deliver(ctx context.Context, ds []Delivery) error {
+	s.entered <- struct{}{}
+	<-s.release
+	return s.memSink.Deliver(ctx, ds)
+}
+
+// TestHalfSentBodyDoesNotHoldDrain: on shutdown, a delivery whose body was
+// read finishes (its events are delivered and it is answered 200), while
+// clients that sent half a body and stalled are not work in flight: with a
+// drain of 20s and a read timeout of an hour, Serve returns as soon as the
+// delivery is done, and the stalled connections are closed.
+func TestHalfSentBodyDoesNotHoldDrain(t *testing.T) {
+	sink := &blockSink{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h, tr, _, logs := hookHost(t, sink)
+	h.ReadTimeout = time.Hour
+	const drain = 20 * time.Second
+	base, stop := serveHost(t, h, drain)
+
+	body := realPayload(t, "github-webhook-issues-opened.json")
+	hdr := map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-GitHub-Delivery": "in-flight", "X-Hub-Signature-256": sign(tr.Secret, body)}
+	answered := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", base+HookPath(tr.ID), bytes.NewReader(body))
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.Status
+	}()
+	<-sink.entered // the delivery is in flight: its steps ran, the sink holds it
+
+	var conns []net.Conn
+	for range 5 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"action\":", HookPath(tr.ID))
+	}
+	time.Sleep(300 * time.Millisecond) // let the handlers start reading the half bodies
+
+	type result struct {
+		err  error
+		took time.Duration
+	}
+	stopped := make(chan result, 1)
+	go func() {
+		err, took := stop()
+		stopped <- result{err, took}
+	}()
+	select {
+	case r := <-stopped:
+		t.Fatalf("Serve returned (%v) while a delivery was in flight", r.err)
+	case <-time.After(500 * time.Millisecond): // draining: the delivery is still in the sink
+	}
+	close(sink.release)
+	if got := <-answered; got != "200 OK" {
+		t.Fatalf("the delivery in flight was answered %s; log:\n%s", got, strings.Join(logs.take(), "\n"))
+	}
+	r := <-stopped
+	if r.err != nil {
+		t.Fatalf("Serve returned %v", r.err)
+	}
+	if r.took > drain/2 {
+		t.Fatalf("Serve took %s to return: the half-sent bodies held the drain of %s", r.took, drain)
+	}
+	if sink.count() != 1 {
+		t.Fatalf("sink got %d deliveries, want 1", sink.count())
+	}
+	for i, c := range conns {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 512)
+		for {
+			_, err := c.Read(buf)
+			if err == nil {
+				continue // an answer (400) before the close is fine
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("stalled connection %d is still open after Serve returned", i)
+			}
+			break
+		}
 	}
 }
 

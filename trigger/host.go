@@ -1,6 +1,7 @@
 package trigger
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -85,6 +87,9 @@ type Host struct {
 	// rest as one summary line with counts by reason. 0 means
 	// DefaultRejectEvery.
 	RejectEvery time.Duration
+	// Ingress, when set, takes each verified delivery's events instead of
+	// the sink, and Serve runs no poll (ingress.go).
+	Ingress Ingress
 
 	wg       sync.WaitGroup // deliveries in flight; see enter
 	wgMu     sync.Mutex
@@ -463,6 +468,12 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a serve process restarted after `trigger on` knows the secret only
 	// from the store: keep it out of logs all the same
 	h.Runner.Connection.AddSecret(t.Secret)
+	// The body is read before the delivery counts as work in flight: a
+	// client that stalls mid-body is held only by the read timeout (and
+	// cut when the drain's registered work is done), never by the drain.
+	if !h.readBody(w, r, t) {
+		return
+	}
 	if !h.enter() {
 		// the drain has begun: the sender retries
 		w.Header().Set("Retry-After", "30")
@@ -483,8 +494,36 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range res.Header {
 		w.Header()[k] = v
 	}
+	// The whole answer goes out before the delivery stops counting as work
+	// in flight: once none is left, the drain closes every connection.
+	if res.Status != http.StatusNoContent && res.Status != http.StatusNotModified && r.Method != http.MethodHead {
+		w.Header().Set("Content-Length", strconv.Itoa(len(res.Body)))
+	}
 	w.WriteHeader(res.Status)
 	w.Write(res.Body)
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+// readBody reads r's body into memory, up to one byte more than MaxBody
+// (webhook.Deliver answers 413 to that), and puts it back for Deliver. A
+// body that does not arrive (the client stopped sending and the read
+// timeout passed, or it went away) is answered 400 and noted with the
+// refused deliveries; readBody then returns false.
+func (h *Host) readBody(w http.ResponseWriter, r *http.Request, t *Trigger) bool {
+	limit := h.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		h.rejects().note(h.now(), t.ID, "body_unread", fmt.Sprintf("the body did not arrive: %v", err))
+		http.Error(w, "the body did not arrive", http.StatusBadRequest)
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return true
 }
 
 // deliver handles one webhook request through webhook.Deliver, with the
@@ -563,6 +602,9 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *htt
 			return seen[key], err
 		},
 		Accept: func(ctx context.Context, a webhook.Accepted) error {
+			if h.Ingress != nil {
+				return h.acceptIngress(ctx, t, f, in, a, time.Now())
+			}
 			_, _, err := h.accept(ctx, t, f, in, a, time.Now(), sr, 0)
 			return err
 		},
@@ -663,10 +705,12 @@ const closeGrace = 2 * time.Second
 
 // Serve hosts every trigger that is on: webhooks over HTTP on ln, polls on
 // their schedule. When ctx is canceled it stops taking work (/readyz
-// answers 503), lets in-flight requests and polls finish for up to drain,
-// then closes every connection and cancels the polls that are left, and
-// returns nil: a stalled upload cannot hold the shutdown past drain (and
-// the read timeout bounds it anyway).
+// answers 503), lets in-flight deliveries and polls finish for up to
+// drain, then closes every connection and cancels the polls that are left,
+// and returns nil. A delivery is in flight only once its body has been
+// read: a client stalled mid-body does not hold the drain at all (its
+// connection is closed when the work in flight is done), and the read
+// timeout bounds it while serving.
 func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) error {
 	h.startEntering()
 	h.draining.Store(false)
@@ -691,7 +735,9 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()
-		h.schedule(ctx, pollCtx, &pollWG)
+		if h.Ingress == nil {
+			h.schedule(ctx, pollCtx, &pollWG)
+		}
 	}()
 	h.schedulePeers(ctx, pollCtx, &pollWG)
 	flushDone := make(chan struct{})
@@ -722,16 +768,19 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	h.draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) && err == nil {
-		err = serr
-	}
+	// Shutdown stops accepting connections and closes the idle ones. The
+	// drain waits for the work in flight: deliveries whose body was read
+	// (see enter) and polls, not connections still sending a body, which
+	// are closed once that work is done.
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(sctx) }()
 	done := make(chan struct{})
 	h.stopEntering() // no handler enters after this: Wait below is safe
 	go func() { pollWG.Wait(); h.waitHandlers(); close(done) }()
 	select {
 	case <-done:
 	case <-sctx.Done():
-		// the drain is over: cut stalled uploads and slow polls short
+		// the drain is over: cut slow deliveries and polls short
 		h.logf("drain deadline (%s) passed: closing the connections and canceling the polls still running", drain)
 		srv.Close()
 		stopPolls()
@@ -740,6 +789,10 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 		case <-time.After(closeGrace):
 			h.logf("some deliveries or polls did not stop; exiting anyway (their events are not committed and will be sent or polled again)")
 		}
+	}
+	srv.Close() // uploads still arriving: their senders retry
+	if serr := <-shut; serr != nil && !errors.Is(serr, context.DeadlineExceeded) && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
 	}
 	stopPolls()
 	<-flushDone

@@ -31,11 +31,16 @@ CREATE TABLE holds (
 );
 `
 
+// HoldManual is the code of a pause made by hand (the console's Pause
+// button): unlike auth_expired and config, the outcome of a run neither
+// lifts nor replaces it, and a new login does not resume it.
+const HoldManual = "manual"
+
 // Hold is why a trigger does not run on its schedule: paused until it is
 // resumed, or delayed until a time.
 type Hold struct {
 	TriggerID  string
-	Code       string // auth_expired or config: paused; throttled or transient: delayed
+	Code       string // auth_expired, config or manual: paused; throttled or transient: delayed
 	Reason     string // the run's error, redacted
 	Since      time.Time
 	Until      time.Time // delayed: not before this; zero while paused
@@ -44,7 +49,7 @@ type Hold struct {
 }
 
 // Paused reports a hold that lasts until the trigger is resumed.
-func (h Hold) Paused() bool { return pauses(h.Code) }
+func (h Hold) Paused() bool { return h.Code == HoldManual || pauses(h.Code) }
 
 func pauses(code string) bool { return code == lang.CodeAuthExpired || code == lang.CodeConfig }
 
@@ -86,6 +91,13 @@ func (s *Store) SetHold(ctx context.Context, h Hold) error {
 		return fmt.Errorf("hold trigger %s: %w", h.TriggerID, err)
 	}
 	return nil
+}
+
+// Pause pauses a trigger by hand (code manual) until it is resumed, with
+// the reason given (shown beside it); it replaces any other hold. A missing
+// trigger is ErrNotFound.
+func (s *Store) Pause(ctx context.Context, id, reason string, at time.Time) error {
+	return s.SetHold(ctx, Hold{TriggerID: id, Code: HoldManual, Reason: reason, Since: at})
 }
 
 // ClearHold removes a trigger's hold, if any, and reports whether there
@@ -211,7 +223,7 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 	ctx = context.WithoutCancel(ctx)
 	if err == nil {
 		// most runs succeed with nothing to lift: read before writing
-		if _, had, _ := h.state().GetHold(ctx, t.ID); had {
+		if hd, had, _ := h.state().GetHold(ctx, t.ID); had && hd.Code != HoldManual {
 			if _, cerr := h.state().ClearHold(ctx, t.ID); cerr != nil {
 				h.logf("trigger %s: %v", t.ID, cerr)
 			} else {
@@ -227,6 +239,9 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 		hd.Connection, _ = filepath.Abs(f)
 	}
 	prev, had, _ := h.state().GetHold(ctx, t.ID)
+	if had && prev.Code == HoldManual {
+		return prev, true // paused by hand: it stays so, whatever the run says
+	}
 	switch {
 	case pauses(code):
 	case (code == lang.CodeThrottled || code == lang.CodeTransient) && t.Kind == "poll" && f != nil:
@@ -262,6 +277,32 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 		h.logf("trigger %s (%s) is paused (%s): fix the connection, then `flowrun trigger resume %s` or `flowrun connection login --state`", t.ID, t.Flow, code, t.ID)
 	}
 	return hd, true
+}
+
+// Pause pauses a trigger by hand (Store.Pause) and takes it out of the
+// scheduler at once (a pause written by another process shows up within
+// the scheduler's 10-second refresh).
+func (h *Host) Pause(ctx context.Context, id, reason string) error {
+	hd := Hold{TriggerID: id, Code: HoldManual, Reason: reason, Since: time.Now()}
+	if err := h.state().SetHold(ctx, hd); err != nil {
+		return err
+	}
+	h.setHoldCache(id, &hd)
+	return nil
+}
+
+// Resume lifts a trigger's pause or delay (Store.Resume) at once, and
+// reports whether it was held; a missing trigger is ErrNotFound.
+func (h *Host) Resume(ctx context.Context, id string) (bool, error) {
+	if _, err := h.state().GetTrigger(ctx, id); err != nil {
+		return false, err
+	}
+	had, err := h.state().ClearHold(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	h.setHoldCache(id, nil)
+	return had, nil
 }
 
 // setHoldCache updates the scheduler's view of a trigger's hold (nil: none).

@@ -277,6 +277,14 @@ func TestPausedWebhookAnswers503(t *testing.T) {
 	if code, resp := deliver(t, srv.URL+HookPath(tr.ID), map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(tr.Secret, body)}, body, "POST"); code != 200 {
 		t.Errorf("resumed delivery: %d %s %q", code, resp, l.take())
 	}
+	// paused by hand (the console's Pause): refused the same way
+	if err := h.Pause(ctx, tr.ID, "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	body = []byte(`{"action": "opened", "issue": {"number": 2}}`)
+	if code, resp := deliver(t, srv.URL+HookPath(tr.ID), map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(tr.Secret, body)}, body, "POST"); code != 503 || resp != `{"error":"trigger paused (manual)"}` {
+		t.Errorf("delivery while paused by hand: %d %s", code, resp)
+	}
 }
 
 // TestWebhookEventAuthExpiredPauses: event steps whose request is refused
@@ -316,5 +324,55 @@ func TestWebhookEventAuthExpiredPauses(t *testing.T) {
 	f.answer(200, nil)
 	if code, _ := deliver(t, srv.URL+HookPath(tr.ID), hdr, body, "POST"); code != 503 {
 		t.Errorf("delivery while paused: %d", code)
+	}
+}
+
+// TestManualPause: a trigger paused by hand is not polled, its webhook
+// deliveries are refused, a run's outcome neither lifts nor replaces the
+// pause, a new login does not resume it, and Resume does.
+func TestManualPause(t *testing.T) {
+	ctx := context.Background()
+	f := newFlaky(t)
+	h := flakyHost(t, f)
+	tr, err := h.On(ctx, "new_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Pause(ctx, tr.ID, "the service is moving"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Pause(ctx, "nope", ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("pausing a missing trigger: %v", err)
+	}
+	hd, ok, err := h.Store.GetHold(ctx, tr.ID)
+	if err != nil || !ok || !hd.Paused() || hd.Code != HoldManual || hd.Reason != "the service is moving" || hd.String() != "paused (manual)" {
+		t.Fatalf("after Pause: %+v %v %v", hd, ok, err)
+	}
+	if _, ok := h.due(tr.ID, time.Now()); ok {
+		t.Error("a poll paused by hand is due")
+	}
+	// a poll that runs anyway (started before the pause) changes nothing
+	for _, status := range []int{200, 401} {
+		f.answer(status, nil)
+		cur, err := h.Store.GetTrigger(ctx, tr.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.PollOnce(ctx, cur)
+		if hd, ok, _ := h.Store.GetHold(ctx, tr.ID); !ok || hd.Code != HoldManual {
+			t.Fatalf("after a poll answered %d: %+v %v", status, hd, ok)
+		}
+	}
+	if ids, err := h.Store.ResumeConnection(ctx, "acme", "/conns/acme.yaml"); err != nil || len(ids) != 0 {
+		t.Fatalf("a login resumed %v (%v)", ids, err)
+	}
+	if had, err := h.Resume(ctx, tr.ID); err != nil || !had {
+		t.Fatalf("Resume: %v %v", had, err)
+	}
+	if _, ok := h.due(tr.ID, time.Now()); !ok {
+		t.Error("a resumed poll is not due")
+	}
+	if _, ok, _ := h.Store.GetHold(ctx, tr.ID); ok {
+		t.Error("still held after Resume")
 	}
 }

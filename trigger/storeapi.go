@@ -66,3 +66,15 @@ func NewTriggerID(flow string) string { return newID(flow) }
 // ValidTriggerID reports whether id is usable as a trigger id (and URL path
 // segment).
 func ValidTriggerID(id string) bool { return validID(id) }
+
+// StateStore is the host's state: State when set, else the SQLite Store.
+func (h *Host) StateStore() StateStore { return h.state() }
+
+// Resume lifts a trigger's pause or delay in any StateStore; false when it
+// had none, ErrNotFound (wrapped) when the trigger is not on.
+func Resume(ctx context.Context, st StateStore, id string) (bool, error) {
+	if _, err := st.GetTrigger(ctx, id); err != nil {
+		return false, err
+	}
+	return st.ClearHold(ctx, id)
+}

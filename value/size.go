@@ -49,8 +49,11 @@ type Measured struct {
 // MaxSizeDepth, and whether it holds (is, or contains) one of the given
 // maps, by identity.
 func Measure(v any, limit int64, maps ...map[string]any) Measured {
-	s := sizer{limit: limit}
-	s.holds = s.buf[:0]
+	// the maps asked about go in an array of this frame, not of s: a
+	// sizer holding a slice of itself moves to the heap, one allocation per
+	// value stored by a run
+	var buf [2]unsafe.Pointer
+	s := sizer{limit: limit, holds: buf[:0]}
 	for _, m := range maps {
 		if m != nil {
 			s.holds = append(s.holds, reflect.ValueOf(m).UnsafePointer())
@@ -67,7 +70,6 @@ type sizer struct {
 	depth int
 	deep  bool
 	holds []unsafe.Pointer
-	buf   [2]unsafe.Pointer
 	found bool
 }
 

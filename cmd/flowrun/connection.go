@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"html"
 	"net"
@@ -12,12 +9,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/flowrun/flowrun/connection"
-	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
 	"github.com/spf13/cobra"
-	"golang.org/x/oauth2"
 )
 
 func newConnectionCmd(e *env) *cobra.Command {
@@ -129,53 +123,19 @@ func connRunner(e *env, project, connFile string) (*run.Runner, error) {
 }
 
 func login(e *env, r *run.Runner, listen string, timeout time.Duration) error {
-	a := r.Project.Connector.Auth
-	if a == nil || a.Type != "oauth2" || a.OAuth2 == nil || a.OAuth2.Grant != "authorization_code" {
+	if !run.CanOAuthLogin(r.Project) {
 		return usageErr("connector %q does not use OAuth 2.0 with grant authorization_code", r.Project.Connector.Name)
 	}
-	o := a.OAuth2
-	val := func(v *lang.Value, what string) (string, error) {
-		s, err := r.EvalConnectorValue(v)
-		if err != nil {
-			return "", usageErr("oauth2 %s: %v", what, err)
-		}
-		return s, nil
-	}
-	authURL, err := val(o.AuthorizeURL, "authorize_url")
-	if err != nil {
-		return err
-	}
-	tokenURL, err := val(o.TokenURL, "token_url")
-	if err != nil {
-		return err
-	}
-	clientID, err := val(o.ClientID, "client_id")
-	if err != nil {
-		return err
-	}
-	secret, err := val(o.ClientSecret, "client_secret")
-	if err != nil {
-		return err
-	}
-	r.Connection.AddSecret(secret)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return usageErr("--listen: %v", err)
 	}
 	defer ln.Close()
-	style := oauth2.AuthStyleInHeader
-	if o.ClientAuth == "post" {
-		style = oauth2.AuthStyleInParams
+	l, err := r.StartOAuthLogin("http://" + ln.Addr().String() + "/callback")
+	if err != nil {
+		return usageErr("%v", err)
 	}
-	cfg := &oauth2.Config{ClientID: clientID, ClientSecret: secret, Scopes: o.Scopes,
-		RedirectURL: "http://" + ln.Addr().String() + "/callback",
-		Endpoint:    oauth2.Endpoint{AuthURL: authURL, TokenURL: tokenURL, AuthStyle: style}}
-	verifier := oauth2.GenerateVerifier()
-	stateB := make([]byte, 16)
-	_, _ = rand.Read(stateB)
-	state := hex.EncodeToString(stateB)
-	url := cfg.AuthCodeURL(state, oauth2.AccessTypeOffline, oauth2.S256ChallengeOption(verifier))
-	fmt.Fprintf(e.stderr, "Open this URL in your browser to log in:\n\n  %s\n\nWaiting for the redirect to %s ...\n", url, cfg.RedirectURL)
+	fmt.Fprintf(e.stderr, "Open this URL in your browser to log in:\n\n  %s\n\nWaiting for the redirect to %s ...\n", l.AuthURL, l.RedirectURL)
 
 	type result struct {
 		code string
@@ -184,18 +144,8 @@ func login(e *env, r *run.Runner, listen string, timeout time.Duration) error {
 	done := make(chan result, 1)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, req *http.Request) {
-		q := req.URL.Query()
 		var res result
-		switch {
-		case q.Get("state") != state:
-			res.err = errors.New("the redirect's state does not match (a stale or forged request)")
-		case q.Get("error") != "":
-			res.err = fmt.Errorf("the service refused: %s %s", q.Get("error"), q.Get("error_description"))
-		case q.Get("code") == "":
-			res.err = errors.New("the redirect carries no code")
-		default:
-			res.code = q.Get("code")
-		}
+		res.code, res.err = l.Code(req.URL.Query())
 		if res.err != nil {
 			http.Error(w, html.EscapeString(res.err.Error()), http.StatusBadRequest)
 		} else {
@@ -223,12 +173,8 @@ func login(e *env, r *run.Runner, listen string, timeout time.Duration) error {
 	if res.err != nil {
 		return &exitError{code: exitFailed, msg: res.err.Error()}
 	}
-	tok, err := cfg.Exchange(ctx, res.code, oauth2.VerifierOption(verifier))
-	if err != nil {
-		return &exitError{code: exitFailed, msg: "exchanging the code: " + r.Connection.Redact(err.Error())}
-	}
-	if err := r.Connection.SaveToken(&connection.Token{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: tok.TokenType, Expiry: tok.Expiry}); err != nil {
-		return &exitError{code: exitFailed, msg: "saving the token: " + err.Error()}
+	if err := l.Exchange(ctx, res.code); err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
 	}
 	fmt.Fprintf(e.stdout, "logged in; token saved to %s\n", relPath(r.Connection.File))
 	return nil

@@ -36,8 +36,9 @@ func newConsoleCmd(e *env) *cobra.Command {
 		Long: `console serves a web console for the projects: each connector's flows grouped by
 type, every flow drawn as a diagram with the checker's problems, a form generated
 from an action flow's inputs that runs it, the connection (secrets never shown)
-with a test button (its authping flow), runs with each step's inputs and
-outputs, and the triggers of a state directory.
+with test (its authping flow), revoke and, for OAuth 2.0, log-in-again buttons,
+runs with each step's inputs and outputs, and the triggers of a state
+directory with pause, resume and reset.
 
 The console listens on loopback only unless --console-token is given; with a
 token, every request must present it (open the console once with ?token=...).
@@ -138,7 +139,7 @@ func (c *consoleMount) mount(h *trigger.Host, dir, listen string) error {
 	p := h.Runner.Project
 	srv, err := console.New(console.Config{
 		Projects: []*console.Project{{Name: p.Connector.Name, Dir: dir, Project: p, Connection: h.Runner.Connection}},
-		Prefix:   "/console", Token: c.token, Store: h.Store, Replay: h.Replay,
+		Prefix:   "/console", Token: c.token, Store: h.Store, Replay: h.Replay, Pause: h.Pause, Resume: h.Resume,
 	})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowrun/flowrun/connection"
+	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
@@ -38,7 +39,7 @@ func (o *hostOptions) flags(cmd *cobra.Command, withInput bool) {
 	f := cmd.Flags()
 	f.StringVarP(&o.connection, "connection", "c", "", "connection file (YAML or JSON: params, token); with --connections, a connection's name")
 	f.StringVar(&o.connections, "connections", "", "directory of named connections: one file per connection, named by its file name (DIR/<project>/ when it exists)")
-	f.StringVar(&o.state, "state", "", "state directory (an SQLite database is kept there)")
+	f.StringVar(&o.state, "state", "", "state directory (an SQLite database is kept there), or a Postgres database (postgres://...) shared by several machines")
 	if withInput {
 		f.StringVarP(&o.input, "input", "i", "", "the trigger's options as JSON, @file.json, or - for stdin")
 	}
@@ -48,7 +49,7 @@ func (o *hostOptions) flags(cmd *cobra.Command, withInput bool) {
 // openHost loads the project and connection and opens the state store.
 func openHost(e *env, project string, o *hostOptions, sink trigger.Sink) (*trigger.Host, func(), error) {
 	if o.state == "" {
-		return nil, nil, usageErr("--state DIR is required: triggers, cursors and history are kept there")
+		return nil, nil, usageErr("--state DIR (or postgres://...) is required: triggers, cursors and history are kept there")
 	}
 	p, err := loadProject(e, project)
 	if err != nil {
@@ -58,15 +59,18 @@ func openHost(e *env, project string, o *hostOptions, sink trigger.Sink) (*trigg
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := trigger.Open(o.state)
+	st, sqlite, closeFn, err := openStateStore(e.ctx, o.state) // state.go
 	if err != nil {
-		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
+		return nil, nil, err
 	}
-	h := &trigger.Host{Runner: &run.Runner{Project: p, Connection: conn}, Store: st, Sink: sink, PublicURL: o.publicURL, Named: named, ConnectionName: named,
+	h := &trigger.Host{Runner: &run.Runner{Project: p, Connection: conn}, Store: sqlite, Sink: sink, PublicURL: o.publicURL, Named: named, ConnectionName: named,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(e.stderr, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
 		}}
-	return h, func() { st.Close() }, nil
+	if sqlite == nil {
+		h.State = st
+	}
+	return h, closeFn, nil
 }
 
 func newTriggerCmd(e *env) *cobra.Command {
@@ -138,7 +142,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 			if err != nil {
 				return err
 			}
-			t, err := h.Store.GetTrigger(e.ctx, id)
+			t, err := h.StateStore().GetTrigger(e.ctx, id)
 			if err != nil {
 				return &exitError{code: exitFailed, msg: err.Error()}
 			}
@@ -163,14 +167,11 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 		Short: "List the triggers that are on, with last run, cursor size, events delivered and last error",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if listState == "" {
-				return usageErr("--state DIR is required")
-			}
-			st, err := trigger.Open(listState)
+			st, _, closeFn, err := openStateStore(e.ctx, listState) // state.go
 			if err != nil {
-				return &exitError{code: exitUsage, msg: err.Error()}
+				return err
 			}
-			defer st.Close()
+			defer closeFn()
 			ts, err := st.ListTriggers(e.ctx)
 			if err != nil {
 				return &exitError{code: exitFailed, msg: err.Error()}
@@ -219,7 +220,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 			return nil
 		},
 	}
-	listCmd.Flags().StringVar(&listState, "state", "", "state directory")
+	listCmd.Flags().StringVar(&listState, "state", "", "state directory, or postgres://...")
 
 	var resumeState string
 	resumeCmd := &cobra.Command{
@@ -232,15 +233,12 @@ picks the change up within 10 seconds. 'flowrun connection login --state DIR' re
 the triggers paused with that connection.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if resumeState == "" {
-				return usageErr("--state DIR is required")
-			}
-			st, err := trigger.Open(resumeState)
+			st, _, closeFn, err := openStateStore(e.ctx, resumeState) // state.go
 			if err != nil {
-				return &exitError{code: exitUsage, msg: err.Error()}
+				return err
 			}
-			defer st.Close()
-			was, err := st.Resume(e.ctx, args[0])
+			defer closeFn()
+			was, err := trigger.Resume(e.ctx, st, args[0])
 			if errors.Is(err, trigger.ErrNotFound) {
 				return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", args[0])
 			}
@@ -255,7 +253,7 @@ the triggers paused with that connection.`,
 			return nil
 		},
 	}
-	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory")
+	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory, or postgres://...")
 	ro := &resetOptions{}
 	resetCmd := &cobra.Command{
 		Use:   "reset TRIGGER --state DIR [--cursor JSON] [--forget-dedupe]",
@@ -296,10 +294,10 @@ own memory budget, e.g. 64MiB or 1GiB; 'default' returns it to flowrun serve's
 }
 
 func resolveTrigger(ctx context.Context, h *trigger.Host, o *hostOptions, arg string) (string, error) {
-	if _, err := h.Store.GetTrigger(ctx, arg); err == nil {
+	if _, err := h.StateStore().GetTrigger(ctx, arg); err == nil {
 		return arg, nil
 	}
-	all, err := h.Store.FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
+	all, err := h.StateStore().FindTrigger(ctx, h.Runner.Project.Connector.Name, arg)
 	if err != nil {
 		return "", &exitError{code: exitFailed, msg: err.Error()}
 	}
@@ -350,6 +348,8 @@ type serveOptions struct {
 	groupCommit bool
 	maxMemory   int64 // --max-memory, see size.go
 	log         logOptions
+	engine      string
+	temporal    temporalOptions // with --engine temporal (worker.go)
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -374,10 +374,15 @@ DIR/<project name>/.`,
   flowrun serve connectors/github connectors/slack --connections conns --state .flowrun --sink file:events.jsonl`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.engine == "temporal" && cmd.Flags().Changed("sink") {
+				return usageErr("--sink is the workers' with --engine temporal: give it to flowrun worker")
+			}
 			return runServe(e, args, o)
 		},
 	}
 	o.host.flags(cmd, false)
+	cmd.Flags().StringVar(&o.engine, "engine", "", `"temporal": be a stateless webhook ingress; each event starts a delivery workflow run by flowrun worker (see docs/scaling.md)`)
+	o.temporal.flags(cmd)
 	maxMemoryVar(cmd, &o.maxMemory)
 	f := cmd.Flags()
 	f.Lookup("max-memory").Usage = "memory budget of each run, e.g. 64MiB or 1GiB, for the triggers without their own (trigger on/set --max-memory); a run that would hold more fails"
@@ -411,11 +416,24 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 	if o.host.connections != "" && o.host.connection != "" {
 		return usageErr("serve takes --connection FILE or --connections DIR, not both: it serves every connection in DIR")
 	}
-	sink, err := trigger.OpenSink(o.sink, e.stdout)
-	if err != nil {
-		return usageErr("%v", err)
+	switch o.engine {
+	case "", "temporal":
+	default:
+		return usageErr("--engine %q: the only engine is temporal (leave --engine out to run triggers in this process)", o.engine)
 	}
-	defer sink.Close()
+	if o.engine == "temporal" && o.host.connections != "" {
+		return usageErr("--engine temporal serves one --connection FILE; the workers resolve named connections (flowrun worker --connections DIR)")
+	}
+	if o.host.connections != "" && isPostgres(o.host.state) {
+		return usageErr("--connections DIR needs a state directory; with --state postgres:// serve one --connection FILE per process")
+	}
+	var sink trigger.Sink
+	if o.engine == "" {
+		if sink, err = trigger.OpenSink(o.sink, e.stdout); err != nil {
+			return usageErr("%v", err)
+		}
+		defer sink.Close()
+	}
 	var clock time.Time
 	if o.clock != "" {
 		if clock, err = time.Parse(time.RFC3339, o.clock); err != nil {
@@ -479,8 +497,24 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 		}
 		warnUnserved(e, h)
 	}
-	if o.keepRuns > 0 {
+	if o.keepRuns > 0 && h.Store != nil {
 		h.Store.MaxRuns = o.keepRuns
+	}
+	if h.Store == nil && o.console.on {
+		return usageErr("--console reads the run history of a state directory; it is not available with --state postgres://")
+	}
+	where := "sink " + sinkName(o.sink)
+	if o.engine == "temporal" {
+		if o.console.on {
+			return usageErr("--console is not available with --engine temporal")
+		}
+		c, err := o.temporal.dial(e)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		h.Ingress = &tengine.Ingress{Client: c, TaskQueue: o.temporal.taskQueue}
+		where = fmt.Sprintf("ingress: delivery workflows on task queue %q at %s", o.temporal.taskQueue, o.temporal.address)
 	}
 	if err := o.console.mount(h, projects[0], o.listen); err != nil {
 		return err
@@ -493,7 +527,7 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 	if served != nil {
 		what = fmt.Sprintf("%d connection(s): %s", len(served), strings.Join(served, ", "))
 	}
-	fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (sink %s)\n", what, ln.Addr(), sinkName(o.sink))
+	fmt.Fprintf(e.stderr, "flowrun: serving %s on http://%s (%s)\n", what, ln.Addr(), where)
 	if err := h.Serve(e.ctx, ln, o.drain); err != nil {
 		return &exitError{code: exitFailed, msg: err.Error()}
 	}
@@ -505,7 +539,7 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 // those turned on with --connection FILE, or with a connection that is not
 // in the directory (any more).
 func warnUnserved(e *env, h *trigger.Host) {
-	ts, err := h.Store.ListTriggers(e.ctx)
+	ts, err := h.StateStore().ListTriggers(e.ctx)
 	if err != nil {
 		return
 	}
@@ -608,7 +642,7 @@ A poll that succeeds lifts a pause (see flowrun trigger resume).`,
 // rather than turned on a second time.
 func pollTrigger(e *env, h *trigger.Host, o *hostOptions, arg string, in map[string]any) (*trigger.Trigger, error) {
 	project := h.Runner.Project.Connector.Name
-	if t, err := h.Store.GetTrigger(e.ctx, arg); err == nil {
+	if t, err := h.StateStore().GetTrigger(e.ctx, arg); err == nil {
 		if t.Kind != "poll" || t.Project != project {
 			return nil, usageErr("trigger %s is a %s trigger of project %q, not a poll trigger of %q", t.ID, t.Kind, t.Project, project)
 		}
@@ -624,7 +658,7 @@ func pollTrigger(e *env, h *trigger.Host, o *hostOptions, arg string, in map[str
 	if err := requireNamed(o, project); err != nil {
 		return nil, err
 	}
-	all, err := h.Store.FindTrigger(e.ctx, project, f.Name)
+	all, err := h.StateStore().FindTrigger(e.ctx, project, f.Name)
 	if err != nil {
 		return nil, &exitError{code: exitFailed, msg: err.Error()}
 	}

@@ -17,6 +17,7 @@ import (
 	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/trigger/pgstore"
 )
 
@@ -53,6 +54,7 @@ type workerOptions struct {
 	activityTimeout   time.Duration
 	idempotencyHeader string
 	maxRuns           int
+	sink              string
 }
 
 func newWorkerCmd(e *env) *cobra.Command {
@@ -80,6 +82,7 @@ worker if this one dies. Connections are files in --connections named by their i
 	f.DurationVar(&o.activityTimeout, "activity-timeout", time.Minute, "longest one HTTP request's activity may take before another worker sends it again")
 	f.StringVar(&o.idempotencyHeader, "idempotency-header", "Idempotency-Key", "header carrying a key that is the same for every attempt of one request (\"\" sends none)")
 	f.IntVar(&o.maxRuns, "max-runs", 0, "workflow tasks run at once (0: Temporal's default)")
+	f.StringVar(&o.sink, "sink", "stdout", "where the events of webhook deliveries (flowrun serve --engine temporal) go: stdout, file:PATH, or http(s)://URL")
 	return cmd
 }
 
@@ -107,8 +110,13 @@ func runWorker(e *env, o *workerOptions) error {
 		return err
 	}
 	defer c.Close()
+	sink, err := trigger.OpenSink(o.sink, e.stdout)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer sink.Close()
 	eng := &tengine.Engine{Projects: projects, Resolve: tengine.DirResolver(o.connections),
-		ActivityTimeout: o.activityTimeout, IdempotencyHeader: o.idempotencyHeader}
+		ActivityTimeout: o.activityTimeout, IdempotencyHeader: o.idempotencyHeader, Sink: sink}
 	w := worker.New(c, o.taskQueue, worker.Options{MaxConcurrentWorkflowTaskExecutionSize: o.maxRuns})
 	eng.Register(w)
 	if err := w.Start(); err != nil {

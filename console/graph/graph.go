@@ -256,35 +256,15 @@ func (g *Graph) step(st lang.Step, path, loop string) *frag {
 		branches = append(branches, g.list(s.Try, path+".try", loop), g.list(s.Catch, path+".catch", loop))
 		labels = []string{"try", "on error"}
 	case *lang.ForEachStep:
-		inner := strings.TrimSpace(loop + " " + n.ID)
-		body := g.list(s.Steps, path+".steps", inner)
-		join := g.add(&Node{Kind: KindJoin, Loop: inner})
-		join.w, join.h = joinD, joinD
-		fr.w = max(cardW, body.w+2*pad+hgap)
-		fr.place(n, (fr.w-n.w)/2, 0)
-		top := n.h + vgap
-		fr.sub(body, pad+(fr.w-2*pad-hgap-body.w)/2, top+pad)
-		jy := top + pad + body.h + vgap
-		if body.entry == nil {
-			jy = top + pad
-		}
-		fr.place(join, (fr.w-join.w)/2, jy)
 		label := "for each"
 		if s.Concurrency > 1 {
 			label = fmt.Sprintf("for each, %d at a time", s.Concurrency)
 		}
-		fr.frames = append(fr.frames, Frame{Label: label, Node: n.ID, x: 0, y: top, w: fr.w, h: jy + join.h + pad - top})
-		fr.h = jy + join.h + pad
-		if body.entry != nil {
-			g.edge(n.ID, body.entry.ID, "each")
-			g.exitsTo(body.exits, join.ID)
-		} else {
-			g.edge(n.ID, join.ID, "each")
+		return g.loop(n, fr, s.Steps, path+".steps", loop, label, "each")
+	case *lang.HTTPStep:
+		if s.Paginate.Streams() {
+			return g.loop(n, fr, s.Paginate.EachPage, path+".http.paginate.each_page", loop, "each page", "page")
 		}
-		g.Edges = append(g.Edges, Edge{From: join.ID, To: n.ID, Label: "next", Back: true})
-		fr.entry = n
-		fr.exits = []exit{{join, "done"}}
-		return fr
 	}
 	if branches == nil {
 		fr.w, fr.h = n.w, n.h
@@ -342,6 +322,37 @@ func (g *Graph) step(st lang.Step, path, loop string) *frag {
 		g.exitsTo(exits, join.ID)
 		fr.exits = []exit{{join, ""}}
 	}
+	return fr
+}
+
+// loop lays out a step whose body runs again and again (a for_each, a
+// paginate's each_page): the body in a frame under the node, and a join
+// that goes back to the node.
+func (g *Graph) loop(n *Node, fr *frag, steps []lang.Step, path, loop, label, each string) *frag {
+	inner := strings.TrimSpace(loop + " " + n.ID)
+	body := g.list(steps, path, inner)
+	join := g.add(&Node{Kind: KindJoin, Loop: inner})
+	join.w, join.h = joinD, joinD
+	fr.w = max(cardW, body.w+2*pad+hgap)
+	fr.place(n, (fr.w-n.w)/2, 0)
+	top := n.h + vgap
+	fr.sub(body, pad+(fr.w-2*pad-hgap-body.w)/2, top+pad)
+	jy := top + pad + body.h + vgap
+	if body.entry == nil {
+		jy = top + pad
+	}
+	fr.place(join, (fr.w-join.w)/2, jy)
+	fr.frames = append(fr.frames, Frame{Label: label, Node: n.ID, x: 0, y: top, w: fr.w, h: jy + join.h + pad - top})
+	fr.h = jy + join.h + pad
+	if body.entry != nil {
+		g.edge(n.ID, body.entry.ID, each)
+		g.exitsTo(body.exits, join.ID)
+	} else {
+		g.edge(n.ID, join.ID, each)
+	}
+	g.Edges = append(g.Edges, Edge{From: join.ID, To: n.ID, Label: "next", Back: true})
+	fr.entry = n
+	fr.exits = []exit{{join, "done"}}
 	return fr
 }
 

@@ -21,6 +21,8 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -210,6 +212,57 @@ func recordHistory(t *testing.T, c client.Client, h client.WorkflowRun, path str
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestE2EReplayStamp runs the stamp flow (steps chosen by uuid() and now())
+// on a worker in this process against the dev server of
+// scripts/e2e-temporal.sh, then replays the recorded history against the
+// same code; FLOWRUN_RECORD_STAMP writes the history for TestReplayStamp.
+func TestE2EReplayStamp(t *testing.T) {
+	addr := os.Getenv("FLOWRUN_E2E_TEMPORAL")
+	if addr == "" {
+		t.Skip("FLOWRUN_E2E_TEMPORAL is not set: run scripts/e2e-temporal.sh")
+	}
+	srv := httptest.NewServer(&shop{})
+	defer srv.Close()
+	e := newEngine(t, srv.URL)
+	c, err := client.Dial(client.Options{HostPort: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	queue := fmt.Sprintf("e2e-stamp-%d", time.Now().UnixNano())
+	w := worker.New(c, queue, worker.Options{})
+	e.Register(w)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	until := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
+	h, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: queue, TaskQueue: queue}, WorkflowName,
+		FlowInput{Project: "shop", Flow: "stamp", ConnectionID: "acme", Inputs: map[string]any{"until": until}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if err := h.Get(ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out["early"] != true {
+		t.Fatalf("outputs %v", out)
+	}
+	path := os.Getenv("FLOWRUN_RECORD_STAMP")
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "stamp.json")
+	}
+	recordHistory(t, c, h, path)
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(e.Workflow, workflow.RegisterOptions{Name: WorkflowName})
+	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -2,8 +2,9 @@
 // many connections on several machines (docs/scaling.md). The interpreter
 // (run.Runner) runs inside the workflow, so control flow and expressions
 // are workflow code on the loaded, immutable project; every HTTP request is
-// an activity; `wait` and retry backoff are workflow timers; for_each runs
-// sequentially (results in input order, as always).
+// an activity whose retry policy is the step's (http.retry); `wait` is a
+// workflow timer; for_each runs sequentially (results in input order, as
+// always).
 //
 // Secrets never enter workflow history: the workflow sees the connection
 // with each secret parameter replaced by a placeholder (Sealed), and the
@@ -24,6 +25,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,9 +35,11 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/flowrun/flowrun/builtins"
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/trigger"
 )
 
 // Names under which the workflow and activities are registered.
@@ -80,7 +84,31 @@ type HTTPRequest struct {
 	Host         string              `json:"host,omitempty"`
 	Header       map[string][]string `json:"header,omitempty"`
 	Body         []byte              `json:"body,omitempty"`
+	// Retry is the step's retry policy (the connector's http.retry or the
+	// step's retry), which is also the activity's retry policy: the
+	// activity fails retryably on a status in Retry.On (or a connection
+	// that failed) while attempts remain, and non-retryably on any other
+	// error status, carrying the response. Nil in runs started before it
+	// (the interpreter retried then).
+	Retry *run.TransportRetry `json:"retry,omitempty"`
 }
+
+// Error types of the HTTP activity's failures.
+const (
+	// ErrHTTPStatus: the service answered with an error status; the
+	// failure's details hold the HTTPResponse, which the interpreter judges
+	// (a step may expect the status).
+	ErrHTTPStatus = "flowrun.http.status"
+	// ErrHTTPTransport: no response (the connection failed, the attempt
+	// timed out).
+	ErrHTTPTransport = "flowrun.http.transport"
+)
+
+// minActivityAttempts is the least MaximumAttempts of an HTTP activity's
+// retry policy: Temporal counts an attempt lost with its worker, which must
+// be run again even when http.retry allows one attempt. The activity itself
+// stops retrying statuses after the policy's attempts.
+const minActivityAttempts = 10
 
 // HTTPResponse is what the service answered, secrets replaced by their
 // placeholders; Error is a transport error (no response), which the
@@ -139,6 +167,9 @@ type Engine struct {
 	// service that honours it applies an effect once even when a worker dies
 	// after sending and the activity is run again.
 	IdempotencyHeader string
+	// Sink receives the events of webhook deliveries started by an Ingress
+	// (the delivery workflow's activity).
+	Sink trigger.Sink
 
 	mu    sync.Mutex
 	conns map[string]*connection.Connection // by project + "\x00" + id
@@ -149,6 +180,8 @@ func (e *Engine) Register(w worker.Registry) {
 	w.RegisterWorkflowWithOptions(e.Workflow, workflow.RegisterOptions{Name: WorkflowName})
 	w.RegisterActivityWithOptions(e.HTTP, activity.RegisterOptions{Name: HTTPActivityName})
 	w.RegisterActivityWithOptions(e.Seal, activity.RegisterOptions{Name: SealedActivityName})
+	w.RegisterWorkflowWithOptions(e.DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowName})
+	w.RegisterActivityWithOptions(e.Deliver, activity.RegisterOptions{Name: SinkActivityName})
 }
 
 func (e *Engine) activityTimeout() time.Duration {
@@ -166,6 +199,9 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 	if p == nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this worker serves no project %q", in.Project), "config", nil)
 	}
+	// Version 1: the HTTP activity retries by the step's retry policy (runs
+	// started before it retried in the interpreter, with workflow timers).
+	retryInActivity := workflow.GetVersion(ctx, "retry-in-activity", workflow.DefaultVersion, 1) >= 1
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: e.activityTimeout(),
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 10},
@@ -180,6 +216,22 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 			TokenType: sealed.Token.TokenType, Expiry: sealed.Token.Expiry}
 	}
 	info := workflow.GetInfo(ctx)
+	// Version 1: uuid() values are side effects, recorded in history (runs
+	// started before it drew them at random, replayed to other values).
+	var uuid func() string
+	if workflow.GetVersion(ctx, "uuid-side-effect", workflow.DefaultVersion, 1) >= 1 {
+		uuid = func() string {
+			var u string
+			err := workflow.SideEffect(ctx, func(workflow.Context) any {
+				u, _ := builtins.NewUUID()
+				return u
+			}).Get(&u)
+			if err != nil {
+				panic(err) // a recorded string always decodes
+			}
+			return u
+		}
+	}
 	r := &run.Runner{
 		Project:    p,
 		Connection: conn,
@@ -188,9 +240,12 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 		Sleep: func(_ context.Context, d time.Duration) error {
 			return workflow.Sleep(ctx, d)
 		},
-		Now:        func() time.Time { return workflow.Now(ctx) },
-		Sequential: true,
-		RunID:      func() string { return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID },
+		Now:              func() time.Time { return workflow.Now(ctx) },
+		TraceNow:         func() time.Time { return workflow.Now(ctx) },
+		UUID:             uuid,
+		Sequential:       true,
+		RetryInTransport: retryInActivity,
+		RunID:            func() string { return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID },
 	}
 	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
 	if err != nil {
@@ -236,9 +291,27 @@ func (t *activityTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if req.Host != "" && req.Host != req.URL.Host {
 		in.Host = req.Host
 	}
+	actx := t.ctx
+	if p := run.TransportRetryOf(req.Context()); p != nil {
+		in.Retry = p
+		actx = workflow.WithActivityOptions(t.ctx, activityOptions(workflow.GetActivityOptions(t.ctx), p))
+	}
 	var out HTTPResponse
-	if err := workflow.ExecuteActivity(t.ctx, HTTPActivityName, in).Get(t.ctx, &out); err != nil {
-		return nil, err
+	if err := workflow.ExecuteActivity(actx, HTTPActivityName, in).Get(t.ctx, &out); err != nil {
+		var ae *temporal.ApplicationError
+		if !errors.As(err, &ae) {
+			return nil, err
+		}
+		switch ae.Type() {
+		case ErrHTTPStatus:
+			if !ae.HasDetails() || ae.Details(&out) != nil {
+				return nil, err
+			}
+		case ErrHTTPTransport:
+			return nil, errors.New(ae.Message())
+		default:
+			return nil, err
+		}
 	}
 	if out.Error != "" {
 		return nil, errors.New(out.Error)
@@ -249,6 +322,22 @@ func (t *activityTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		Header: http.Header(out.Header), Body: io.NopCloser(bytes.NewReader(out.Body)),
 		ContentLength: int64(len(out.Body)), Request: req,
 	}, nil
+}
+
+// activityOptions are an HTTP activity's options for a step's retry
+// policy: attempts (at least minActivityAttempts, for attempts lost with a
+// worker) and backoff doubling from retry.backoff up to retry.max_backoff.
+// The start-to-close timeout stays the worker's --activity-timeout, which
+// should exceed the steps' timeouts (each attempt's request is bounded by
+// its step's).
+func activityOptions(ao workflow.ActivityOptions, p *run.TransportRetry) workflow.ActivityOptions {
+	b := p.Backoff
+	if b <= 0 {
+		b = time.Second
+	}
+	ao.RetryPolicy = &temporal.RetryPolicy{InitialInterval: b, BackoffCoefficient: 2,
+		MaximumInterval: max(p.MaxBackoff, b), MaximumAttempts: int32(max(p.Attempts, minActivityAttempts))}
+	return ao
 }
 
 // placeholder is what stands for secret parameter name in workflow code:
@@ -363,24 +452,46 @@ func reseal(s string, sec map[string]string) string {
 // beyond it fail the step (Temporal's payload limit is 2 MiB).
 const maxActivityBody = 1 << 20
 
-// HTTP is the activity that sends one request.
+// HTTP is the activity that sends one request. With a retry policy
+// (in.Retry) its outcome is the activity's: a status in Retry.On, or a
+// failed connection that may be repeated, fails it retryably while
+// attempts remain, after what the response asks to wait (Retry-After,
+// rate-limit reset headers) when it says; any other error status fails it
+// non-retryably with the response as the failure's details.
 func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error) {
 	p, c, err := e.connection(ctx, in.Project, in.ConnectionID)
 	if err != nil {
 		return HTTPResponse{}, err
 	}
 	sec := secrets(p, c)
+	pol := in.Retry
+	last := pol == nil || int(activity.GetInfo(ctx).Attempt) >= pol.Attempts
+	fail := func(msg string, err error) (HTTPResponse, error) {
+		if pol == nil {
+			return HTTPResponse{Error: reseal(msg, sec)}, nil
+		}
+		if !last && err != nil && run.RetryableError(err, in.Method) {
+			return HTTPResponse{}, temporal.NewApplicationError(reseal(msg, sec), ErrHTTPTransport)
+		}
+		return HTTPResponse{}, temporal.NewNonRetryableApplicationError(reseal(msg, sec), ErrHTTPTransport, nil)
+	}
 	u, err := url.Parse(unseal(in.URL, sec))
 	if err != nil {
-		return HTTPResponse{Error: "bad URL: " + reseal(err.Error(), sec)}, nil
+		return fail("bad URL: "+err.Error(), nil)
 	}
 	body := in.Body
 	if bytes.Contains(body, []byte("__flowrun_sealed_")) {
 		body = []byte(unseal(string(body), sec))
 	}
-	req, err := http.NewRequestWithContext(ctx, in.Method, u.String(), bytes.NewReader(body))
+	rctx := ctx
+	if pol != nil && pol.Timeout > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(ctx, pol.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(rctx, in.Method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return HTTPResponse{Error: reseal(err.Error(), sec)}, nil
+		return fail(err.Error(), nil)
 	}
 	for k, vs := range in.Header {
 		for _, v := range vs {
@@ -409,15 +520,21 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return HTTPResponse{Error: reseal(fmt.Sprintf("%s %s: %v", in.Method, in.URL, err), sec)}, nil
+		if rctx.Err() != nil {
+			return fail(fmt.Sprintf("%s %s: no response within %s", in.Method, in.URL, pol.Timeout), err)
+		}
+		return fail(fmt.Sprintf("%s %s: %v", in.Method, in.URL, err), err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxActivityBody+1))
 	if err != nil {
-		return HTTPResponse{Error: reseal(fmt.Sprintf("%s %s: reading response: %v", in.Method, in.URL, err), sec)}, nil
+		if ctx.Err() != nil {
+			return HTTPResponse{}, ctx.Err()
+		}
+		return fail(fmt.Sprintf("%s %s: reading response: %v", in.Method, in.URL, err), err)
 	}
 	if len(data) > maxActivityBody {
-		return HTTPResponse{Error: fmt.Sprintf("%s %s: response body over the engine's 1 MiB limit", in.Method, in.URL)}, nil
+		return fail(fmt.Sprintf("%s %s: response body over the engine's 1 MiB limit", in.Method, in.URL), nil)
 	}
 	out := HTTPResponse{Status: resp.StatusCode, Header: map[string][]string{}}
 	for k, vs := range resp.Header {
@@ -432,5 +549,21 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 			break
 		}
 	}
-	return out, nil
+	if pol == nil || (out.Status < 400 && !slices.Contains(pol.On, out.Status)) {
+		return out, nil
+	}
+	msg := fmt.Sprintf("%s %s: %d %s", in.Method, in.URL, out.Status, http.StatusText(out.Status))
+	if !last && slices.Contains(pol.On, out.Status) {
+		wait, hdr := run.WaitHint(resp.Header, time.Now())
+		if wait == 0 || pol.MaxWait <= 0 || wait <= pol.MaxWait {
+			return HTTPResponse{}, temporal.NewApplicationErrorWithOptions(msg, ErrHTTPStatus,
+				temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{out}})
+		}
+		msg += fmt.Sprintf(": not retried: %s asks to wait %s, longer than %s", hdr, lang.FormatWait(wait), pol.MaxWait)
+	}
+	if out.Status < 400 {
+		return out, nil // a status below 400 in retry.on, on the last attempt
+	}
+	return HTTPResponse{}, temporal.NewApplicationErrorWithOptions(msg, ErrHTTPStatus,
+		temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{out}})
 }

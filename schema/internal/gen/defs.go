@@ -237,7 +237,7 @@ func defs() map[string]*Node {
 	// ---- the http step -------------------------------------------------
 
 	d["paginate"] = closed("paginate",
-		"Follows pages: the step's result becomes `{items, pages}`, the items of all pages in order.",
+		"Follows pages: the step's result becomes `{items, pages}`, the items of all pages in order; with `each_page`, steps run on each page as it arrives and only what `collect` gives is kept.",
 		[]prop{
 			p("items", "The items of one page, e.g. `${ response.body.data }`.", ref("expr")),
 			p("next", "The next page's URL, e.g. `${ linkNext(response.headers.link) }`; null or empty stops.", ref("template")),
@@ -245,6 +245,8 @@ func defs() map[string]*Node {
 			p("max_pages", "The most pages fetched, or an expression giving the number, e.g. `${ inputs.max_pages }`. Default 100.",
 				o("type", []string{"integer", "string"}, "minimum", 1, "pattern", exprPattern,
 					"errorMessage", "must be a number of pages (1 or more) or a ${ expression }")),
+			p("each_page", "Steps run once per page, as it arrives, before the next page is fetched; they see `page` (`{items, number}`) and `response`. With them the step keeps no items unless `collect` says which, so memory stays flat however many pages there are.", ref("steps")),
+			p("collect", "With `each_page`: the items of this page to keep in the step's `items`, a list, e.g. `${ map(page.items, .id) }`; evaluated after the page's steps. Default: none.", anyValue()),
 		}, "items").with("allOf", allOf(atMostOne("next", "next_query"), needsOneOf("next", "next_query")))
 	d["expect"] = o(
 		"description", "The statuses that count as success: a status, a list of statuses, or `any`. Default: any 2xx. Any other status raises an error carrying `status` and `body`.",
@@ -274,7 +276,7 @@ func defs() map[string]*Node {
 			p("timeout", "How long the request may take; default the connector's `http.timeout`.", ref("duration")),
 			p("retry", "Overrides the connector's `http.retry` for this request.", ref("retry")),
 			p("expect", "The statuses that count as success: a status, a list, or `any`. Default: any 2xx.", ref("expect")),
-			p("paginate", "Follows pages and collects their items.", ref("paginate")),
+			p("paginate", "Follows pages and collects their items, or hands each page to `each_page` steps.", ref("paginate")),
 			p("on_response", "Rules tried on every response (every page of `paginate`) before the connector's `http.on_response`: the first whose `when` holds fails, retries or accepts the response.", ref("on_response")),
 			p("omit_nulls", "`true`: the `json` body is sent with null-valued keys left out, recursively (`compact(json)`); list items are kept. Default false.", boolean()),
 		}).with("allOf", allOf(
