@@ -82,6 +82,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 'flowrun serve' then hosts every trigger that is on.`,
 	}
 	on := &hostOptions{}
+	onSched := &scheduleOptions{}
 	onCmd := &cobra.Command{
 		Use:   "on PROJECT FLOW",
 		Short: "Turn a webhook or poll trigger on",
@@ -102,6 +103,9 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 			if err != nil {
 				return hostFailure(e, h, err)
 			}
+			if err := onSched.create(e, h, t, on.connection); err != nil { // schedule.go
+				return err
+			}
 			fmt.Fprintf(e.stdout, "trigger %s is on (%s %s)\n", t.ID, t.Kind, t.Flow)
 			if t.Kind == "webhook" {
 				fmt.Fprintf(e.stdout, "deliveries go to %s%s\n", strings.TrimRight(on.publicURL, "/"), trigger.HookPath(t.ID))
@@ -110,8 +114,10 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 		},
 	}
 	on.flags(onCmd, true)
+	onSched.flags(onCmd, true)
 
 	off := &hostOptions{}
+	offSched := &scheduleOptions{}
 	offCmd := &cobra.Command{
 		Use:   "off PROJECT TRIGGER",
 		Short: "Turn a trigger off: deregister a webhook, forget the trigger",
@@ -131,6 +137,11 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 			if err != nil {
 				return &exitError{code: exitFailed, msg: err.Error()}
 			}
+			if t.Kind == "poll" {
+				if err := offSched.remove(e, id); err != nil { // schedule.go
+					return err
+				}
+			}
 			if err := h.Off(e.ctx, id); err != nil {
 				return hostFailure(e, h, err)
 			}
@@ -142,6 +153,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 		},
 	}
 	off.flags(offCmd, false)
+	offSched.flags(offCmd, false)
 
 	var listState string
 	listCmd := &cobra.Command{
@@ -201,6 +213,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 	listCmd.Flags().StringVar(&listState, "state", "", "state directory, or postgres://...")
 
 	var resumeState string
+	resumeSched := &scheduleOptions{}
 	resumeCmd := &cobra.Command{
 		Use:   "resume TRIGGER --state DIR",
 		Short: "Resume a trigger that was paused (auth_expired, config) or delayed",
@@ -223,6 +236,11 @@ the triggers paused with that connection.`,
 			if err != nil {
 				return &exitError{code: exitFailed, msg: err.Error()}
 			}
+			if t, err := st.GetTrigger(e.ctx, args[0]); err == nil && t.Kind == "poll" {
+				if err := resumeSched.pause(e, args[0], false); err != nil { // schedule.go
+					return err
+				}
+			}
 			if was {
 				fmt.Fprintf(e.stdout, "trigger %s is resumed\n", args[0])
 			} else {
@@ -232,6 +250,7 @@ the triggers paused with that connection.`,
 		},
 	}
 	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory, or postgres://...")
+	resumeSched.flags(resumeCmd, false)
 	ro := &resetOptions{}
 	resetCmd := &cobra.Command{
 		Use:   "reset TRIGGER --state DIR [--cursor JSON] [--forget-dedupe]",
@@ -250,7 +269,24 @@ the cursor at the next poll.`,
 	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory")
 	resetCmd.Flags().StringVar(&ro.cursor, "cursor", "", "the cursor to start from, as JSON (default: none)")
 	resetCmd.Flags().BoolVar(&ro.forgetDedupe, "forget-dedupe", false, "also forget the dedupe keys")
-	cmd.AddCommand(onCmd, offCmd, listCmd, resumeCmd, resetCmd)
+	pauseSched := &scheduleOptions{}
+	pauseCmd := &cobra.Command{
+		Use:   "pause TRIGGER --engine temporal",
+		Short: "Pause a poll trigger's Temporal Schedule (flowrun trigger resume unpauses it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if pauseSched.engine == "" {
+				return usageErr("pause applies to a poll trigger's Temporal Schedule: give --engine temporal")
+			}
+			if err := pauseSched.pause(e, args[0], true); err != nil { // schedule.go
+				return err
+			}
+			fmt.Fprintf(e.stdout, "schedule %s is paused\n", tengine.PollScheduleID(args[0]))
+			return nil
+		},
+	}
+	pauseSched.flags(pauseCmd, false)
+	cmd.AddCommand(onCmd, offCmd, listCmd, pauseCmd, resumeCmd, resetCmd)
 	return cmd
 }
 
