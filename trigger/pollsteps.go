@@ -63,3 +63,25 @@ func (h *Host) CommitPoll(ctx context.Context, triggerID string, b PollBatch, st
 		Started: started, Duration: time.Since(started), Status: "ok", Source: "poll"})
 	return err
 }
+
+// PollHeld reports the hold that keeps a poll trigger from polling now: a
+// pause (auth_expired, config) until it is resumed, or a delay (throttled,
+// transient) until its time. A scheduled poll is skipped while held.
+func (h *Host) PollHeld(ctx context.Context, t *Trigger) (Hold, bool) {
+	hd, ok, err := h.state().GetHold(ctx, t.ID)
+	if err != nil || !ok {
+		return Hold{}, false
+	}
+	return hd, hd.Paused() || time.Now().Before(hd.Until)
+}
+
+// AfterPoll records a poll's outcome in the trigger's holds, as serve does:
+// an auth_expired or config error pauses the trigger, a throttled or
+// transient one delays its next poll, a success lifts any hold.
+func (h *Host) AfterPoll(ctx context.Context, t *Trigger, err error) {
+	var f *lang.Flow
+	if err != nil {
+		f = h.project().Flow(t.Flow)
+	}
+	h.afterRun(ctx, t, f, err)
+}

@@ -52,6 +52,9 @@ func (e *Engine) PollWorkflow(ctx workflow.Context, in PollInput) (int, error) {
 	if err := workflow.ExecuteActivity(actx, PollEventsActivityName, in).Get(ctx, &b); err != nil {
 		return 0, err
 	}
+	if b.Cursor == nil {
+		return 0, nil // the trigger is paused or delayed: no poll
+	}
 	if len(b.Deliveries) > 0 {
 		if err := workflow.ExecuteActivity(actx, SinkBatchActivityName, b.Deliveries).Get(ctx, nil); err != nil {
 			return 0, err
@@ -83,21 +86,28 @@ func (e *Engine) pollHost(ctx context.Context, in PollInput) (*trigger.Host, *tr
 	return &trigger.Host{Runner: &run.Runner{Project: p, Connection: c, Client: e.Client, Limits: e.Limits}, State: e.State}, t, nil
 }
 
-// PollEvents is the activity that polls and dedupes. Its error is redacted
-// with the connection before it enters history.
+// PollEvents is the activity that polls and dedupes, unless the trigger is
+// held (paused or delayed, as under flowrun serve): then it returns a batch
+// without cursor. A failed poll holds the trigger by its error's code
+// (auth_expired and config pause it until `flowrun trigger resume`) and
+// fails the run without retry: the next scheduled run is the retry. Its
+// error is redacted with the connection before it enters history.
 func (e *Engine) PollEvents(ctx context.Context, in PollInput) (trigger.PollBatch, error) {
 	h, t, err := e.pollHost(ctx, in)
 	if err != nil {
 		return trigger.PollBatch{}, err
 	}
+	if _, held := h.PollHeld(ctx, t); held {
+		return trigger.PollBatch{}, nil
+	}
 	b, err := h.PollEvents(ctx, t)
 	if err != nil {
+		h.AfterPoll(ctx, t, err)
 		code := run.ErrorCode(err)
-		msg := h.Runner.Connection.Redact(err.Error())
-		if code == "auth_expired" || code == "config" {
-			return trigger.PollBatch{}, temporal.NewNonRetryableApplicationError(msg, code, nil)
+		if code == "" {
+			code = "poll_failed"
 		}
-		return trigger.PollBatch{}, temporal.NewApplicationError(msg, code)
+		return trigger.PollBatch{}, temporal.NewNonRetryableApplicationError(h.Runner.Connection.Redact(err.Error()), code, nil)
 	}
 	return b, nil
 }
@@ -112,11 +122,15 @@ func (e *Engine) DeliverBatch(ctx context.Context, ds []trigger.Delivery) error 
 
 // CommitPoll is the activity that commits a delivered poll.
 func (e *Engine) CommitPoll(ctx context.Context, in PollInput, b trigger.PollBatch, started time.Time) error {
-	if e.State == nil {
-		return temporal.NewNonRetryableApplicationError("this worker has no state (flowrun worker --state-dsn)", "config", nil)
+	h, t, err := e.pollHost(ctx, in)
+	if err != nil {
+		return err
 	}
-	h := &trigger.Host{State: e.State}
-	return h.CommitPoll(ctx, in.Trigger, b, started)
+	if err := h.CommitPoll(ctx, t.ID, b, started); err != nil {
+		return err
+	}
+	h.AfterPoll(ctx, t, nil) // a success lifts a hold
+	return nil
 }
 
 // SchedulePoll creates a poll trigger's Schedule (PollScheduleID): every

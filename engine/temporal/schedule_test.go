@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -87,5 +88,65 @@ func TestPollWorkflow(t *testing.T) {
 	}
 	if fmt.Sprint(keys) != "[1 2 3 4 5]" || string(got.Cursor) != "5" {
 		t.Fatalf("sink got keys %v, cursor %s", keys, got.Cursor)
+	}
+}
+
+// A scheduled poll that fails with auth_expired pauses its trigger, as
+// under flowrun serve: the next runs are skipped until it is resumed.
+func TestPollWorkflowPausesOnAuthExpired(t *testing.T) {
+	feed := &orderFeed{n: 2}
+	var deny sync.Mutex
+	denied := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		deny.Lock()
+		d := denied
+		deny.Unlock()
+		if d {
+			w.WriteHeader(401)
+			return
+		}
+		feed.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	e := newEngine(t, srv.URL)
+	st, err := trigger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e.State, e.Sink = st, &flakySink{}
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "shop", Flow: "new_orders", Kind: "poll", Input: json.RawMessage(`{}`)}
+	if err := st.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	poll := func() (int, error) {
+		var ts testsuite.WorkflowTestSuite
+		env := ts.NewTestWorkflowEnvironment()
+		e.Register(env)
+		env.ExecuteWorkflow(PollWorkflowName, PollInput{Project: "shop", Trigger: tr.ID, ConnectionID: "acme"})
+		if err := env.GetWorkflowError(); err != nil {
+			return 0, err
+		}
+		var n int
+		return n, env.GetWorkflowResult(&n)
+	}
+	if _, err := poll(); err == nil || strings.Contains(err.Error(), testKey) {
+		t.Fatalf("poll against a 401: %v", err)
+	}
+	if hd, ok, _ := st.GetHold(ctx, tr.ID); !ok || !hd.Paused() || hd.Code != "auth_expired" {
+		t.Fatalf("hold %+v %v, want paused (auth_expired)", hd, ok)
+	}
+	deny.Lock()
+	denied = false
+	deny.Unlock()
+	if n, err := poll(); err != nil || n != 0 {
+		t.Fatalf("poll while paused: %d, %v; want skipped", n, err)
+	}
+	if _, err := trigger.Resume(ctx, st, tr.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := poll(); err != nil || n != 2 {
+		t.Fatalf("poll after resume: %d, %v; want 2", n, err)
 	}
 }
