@@ -6,7 +6,9 @@
 # on uuid() and now() replayed from its history; and the webhook ingress
 # (flowrun serve --engine temporal, state in Postgres): signed deliveries
 # posted twice each reach the worker's sink exactly once
-# (engine/temporal/e2e_ingress_test.go). Installs what is
+# (engine/temporal/e2e_ingress_test.go); a poll trigger as a Temporal
+# Schedule keeps its cursor across a worker's loss, and trigger off deletes
+# the Schedule (engine/temporal/e2e_schedule_test.go). Installs what is
 # missing: PostgreSQL from Debian, the Temporal CLI (its dev server) built
 # from the Go module proxy.
 set -euo pipefail

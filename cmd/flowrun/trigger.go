@@ -85,6 +85,7 @@ paused, and why), 'trigger resume' resumes a paused trigger.
 	}
 	on := &hostOptions{}
 	var onMaxMemory int64
+	onSched := &scheduleOptions{}
 	onCmd := &cobra.Command{
 		Use:   "on PROJECT FLOW",
 		Short: "Turn a webhook or poll trigger on",
@@ -113,6 +114,9 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 			if err != nil {
 				return hostFailure(e, h, err)
 			}
+			if err := onSched.create(e, h, t, on.connection); err != nil { // schedule.go
+				return err
+			}
 			fmt.Fprintf(e.stdout, "trigger %s is on (%s %s%s)\n", t.ID, t.Kind, t.Flow, onConnection(t.Connection))
 			if t.MaxMemory > 0 {
 				fmt.Fprintf(e.stdout, "memory budget of each run: %s (flowrun serve's --max-memory does not apply to it)\n", run.FormatSize(t.MaxMemory))
@@ -125,8 +129,10 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 	}
 	on.flags(onCmd, true)
 	onCmd.Flags().Var((*sizeFlag)(&onMaxMemory), "max-memory", "this trigger's memory budget for each run, e.g. 64MiB (default: flowrun serve's --max-memory)")
+	onSched.flags(onCmd, true)
 
 	off := &hostOptions{}
+	offSched := &scheduleOptions{}
 	offCmd := &cobra.Command{
 		Use:   "off PROJECT TRIGGER",
 		Short: "Turn a trigger off: deregister a webhook, forget the trigger",
@@ -149,6 +155,11 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 			if err := bindTrigger(e, h, off, t); err != nil {
 				return err
 			}
+			if t.Kind == "poll" {
+				if err := offSched.remove(e, id); err != nil { // schedule.go
+					return err
+				}
+			}
 			if err := h.Off(e.ctx, id); err != nil {
 				return hostFailure(e, h, err)
 			}
@@ -160,6 +171,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 		},
 	}
 	off.flags(offCmd, false)
+	offSched.flags(offCmd, false)
 
 	var listState string
 	listCmd := &cobra.Command{
@@ -223,6 +235,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 	listCmd.Flags().StringVar(&listState, "state", "", "state directory, or postgres://...")
 
 	var resumeState string
+	resumeSched := &scheduleOptions{}
 	resumeCmd := &cobra.Command{
 		Use:   "resume TRIGGER --state DIR",
 		Short: "Resume a trigger that was paused (auth_expired, config) or delayed",
@@ -245,6 +258,11 @@ the triggers paused with that connection.`,
 			if err != nil {
 				return &exitError{code: exitFailed, msg: err.Error()}
 			}
+			if t, err := st.GetTrigger(e.ctx, args[0]); err == nil && t.Kind == "poll" {
+				if err := resumeSched.pause(e, args[0], false); err != nil { // schedule.go
+					return err
+				}
+			}
 			if was {
 				fmt.Fprintf(e.stdout, "trigger %s is resumed\n", args[0])
 			} else {
@@ -254,6 +272,7 @@ the triggers paused with that connection.`,
 		},
 	}
 	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory, or postgres://...")
+	resumeSched.flags(resumeCmd, false)
 	ro := &resetOptions{}
 	resetCmd := &cobra.Command{
 		Use:   "reset TRIGGER --state DIR [--cursor JSON] [--forget-dedupe]",
@@ -272,6 +291,23 @@ the cursor at the next poll.`,
 	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory")
 	resetCmd.Flags().StringVar(&ro.cursor, "cursor", "", "the cursor to start from, as JSON (default: none)")
 	resetCmd.Flags().BoolVar(&ro.forgetDedupe, "forget-dedupe", false, "also forget the dedupe keys")
+	pauseSched := &scheduleOptions{}
+	pauseCmd := &cobra.Command{
+		Use:   "pause TRIGGER --engine temporal",
+		Short: "Pause a poll trigger's Temporal Schedule (flowrun trigger resume unpauses it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if pauseSched.engine == "" {
+				return usageErr("pause applies to a poll trigger's Temporal Schedule: give --engine temporal")
+			}
+			if err := pauseSched.pause(e, args[0], true); err != nil { // schedule.go
+				return err
+			}
+			fmt.Fprintf(e.stdout, "schedule %s is paused\n", tengine.PollScheduleID(args[0]))
+			return nil
+		},
+	}
+	pauseSched.flags(pauseCmd, false)
 	so := &setOptions{}
 	setCmd := &cobra.Command{
 		Use:   "set TRIGGER --state DIR --max-memory SIZE|default",
@@ -289,7 +325,7 @@ own memory budget, e.g. 64MiB or 1GiB; 'default' returns it to flowrun serve's
 	}
 	setCmd.Flags().StringVar(&so.state, "state", "", "state directory")
 	setCmd.Flags().StringVar(&so.maxMemory, "max-memory", "", "the trigger's memory budget for each run (e.g. 64MiB), or default for serve's")
-	cmd.AddCommand(onCmd, offCmd, listCmd, resumeCmd, resetCmd, setCmd)
+	cmd.AddCommand(onCmd, offCmd, listCmd, pauseCmd, resumeCmd, resetCmd, setCmd)
 	return cmd
 }
 

@@ -78,7 +78,7 @@ worker if this one dies. Connections are files in --connections named by their i
 	o.flags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.connections, "connections", ".", "directory of connection files, one per connection id (ID.yaml)")
-	f.StringVar(&o.stateDSN, "state-dsn", "", "Postgres state (postgres://user@host/db): opened and migrated at start")
+	f.StringVar(&o.stateDSN, "state-dsn", "", "Postgres state (postgres://user@host/db): opened and migrated at start; scheduled polls read and commit it")
 	f.DurationVar(&o.activityTimeout, "activity-timeout", time.Minute, "longest one HTTP request's activity may take before another worker sends it again")
 	f.StringVar(&o.idempotencyHeader, "idempotency-header", "Idempotency-Key", "header carrying a key that is the same for every attempt of one request (\"\" sends none)")
 	f.IntVar(&o.maxRuns, "max-runs", 0, "workflow tasks run at once (0: Temporal's default)")
@@ -98,12 +98,14 @@ func runWorker(e *env, o *workerOptions) error {
 		}
 		projects[p.Connector.Name] = p
 	}
+	var state trigger.StateStore
 	if o.stateDSN != "" {
 		st, err := pgstore.Open(e.ctx, o.stateDSN)
 		if err != nil {
 			return &exitError{code: exitFailed, msg: err.Error()}
 		}
 		defer st.Close()
+		state = st
 	}
 	c, err := o.dial(e)
 	if err != nil {
@@ -116,7 +118,7 @@ func runWorker(e *env, o *workerOptions) error {
 	}
 	defer sink.Close()
 	eng := &tengine.Engine{Projects: projects, Resolve: tengine.DirResolver(o.connections),
-		ActivityTimeout: o.activityTimeout, IdempotencyHeader: o.idempotencyHeader, Sink: sink}
+		ActivityTimeout: o.activityTimeout, IdempotencyHeader: o.idempotencyHeader, Sink: sink, State: state}
 	w := worker.New(c, o.taskQueue, worker.Options{MaxConcurrentWorkflowTaskExecutionSize: o.maxRuns})
 	eng.Register(w)
 	if err := w.Start(); err != nil {

@@ -7,6 +7,10 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/flowrun/flowrun/lang"
 )
 
 var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -54,5 +58,21 @@ func TestNowAndUUIDInWorkflow(t *testing.T) {
 	}
 	if len(picks) != 8 || out["run"] != "default-test-workflow-id/default-test-run-id" {
 		t.Fatalf("outputs %v", out)
+	}
+}
+
+// TestReplayStamp replays a recorded run of stamp (scripts/e2e-temporal.sh
+// with FLOWRUN_RECORD_HISTORY: a worker on a Temporal dev server), which
+// took its steps by uuid() and now(): eight UUIDs decide between a request
+// and a timer each, and now() against inputs.until decides the last one.
+// It replays only because uuid() values come from the history's side-effect
+// markers and now() from the workflow's clock; values drawn again would
+// take other steps and fail the replay as nondeterministic.
+func TestReplayStamp(t *testing.T) {
+	r := worker.NewWorkflowReplayer()
+	e := &Engine{Projects: map[string]*lang.Project{"shop": loadShop(t)}}
+	r.RegisterWorkflowWithOptions(e.Workflow, workflow.RegisterOptions{Name: WorkflowName})
+	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/histories/stamp.json"); err != nil {
+		t.Fatal(err)
 	}
 }

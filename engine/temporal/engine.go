@@ -170,6 +170,9 @@ type Engine struct {
 	// Sink receives the events of webhook deliveries started by an Ingress
 	// (the delivery workflow's activity).
 	Sink trigger.Sink
+	// State is the trigger state scheduled polls read and commit (the
+	// worker's --state-dsn).
+	State trigger.StateStore
 
 	mu    sync.Mutex
 	conns map[string]*connection.Connection // by project + "\x00" + id
@@ -182,6 +185,10 @@ func (e *Engine) Register(w worker.Registry) {
 	w.RegisterActivityWithOptions(e.Seal, activity.RegisterOptions{Name: SealedActivityName})
 	w.RegisterWorkflowWithOptions(e.DeliveryWorkflow, workflow.RegisterOptions{Name: DeliveryWorkflowName})
 	w.RegisterActivityWithOptions(e.Deliver, activity.RegisterOptions{Name: SinkActivityName})
+	w.RegisterWorkflowWithOptions(e.PollWorkflow, workflow.RegisterOptions{Name: PollWorkflowName})
+	w.RegisterActivityWithOptions(e.PollEvents, activity.RegisterOptions{Name: PollEventsActivityName})
+	w.RegisterActivityWithOptions(e.DeliverBatch, activity.RegisterOptions{Name: SinkBatchActivityName})
+	w.RegisterActivityWithOptions(e.CommitPoll, activity.RegisterOptions{Name: PollCommitActivityName})
 }
 
 func (e *Engine) activityTimeout() time.Duration {

@@ -3,6 +3,7 @@ package temporal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -143,5 +144,42 @@ func TestRetryPolicyWaitOverMaxBackoffIsNotMade(t *testing.T) {
 	_, err, n, _ := fetch(t, "/slow", reply{429, map[string]string{"Retry-After": "60"}}, reply{200, nil})
 	if err == nil || !strings.Contains(err.Error(), "429") || n != 1 {
 		t.Fatalf("error %v after %d requests; want the 429 after 1", err, n)
+	}
+}
+
+// A failed activity's message and details (the response) go into history:
+// secrets in them are sealed again.
+func TestActivityFailureHoldsNoSecret(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+		w.WriteHeader(400)
+		w.Write([]byte("bad request from " + r.Header.Get("Authorization")))
+	}))
+	defer srv.Close()
+	e := newEngine(t, srv.URL)
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	e.Register(env)
+	var failures []string
+	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
+		if err == nil {
+			return
+		}
+		var ae *temporal.ApplicationError
+		if errors.As(err, &ae) && ae.HasDetails() {
+			var out HTTPResponse
+			if err := ae.Details(&out); err != nil {
+				t.Error(err)
+			}
+			failures = append(failures, fmt.Sprintf("%s %v %s", ae.Message(), out.Header, out.Body))
+		}
+	})
+	env.ExecuteWorkflow(WorkflowName, FlowInput{Project: "shop", Flow: "fetch", ConnectionID: "acme", Inputs: map[string]any{"path": "/x"}})
+	err := env.GetWorkflowError()
+	if err == nil || strings.Contains(err.Error(), testKey) {
+		t.Fatalf("error %v", err)
+	}
+	if len(failures) != 1 || strings.Contains(failures[0], testKey) || !strings.Contains(failures[0], placeholder("api_key")) {
+		t.Fatalf("activity failures %q: want one, sealed", failures)
 	}
 }
