@@ -503,7 +503,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 			unmapped(fmt.Sprintf("%s parameter %s described by content, not a schema", in, prm.Name))
 			continue
 		}
-		f := field(prm.Schema, maxFieldDepth, nil) // parameters: no nested properties
+		f := field(prm.Schema, maxFieldDepth, nil, nodeBudget()) // parameters: no nested properties
 		if d := firstLine(prm.Description); d != "" {
 			f.desc = d
 		}
@@ -558,7 +558,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 				}
 			}
 		}
-		cands = append(cands, example(prm.Schema, 0, nil))
+		cands = append(cands, example(prm.Schema, 0, nil, nodeBudget()))
 		pr.example = valueFor(f, cands...)
 		if in == "path" {
 			if s, ok := pr.example.(string); !ok || !safePathValue.MatchString(s) {
@@ -589,7 +589,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 			if len(others) > 0 {
 				p.comments = append(p.comments, "the request body is also accepted as "+strings.Join(others, ", ")+"; this flow sends "+mt)
 			}
-			f := field(chosen.Schema, 0, nil)
+			f := field(chosen.Schema, 0, nil, nodeBudget())
 			if chosen.Schema == nil {
 				f = &fld{typ: "any"}
 			}
@@ -613,7 +613,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 				}
 			}
 			if chosen.Schema != nil {
-				cands = append(cands, example(chosen.Schema, 0, nil))
+				cands = append(cands, example(chosen.Schema, 0, nil, nodeBudget()))
 			}
 			p.body = &bodySpec{f: f, mediaType: mt, form: mt == "application/x-www-form-urlencoded", example: valueFor(f, cands...)}
 		}
@@ -742,7 +742,7 @@ func (a *api) success(p *op, o *v3.Operation) {
 			}
 		}
 		if ex == nil && m.Schema != nil {
-			ex = example(m.Schema, 0, nil)
+			ex = example(m.Schema, 0, nil, nodeBudget())
 		}
 		if !isJSON(l) {
 			if s, ok := ex.(string); ok {
@@ -763,7 +763,7 @@ func (a *api) success(p *op, o *v3.Operation) {
 
 // listShape says whether a schema is an array, or names its array property.
 func listShape(sp *base.SchemaProxy) (bool, string) {
-	f := field(sp, 0, nil)
+	f := field(sp, 0, nil, nodeBudget())
 	if f.typ == "list" {
 		return true, ""
 	}
