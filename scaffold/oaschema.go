@@ -31,6 +31,20 @@ type prop struct {
 // maxFieldDepth bounds how deep object properties are declared.
 const maxFieldDepth = 3
 
+// maxSchemaNodes bounds the schemas one field or example (of a parameter,
+// a body, a response) visits. Depth alone does not bound the work: allOf
+// stays at its depth, and a schema that lists the next one several times,
+// level after level ($refs, not a cycle), expands exponentially; a 5 KB
+// description took seconds, a 6 KB one hours (found by FuzzFromOpenAPI).
+// Past the budget a field is "any" and an example leaves the rest out.
+const maxSchemaNodes = 5000
+
+// nodeBudget is a fresh budget for one field or example walk.
+func nodeBudget() *int {
+	n := maxSchemaNodes
+	return &n
+}
+
 // schemaOf resolves a proxy, never panicking on a broken reference.
 func schemaOf(sp *base.SchemaProxy) (s *base.Schema) {
 	if sp == nil {
@@ -46,8 +60,12 @@ func schemaOf(sp *base.SchemaProxy) (s *base.Schema) {
 
 // field derives a field from a schema. depth counts object levels; refs holds
 // the $refs being expanded, so recursive schemas stop.
-func field(sp *base.SchemaProxy, depth int, refs []string) *fld {
+func field(sp *base.SchemaProxy, depth int, refs []string, left *int) *fld {
 	f := &fld{typ: "any"}
+	if *left <= 0 {
+		return f
+	}
+	*left--
 	s := schemaOf(sp)
 	if s == nil {
 		return f
@@ -76,7 +94,7 @@ func field(sp *base.SchemaProxy, depth int, refs []string) *fld {
 	if len(s.AllOf) > 0 {
 		merged := &fld{typ: "object"}
 		for _, sub := range s.AllOf {
-			mf := field(sub, depth, refs)
+			mf := field(sub, depth, refs, left)
 			if mf.typ != "object" {
 				return f
 			}
@@ -101,7 +119,7 @@ func field(sp *base.SchemaProxy, depth int, refs []string) *fld {
 			n++
 		}
 		if n == 1 {
-			of := field(only, depth, refs)
+			of := field(only, depth, refs, left)
 			of.nullable = of.nullable || f.nullable
 			if f.desc != "" {
 				of.desc = f.desc
@@ -126,7 +144,7 @@ func field(sp *base.SchemaProxy, depth int, refs []string) *fld {
 	case "array":
 		f.typ = "list"
 		if s.Items != nil && s.Items.IsA() {
-			f.items = field(s.Items.A, depth+1, refs)
+			f.items = field(s.Items.A, depth+1, refs, left)
 			if f.items.typ == "any" {
 				f.items = nil
 			}
@@ -142,7 +160,7 @@ func field(sp *base.SchemaProxy, depth int, refs []string) *fld {
 					f.skipped = append(f.skipped, name)
 					continue
 				}
-				pf := field(p, depth+1, refs)
+				pf := field(p, depth+1, refs, left)
 				pf.required = req[name] && !pf.nullable
 				if ps := schemaOf(p); ps != nil && ps.ReadOnly != nil && *ps.ReadOnly {
 					continue // readOnly: never sent
@@ -339,7 +357,11 @@ func conforms(v any, f *fld) bool {
 
 // example makes a value for a schema: its examples where the description
 // has them, else one built from its type and format.
-func example(sp *base.SchemaProxy, depth int, refs []string) any {
+func example(sp *base.SchemaProxy, depth int, refs []string, left *int) any {
+	if *left <= 0 {
+		return nil
+	}
+	*left--
 	s := schemaOf(sp)
 	if s == nil || depth > 6 {
 		return nil
@@ -370,7 +392,7 @@ func example(sp *base.SchemaProxy, depth int, refs []string) any {
 	if len(s.AllOf) > 0 {
 		m := map[string]any{}
 		for _, sub := range s.AllOf {
-			if sm, ok := example(sub, depth, refs).(map[string]any); ok {
+			if sm, ok := example(sub, depth, refs, left).(map[string]any); ok {
 				for k, v := range sm {
 					m[k] = v
 				}
@@ -381,7 +403,7 @@ func example(sp *base.SchemaProxy, depth int, refs []string) any {
 	for _, alts := range [][]*base.SchemaProxy{s.OneOf, s.AnyOf} {
 		for _, a := range alts {
 			if as := schemaOf(a); as != nil && !(len(as.Type) == 1 && as.Type[0] == "null") {
-				return example(a, depth, refs)
+				return example(a, depth, refs, left)
 			}
 		}
 	}
@@ -405,7 +427,7 @@ func example(sp *base.SchemaProxy, depth int, refs []string) any {
 		m := map[string]any{}
 		if s.Properties != nil {
 			for name, p := range s.Properties.FromOldest() {
-				if v := example(p, depth+1, refs); v != nil {
+				if v := example(p, depth+1, refs, left); v != nil {
 					m[name] = v
 				}
 			}
@@ -413,7 +435,7 @@ func example(sp *base.SchemaProxy, depth int, refs []string) any {
 		return m
 	case "array":
 		if s.Items != nil && s.Items.IsA() {
-			if v := example(s.Items.A, depth+1, refs); v != nil {
+			if v := example(s.Items.A, depth+1, refs, left); v != nil {
 				return []any{v}
 			}
 		}

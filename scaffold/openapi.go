@@ -26,6 +26,8 @@ type OpenAPIOptions struct {
 	// Operations, if set, keeps only the operations whose operationId or
 	// "METHOD /path" it matches.
 	Operations *regexp.Regexp
+
+	noFiles bool // tests: $refs to other files are not followed (no file is read)
 }
 
 // SpecError is a description that cannot be used: not OpenAPI 3, Swagger
@@ -161,7 +163,7 @@ func readSpec(spec string, data []byte, o OpenAPIOptions) (a *api, err error) {
 	cfg := &datamodel.DocumentConfiguration{
 		BasePath:              filepath.Dir(abs),
 		SpecFilePath:          filepath.Base(abs),
-		AllowFileReferences:   true,
+		AllowFileReferences:   !o.noFiles,
 		AllowRemoteReferences: false,
 		Logger:                quiet,
 	}
@@ -503,7 +505,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 			unmapped(fmt.Sprintf("%s parameter %s described by content, not a schema", in, prm.Name))
 			continue
 		}
-		f := field(prm.Schema, maxFieldDepth, nil) // parameters: no nested properties
+		f := field(prm.Schema, maxFieldDepth, nil, nodeBudget()) // parameters: no nested properties
 		if d := firstLine(prm.Description); d != "" {
 			f.desc = d
 		}
@@ -558,7 +560,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 				}
 			}
 		}
-		cands = append(cands, example(prm.Schema, 0, nil))
+		cands = append(cands, example(prm.Schema, 0, nil, nodeBudget()))
 		pr.example = valueFor(f, cands...)
 		if in == "path" {
 			if s, ok := pr.example.(string); !ok || !safePathValue.MatchString(s) {
@@ -589,7 +591,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 			if len(others) > 0 {
 				p.comments = append(p.comments, "the request body is also accepted as "+strings.Join(others, ", ")+"; this flow sends "+mt)
 			}
-			f := field(chosen.Schema, 0, nil)
+			f := field(chosen.Schema, 0, nil, nodeBudget())
 			if chosen.Schema == nil {
 				f = &fld{typ: "any"}
 			}
@@ -613,7 +615,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 				}
 			}
 			if chosen.Schema != nil {
-				cands = append(cands, example(chosen.Schema, 0, nil))
+				cands = append(cands, example(chosen.Schema, 0, nil, nodeBudget()))
 			}
 			p.body = &bodySpec{f: f, mediaType: mt, form: mt == "application/x-www-form-urlencoded", example: valueFor(f, cands...)}
 		}
@@ -742,7 +744,7 @@ func (a *api) success(p *op, o *v3.Operation) {
 			}
 		}
 		if ex == nil && m.Schema != nil {
-			ex = example(m.Schema, 0, nil)
+			ex = example(m.Schema, 0, nil, nodeBudget())
 		}
 		if !isJSON(l) {
 			if s, ok := ex.(string); ok {
@@ -763,7 +765,7 @@ func (a *api) success(p *op, o *v3.Operation) {
 
 // listShape says whether a schema is an array, or names its array property.
 func listShape(sp *base.SchemaProxy) (bool, string) {
-	f := field(sp, 0, nil)
+	f := field(sp, 0, nil, nodeBudget())
 	if f.typ == "list" {
 		return true, ""
 	}

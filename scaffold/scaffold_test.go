@@ -1,6 +1,7 @@
 package scaffold
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -99,7 +100,7 @@ func TestInitRefusesNonEmptyDir(t *testing.T) {
 }
 
 // FuzzFromOpenAPI: no description, however malformed, panics the generator;
-// each either is refused or renders.
+// each either is refused or renders. $refs to files are not followed.
 func FuzzFromOpenAPI(f *testing.F) {
 	seeds, _ := filepath.Glob("../testdata/openapi/*")
 	for _, s := range seeds {
@@ -111,7 +112,8 @@ func FuzzFromOpenAPI(f *testing.F) {
 	f.Add([]byte("openapi: 3.0.0\ncomponents:\n  schemas:\n    A: {properties: {a: {$ref: '#/components/schemas/A'}}}\npaths:\n  /a:\n    post:\n      requestBody: {content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}}\n      responses: {default: {description: x}}\n"))
 	f.Add([]byte("openapi: 3.1.0\npaths: {/x: null, /y: {get: null}}\nwebhooks: 5\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a, err := readSpec("fuzz.yaml", data, OpenAPIOptions{})
+		// no file is read: a fuzzed $ref could name any path on the machine
+		a, err := readSpec("fuzz.yaml", data, OpenAPIOptions{noFiles: true})
 		if err != nil {
 			return
 		}
@@ -125,4 +127,50 @@ func FuzzFromOpenAPI(f *testing.F) {
 			}
 		}
 	})
+}
+
+// expandingSpec is a description of n-level schemas, each listing the next
+// k times under allOf and k times as properties: no cycle, but k^n paths.
+func expandingSpec(n, k int) []byte {
+	var s strings.Builder
+	s.WriteString("openapi: 3.0.0\ninfo: {title: x, version: '1'}\ncomponents:\n  schemas:\n    L0: {type: string}\n")
+	for l := 1; l <= n; l++ {
+		fmt.Fprintf(&s, "    L%d:\n      type: object\n      allOf:\n", l)
+		for p := 0; p < k; p++ {
+			fmt.Fprintf(&s, "        - {$ref: '#/components/schemas/L%d'}\n", l-1)
+		}
+		s.WriteString("      properties:\n")
+		for p := 0; p < k; p++ {
+			fmt.Fprintf(&s, "        p%d: {$ref: '#/components/schemas/L%d'}\n", p, l-1)
+		}
+	}
+	top := fmt.Sprintf("{$ref: '#/components/schemas/L%d'}", n)
+	fmt.Fprintf(&s, "paths:\n  /a:\n    post:\n      operationId: make_a\n      requestBody: {content: {application/json: {schema: %s}}}\n      responses: {'200': {description: ok, content: {application/json: {schema: %s}}}}\n", top, top)
+	return []byte(s.String())
+}
+
+// TestExpandingSchemasAreBounded: schemas that reuse the next level many
+// times expand exponentially (12 levels of 8: 8^12 paths, about 10 KB of
+// description); each field and example visits at most maxSchemaNodes of
+// them, so the description renders (before the bound, one of 5 KB took
+// seconds and this one would take years).
+func TestExpandingSchemasAreBounded(t *testing.T) {
+	a, err := readSpec("expanding.yaml", expandingSpec(12, 8), OpenAPIOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := a.render()
+	var flow string
+	for name, content := range files {
+		if strings.HasPrefix(name, "flows/") && strings.Contains(content, "make_a") {
+			flow = content
+		}
+	}
+	if flow == "" {
+		t.Fatalf("no flow for make_a among %d files", len(files))
+	}
+	var v any
+	if err := yaml.Unmarshal([]byte(flow), &v); err != nil {
+		t.Fatalf("the flow is not YAML: %v\n%s", err, flow)
+	}
 }

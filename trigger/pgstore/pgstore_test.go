@@ -65,9 +65,24 @@ func TestTriggerRegistry(t *testing.T) {
 	if err := s.CreateTrigger(ctx, dup); !errors.Is(err, trigger.ErrExists) {
 		t.Fatalf("same input again: %v, want ErrExists", err)
 	}
-	hook := &trigger.Trigger{ID: "hook-1", Project: "shop", Flow: "events", Kind: "webhook", Secret: "s3cret"}
+	hook := &trigger.Trigger{ID: "hook-1", Project: "shop", Flow: "events", Kind: "webhook", Secret: "s3cret", MaxMemory: 64 << 20}
 	if err := s.CreateTrigger(ctx, hook); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := s.GetTrigger(ctx, "hook-1"); err != nil || got.MaxMemory != 64<<20 {
+		t.Fatalf("the trigger's memory budget: %+v %v", got, err)
+	}
+	if err := s.SetMaxMemory(ctx, tr.ID, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetTrigger(ctx, tr.ID); err != nil || got.MaxMemory != 1<<30 {
+		t.Fatalf("after SetMaxMemory: %+v %v", got, err)
+	}
+	if err := s.SetMaxMemory(ctx, tr.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMaxMemory(ctx, "nope-1", 1); !errors.Is(err, trigger.ErrNotFound) {
+		t.Fatalf("SetMaxMemory of an unknown trigger: %v", err)
 	}
 	if err := s.SetRegistration(ctx, "hook-1", json.RawMessage(`{"id":7}`)); err != nil {
 		t.Fatal(err)
