@@ -33,7 +33,10 @@ func analyze(f *lang.Flow) {
 }
 
 type useCollector struct {
-	members  []*ast.MemberNode
+	members []*ast.MemberNode
+	// the member accesses compiled as calls of get (fetch.go),
+	// and the members whose object is one, as the accesses they stand for
+	alias    map[ast.Node]*ast.MemberNode
 	idents   []*ast.IdentifierNode
 	inputs   []*ast.IdentifierNode
 	usesFlow bool
@@ -43,7 +46,21 @@ type useCollector struct {
 func (c *useCollector) Visit(n *ast.Node) {
 	switch t := (*n).(type) {
 	case *ast.MemberNode:
+		if a, ok := c.alias[t.Node]; ok { // children are visited first
+			m := *t
+			m.Node = a
+			c.addAlias(t, &m)
+			return
+		}
 		c.members = append(c.members, t)
+	case *ast.CallNode:
+		if isGet(t.Callee) && len(t.Arguments) == 2 {
+			m := &ast.MemberNode{Node: t.Arguments[0], Property: t.Arguments[1]}
+			if a, ok := c.alias[m.Node]; ok {
+				m.Node = a
+			}
+			c.addAlias(t, m)
+		}
 	case *ast.IdentifierNode:
 		switch t.Value {
 		case "steps":
@@ -54,6 +71,14 @@ func (c *useCollector) Visit(n *ast.Node) {
 			c.inputs = append(c.inputs, t)
 		}
 	}
+}
+
+func (c *useCollector) addAlias(n ast.Node, m *ast.MemberNode) {
+	if c.alias == nil {
+		c.alias = map[ast.Node]*ast.MemberNode{}
+	}
+	c.alias[n] = m
+	c.members = append(c.members, m)
 }
 
 func (c *useCollector) value(v *lang.Value) {

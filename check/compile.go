@@ -223,6 +223,7 @@ func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, 
 			return nil, err
 		}
 	}
+	ast.Walk(&tree.Node, getPatch{}) // see fetch.go
 	return compiler.Compile(tree, c)
 }
 
