@@ -80,7 +80,8 @@ func newTriggerCmd(e *env) *cobra.Command {
 		Long: `A trigger is a webhook or poll flow turned on for a connection with its input options.
 'trigger on' registers a webhook with the service (or records a poll with an empty cursor),
 'trigger off' deregisters it and forgets it, 'trigger list' shows what is on (and what is
-paused, and why), 'trigger resume' resumes a paused trigger.
+paused, and why), 'trigger pause' pauses a trigger by hand, 'trigger resume' resumes a
+paused trigger.
 'flowrun serve' then hosts every trigger that is on.`,
 	}
 	on := &hostOptions{}
@@ -254,6 +255,24 @@ the triggers paused with that connection.`,
 		},
 	}
 	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory, or postgres://...")
+	po := &pauseOptions{}
+	pauseCmd := &cobra.Command{
+		Use:   "pause TRIGGER --state DIR [--reason TEXT]",
+		Short: "Pause a trigger by hand (code manual) until it is resumed",
+		Long: `pause holds a trigger until 'flowrun trigger resume': flowrun serve runs no poll and
+answers its webhook deliveries 503 (so the sender delivers them again later). The pause
+has the code manual and the --reason given, shown by 'flowrun trigger list'; unlike a
+pause for auth_expired or config, no run's outcome and no 'flowrun connection login
+--state' lifts it. A running flowrun serve picks it up within 10 seconds.`,
+		Example: `  flowrun trigger pause new_items-1a2b3c4d --state .flowrun --reason "service maintenance until 14:00"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			po.id = args[0]
+			return runTriggerPause(e, po)
+		},
+	}
+	pauseCmd.Flags().StringVar(&po.state, "state", "", "state directory, or postgres://...")
+	pauseCmd.Flags().StringVar(&po.reason, "reason", "", "why the trigger is paused, shown beside it")
 	ro := &resetOptions{}
 	resetCmd := &cobra.Command{
 		Use:   "reset TRIGGER --state DIR [--cursor JSON] [--forget-dedupe]",
@@ -289,7 +308,7 @@ own memory budget, e.g. 64MiB or 1GiB; 'default' returns it to flowrun serve's
 	}
 	setCmd.Flags().StringVar(&so.state, "state", "", "state directory")
 	setCmd.Flags().StringVar(&so.maxMemory, "max-memory", "", "the trigger's memory budget for each run (e.g. 64MiB), or default for serve's")
-	cmd.AddCommand(onCmd, offCmd, listCmd, resumeCmd, resetCmd, setCmd)
+	cmd.AddCommand(onCmd, offCmd, listCmd, pauseCmd, resumeCmd, resetCmd, setCmd)
 	return cmd
 }
 
@@ -707,6 +726,37 @@ func mustJSON(v any) []byte {
 		return nil
 	}
 	return b
+}
+
+// pauseOptions are `flowrun trigger pause`'s flags.
+type pauseOptions struct {
+	state  string
+	id     string
+	reason string
+}
+
+func runTriggerPause(e *env, o *pauseOptions) error {
+	if strings.ContainsAny(o.reason, "\r\n") {
+		return usageErr("--reason must be one line")
+	}
+	st, _, closeFn, err := openStateStore(e.ctx, o.state) // state.go
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	err = trigger.Pause(e.ctx, st, o.id, o.reason, time.Now())
+	if errors.Is(err, trigger.ErrNotFound) {
+		return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", o.id)
+	}
+	if err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
+	}
+	fmt.Fprintf(e.stdout, "trigger %s is paused (manual)", o.id)
+	if o.reason != "" {
+		fmt.Fprintf(e.stdout, ": %s", o.reason)
+	}
+	fmt.Fprintf(e.stdout, "\nresume it with: flowrun trigger resume %s --state DIR\n", o.id)
+	return nil
 }
 
 // resetOptions are `flowrun trigger reset`'s flags.
