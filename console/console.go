@@ -32,6 +32,7 @@ import (
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
 )
 
@@ -48,6 +49,13 @@ type Project struct {
 	Project     *lang.Project
 	Diagnostics lang.Diagnostics // from load.Inspect; a project with any is never run
 	Connection  *connection.Connection
+	// ConnectionName is the named connection (flowrun serve --connections
+	// DIR) the project is shown with; "" for a --connection FILE. One
+	// project served with several named connections is one Project each.
+	ConnectionName string
+	// Limits are the limits of the runs started from the console with this
+	// project (under flowrun serve, its host Runner's: --max-memory).
+	Limits run.Limits
 }
 
 // Config configures a Server.
@@ -303,6 +311,24 @@ func (s *Server) project(w http.ResponseWriter, r *http.Request) *Project {
 		s.notFound(w, r, "no project "+r.PathValue("project"))
 	}
 	return p
+}
+
+// projectOf is the project a trigger or stored run of connector and named
+// connection ran with, or nil.
+func (s *Server) projectOf(connector, connName string) *Project {
+	for _, p := range s.cfg.Projects {
+		if p.Project.Connector.Name == connector && p.ConnectionName == connName {
+			return p
+		}
+	}
+	return nil
+}
+
+// runner is a Runner over the project's connection: the same connection
+// object its flowrun serve host runs with, so a token refreshed or a
+// rate-limit budget spent here is that host's.
+func (s *Server) runner(p *Project, trace func(run.TraceEvent)) *run.Runner {
+	return &run.Runner{Project: p.Project, Connection: p.Connection, Client: s.cfg.Client, Now: s.cfg.Now, Limits: p.Limits, Trace: trace}
 }
 
 func (s *Server) flow(w http.ResponseWriter, r *http.Request) (*Project, *lang.Flow) {

@@ -22,7 +22,7 @@ const storePrefix = "s"
 // fromRecord turns a stored run into the console's view of a run.
 func fromRecord(rec *trigger.RunRecord) *Run {
 	rn := &Run{ID: storePrefix + strconv.FormatInt(rec.ID, 10), Project: rec.Project, Flow: rec.Flow, Start: rec.Started,
-		Duration: rec.Duration, Status: "ok", Error: rec.Error, Trigger: rec.TriggerID, Source: rec.Source, Events: rec.Events,
+		Duration: rec.Duration, Status: "ok", Error: rec.Error, Trigger: rec.TriggerID, Connection: rec.Connection, Source: rec.Source, Events: rec.Events,
 		StepsDropped: rec.StepsDropped, Replayable: rec.Replayable}
 	if rec.Status != "ok" {
 		rn.Status = "failed"

@@ -122,7 +122,11 @@ func (s *Server) renderStatus(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, "home", "Connectors", map[string]any{"Runs": s.recentRuns(10)})
+	named := false
+	for _, p := range s.cfg.Projects {
+		named = named || p.ConnectionName != ""
+	}
+	s.render(w, r, "home", "Connectors", map[string]any{"Runs": s.recentRuns(10), "Named": named})
 }
 
 func (s *Server) connector(w http.ResponseWriter, r *http.Request) {
@@ -295,7 +299,7 @@ func (s *Server) revokeConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rn := s.newRun(p, p.Project.Flow(name), map[string]any{})
-	runner := &run.Runner{Project: p.Project, Connection: p.Connection, Client: s.cfg.Client, Now: s.cfg.Now, Trace: rn.trace}
+	runner := s.runner(p, rn.trace)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), time.Minute)
 	defer cancel()
 	err := runner.Revoke(ctx)
@@ -411,8 +415,7 @@ func (s *Server) runFlow(w http.ResponseWriter, r *http.Request) {
 // start runs a flow to its end and keeps the run.
 func (s *Server) start(ctx context.Context, p *Project, f *lang.Flow, in map[string]any) *Run {
 	rn := s.newRun(p, f, in)
-	runner := &run.Runner{Project: p.Project, Connection: p.Connection, Client: s.cfg.Client, Now: s.cfg.Now}
-	runner.Trace = rn.trace
+	runner := s.runner(p, rn.trace)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
 	out, err := runner.Run(ctx, f.Name, in)
@@ -455,7 +458,11 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := map[string]any{"Run": rn, "CanReplay": s.cfg.Replay != nil && rn.Replayable && rn.Status == "failed" && strings.HasPrefix(id, storePrefix)}
-	if p := s.byKey[rn.Project]; p != nil {
+	p := s.projectOf(rn.Project, rn.Connection)
+	if p == nil {
+		p = s.byKey[rn.Project]
+	}
+	if p != nil {
 		if f := p.Project.Flow(rn.Flow); f != nil {
 			data["SVG"] = s.svgFor(p, f, rn.status(graph.Build(f)))
 		}
@@ -539,14 +546,14 @@ type formError struct {
 
 // triggerRow is a trigger as the console shows it: never its secret.
 type triggerRow struct {
-	ID, Project, Flow, Kind, State, Schedule, LastError string
-	LastRunAt, CreatedAt, Since                         time.Time
-	Delivered                                           int64
-	CursorSize                                          int
-	Held                                                bool   // paused or delayed: can be resumed
-	Paused                                              bool   // paused until resumed
-	Code, Reason, Meaning                               string // what holds it (language 1.1 codes, or manual)
-	Err                                                 *formError
+	ID, Project, Connection, Flow, Kind, State, Schedule, LastError string
+	LastRunAt, CreatedAt, Since                                     time.Time
+	Delivered                                                       int64
+	CursorSize                                                      int
+	Held                                                            bool   // paused or delayed: can be resumed
+	Paused                                                          bool   // paused until resumed
+	Code, Reason, Meaning                                           string // what holds it (language 1.1 codes, or manual)
+	Err                                                             *formError
 }
 
 func (s *Server) triggersPage(w http.ResponseWriter, r *http.Request) {
@@ -574,12 +581,21 @@ func (s *Server) renderTriggers(w http.ResponseWriter, r *http.Request, status i
 		for _, t := range ts {
 			row := triggerRow{ID: t.ID, Project: t.Project, Flow: t.Flow, Kind: t.Kind, State: "on",
 				LastError: t.LastError, LastRunAt: t.LastRunAt, CreatedAt: t.CreatedAt, Delivered: t.Delivered, CursorSize: len(t.Cursor)}
+			row.Connection = t.Connection
 			var conn *connection.Connection
-			for _, p := range s.cfg.Projects {
-				if p.Project.Connector.Name != t.Project {
-					continue
+			p := s.projectOf(t.Project, t.Connection)
+			if p == nil {
+				for _, q := range s.cfg.Projects {
+					if q.Project.Connector.Name == t.Project {
+						p = q // a trigger of the project with a connection not shown: its schedule
+						break
+					}
 				}
-				conn = p.Connection
+			}
+			if p != nil {
+				if p.ConnectionName == t.Connection {
+					conn = p.Connection
+				}
 				if f := p.Project.Flow(t.Flow); f != nil && f.Schedule > 0 {
 					row.Schedule = "every " + f.Schedule.String()
 				}

@@ -27,6 +27,7 @@ type Run struct {
 	Steps    []run.TraceEvent
 	// from a state store's history
 	Trigger      string
+	Connection   string // the named connection the run used ("" for none, or --connection FILE)
 	Source       string // webhook, poll, run, replay; "console" for runs started here
 	Events       int
 	StepsDropped int
@@ -41,7 +42,7 @@ func (s *Server) newRun(p *Project, f *lang.Flow, in map[string]any) *Run {
 	s.seq++
 	id := fmt.Sprintf("%d", s.seq)
 	s.mu.Unlock()
-	return &Run{ID: id, Project: p.Name, Flow: f.Name, Start: s.cfg.Now(), Status: "running", Source: "console",
+	return &Run{ID: id, Project: p.Name, Connection: p.ConnectionName, Flow: f.Name, Start: s.cfg.Now(), Status: "running", Source: "console",
 		Inputs: p.Connection.RedactValue(in), conn: p.Connection}
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flowrun/flowrun/connection"
 	"github.com/flowrun/flowrun/run"
@@ -262,5 +263,41 @@ func TestReplayGoesToThePeer(t *testing.T) {
 	defer mu.Unlock()
 	if tokens["Bearer tok-alpha-1234"] != 0 || tokens["Bearer tok-beta-1234"] != 2 {
 		t.Fatalf("requests by token: %v", tokens)
+	}
+}
+
+// TestPauseReachesPeer: a pause or resume made through the first host (the
+// console under serve --connections) reaches the scheduler of the peer
+// that runs the trigger at once, not at its next refresh of the holds.
+func TestPauseReachesPeer(t *testing.T) {
+	ctx := context.Background()
+	srv := httptest.NewServer(http.NotFoundHandler()) // no request is made
+	defer srv.Close()
+	first, _ := newHostWith(t, &service{srv: srv}, &memSink{}, map[string]string{"connector.yaml": hostConnector, "flows/poll.yaml": pollFlow})
+	mk := func(name string) *Host {
+		c := &connection.Connection{Params: map[string]any{"token": "tok-" + name + "-1234"}}
+		return &Host{Store: first.Store, Runner: &run.Runner{Project: first.Runner.Project, Connection: c}, Named: name, ConnectionName: name}
+	}
+	first = mk("alpha")
+	beta := mk("beta")
+	first.Peers = []*Host{beta}
+	tr := &Trigger{Project: first.Runner.Project.Connector.Name, Connection: "beta", Flow: "new_events", Kind: "poll"}
+	if err := first.Store.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Pause(ctx, tr.ID, "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	if _, due := beta.due(tr.ID, time.Now()); due {
+		t.Error("the peer's scheduler still polls a trigger paused through the first host")
+	}
+	if had, err := first.Resume(ctx, tr.ID); err != nil || !had {
+		t.Fatalf("resume: %v %v", had, err)
+	}
+	if _, due := beta.due(tr.ID, time.Now()); !due {
+		t.Error("the peer's scheduler does not poll a trigger resumed through the first host")
+	}
+	if err := first.Pause(ctx, "nope", ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("pausing an unknown trigger: %v", err)
 	}
 }

@@ -732,6 +732,9 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	go func() { errc <- srv.Serve(ln) }()
 	pollCtx, stopPolls := context.WithCancel(context.WithoutCancel(ctx))
 	var pollWG sync.WaitGroup
+	// the peers' schedulers first: it sets the listing h's scheduler
+	// shares, which must be in place before h's scheduler reads it
+	h.schedulePeers(ctx, pollCtx, &pollWG)
 	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()
@@ -739,7 +742,6 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 			h.schedule(ctx, pollCtx, &pollWG)
 		}
 	}()
-	h.schedulePeers(ctx, pollCtx, &pollWG)
 	flushDone := make(chan struct{})
 	go func() {
 		defer close(flushDone)

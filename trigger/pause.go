@@ -287,7 +287,7 @@ func (h *Host) Pause(ctx context.Context, id, reason string) error {
 	if err := h.state().SetHold(ctx, hd); err != nil {
 		return err
 	}
-	h.setHoldCache(id, &hd)
+	h.setHoldCacheAll(id, &hd)
 	return nil
 }
 
@@ -301,8 +301,18 @@ func (h *Host) Resume(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	h.setHoldCache(id, nil)
+	h.setHoldCacheAll(id, nil)
 	return had, nil
+}
+
+// setHoldCacheAll updates the scheduler's view of a hold in h and its
+// peers (--connections: the trigger may be a peer's), so a pause or resume
+// made through the first host reaches the scheduler that runs it at once.
+func (h *Host) setHoldCacheAll(id string, hd *Hold) {
+	h.setHoldCache(id, hd)
+	for _, p := range h.Peers {
+		p.setHoldCache(id, hd)
+	}
 }
 
 // setHoldCache updates the scheduler's view of a trigger's hold (nil: none).

@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"encoding/json"
+	"time"
 )
 
 // StateStore is the state the trigger host keeps between runs: the registry
@@ -77,4 +78,15 @@ func Resume(ctx context.Context, st StateStore, id string) (bool, error) {
 		return false, err
 	}
 	return st.ClearHold(ctx, id)
+}
+
+// Pause pauses a trigger by hand (code manual, with the reason shown beside
+// it) in any StateStore, replacing any other hold; ErrNotFound (wrapped)
+// when the trigger is not on. A running flowrun serve reads it at its next
+// refresh of the holds (within 10 seconds), as it does a Resume.
+func Pause(ctx context.Context, st StateStore, id, reason string, at time.Time) error {
+	if _, err := st.GetTrigger(ctx, id); err != nil {
+		return err
+	}
+	return st.SetHold(ctx, Hold{TriggerID: id, Code: HoldManual, Reason: reason, Since: at})
 }

@@ -136,9 +136,8 @@ func (c *consoleMount) mount(h *trigger.Host, dir, listen string) error {
 	if !console.Loopback(listen) && c.token == "" {
 		return usageErr("--console with --listen %s (beyond loopback) needs --console-token (or FLOWRUN_CONSOLE_TOKEN)", listen)
 	}
-	p := h.Runner.Project
 	srv, err := console.New(console.Config{
-		Projects: []*console.Project{{Name: p.Connector.Name, Dir: dir, Project: p, Connection: h.Runner.Connection}},
+		Projects: consoleProjects(h, dir),
 		Prefix:   "/console", Token: c.token, Store: h.Store, Replay: h.Replay, Pause: h.Pause, Resume: h.Resume,
 	})
 	if err != nil {
@@ -146,4 +145,28 @@ func (c *consoleMount) mount(h *trigger.Host, dir, listen string) error {
 	}
 	h.Console = srv
 	return nil
+}
+
+// consoleProjects are the console's projects under flowrun serve: one per
+// host (h and its peers, one per project and named connection with
+// --connections DIR), each with that host's connection object and limits,
+// so the console's test, revoke and log-in-again act on that host's
+// connection. A project served with named connections is keyed
+// "<connector>@<connection>".
+func consoleProjects(h *trigger.Host, dir string) []*console.Project {
+	var out []*console.Project
+	for _, x := range append([]*trigger.Host{h}, h.Peers...) {
+		p := x.Runner.Project
+		d := p.Dir
+		if d == "" {
+			d = dir
+		}
+		key := p.Connector.Name
+		if x.Named != "" {
+			key += "@" + x.Named
+		}
+		out = append(out, &console.Project{Name: key, Dir: d, Project: p, Connection: x.Runner.Connection,
+			ConnectionName: x.Named, Limits: x.Runner.Limits})
+	}
+	return out
 }

@@ -7,6 +7,11 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/flowrun/flowrun/connection"
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/run"
+	"github.com/flowrun/flowrun/trigger"
 )
 
 // goInternals are pieces of Go's own messages that no user-facing output may
@@ -54,5 +59,31 @@ func TestNoGoInternals(t *testing.T) {
 		var out, errb bytes.Buffer
 		Main([]string{"test", "--verbose", dir}, nil, &out, &errb)
 		findGoInternals(t, "flowrun test "+filepath.Base(dir), out.String()+errb.String())
+	}
+}
+
+// TestConsoleProjectsPerConnection: under serve --connections the console
+// gets one project per host (h and its peers), keyed by connection, with
+// that host's own connection object and limits.
+func TestConsoleProjectsPerConnection(t *testing.T) {
+	p := &lang.Project{Connector: &lang.Connector{Name: "acme"}}
+	mk := func(name string, mem int64) *trigger.Host {
+		r := &run.Runner{Project: p, Connection: &connection.Connection{Params: map[string]any{}}}
+		r.Limits.MaxMemory = mem
+		return &trigger.Host{Runner: r, Named: name, ConnectionName: name}
+	}
+	h, peer := mk("eu", 1<<20), mk("us", 2<<20)
+	h.Peers = []*trigger.Host{peer}
+	ps := consoleProjects(h, "connectors/acme")
+	if len(ps) != 2 {
+		t.Fatalf("%d projects, want 2", len(ps))
+	}
+	for i, x := range []*trigger.Host{h, peer} {
+		if ps[i].Name != "acme@"+x.Named || ps[i].ConnectionName != x.Named || ps[i].Connection != x.Runner.Connection || ps[i].Limits.MaxMemory != x.Runner.Limits.MaxMemory {
+			t.Errorf("project %d: %+v", i, ps[i])
+		}
+	}
+	if one := consoleProjects(mk("", 0), "connectors/acme"); len(one) != 1 || one[0].Name != "acme" || one[0].Dir != "connectors/acme" {
+		t.Errorf("one --connection FILE host: %+v", one[0])
 	}
 }

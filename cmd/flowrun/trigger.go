@@ -80,7 +80,8 @@ func newTriggerCmd(e *env) *cobra.Command {
 		Long: `A trigger is a webhook or poll flow turned on for a connection with its input options.
 'trigger on' registers a webhook with the service (or records a poll with an empty cursor),
 'trigger off' deregisters it and forgets it, 'trigger list' shows what is on (and what is
-paused, and why), 'trigger resume' resumes a paused trigger.
+paused, and why), 'trigger pause' pauses a trigger by hand, 'trigger resume' resumes a
+paused trigger.
 'flowrun serve' then hosts every trigger that is on.`,
 	}
 	on := &hostOptions{}
@@ -273,6 +274,38 @@ the triggers paused with that connection.`,
 	}
 	resumeCmd.Flags().StringVar(&resumeState, "state", "", "state directory, or postgres://...")
 	resumeSched.flags(resumeCmd, false)
+	po := &pauseOptions{}
+	pauseSched := &scheduleOptions{}
+	pauseCmd := &cobra.Command{
+		Use:   "pause TRIGGER --state DIR [--reason TEXT] [--engine temporal]",
+		Short: "Pause a trigger by hand (code manual) until it is resumed",
+		Long: `pause holds a trigger until 'flowrun trigger resume': flowrun serve runs no poll and
+answers its webhook deliveries 503 (so the sender delivers them again later). The pause
+has the code manual and the --reason given, shown by 'flowrun trigger list'; unlike a
+pause for auth_expired or config, no run's outcome and no 'flowrun connection login
+--state' lifts it. A running flowrun serve picks it up within 10 seconds.
+With --engine temporal, the poll trigger's Temporal Schedule (poll/<trigger>) is paused
+too (without --state, only the Schedule); 'flowrun trigger resume --engine temporal'
+unpauses it.`,
+		Example: `  flowrun trigger pause new_items-1a2b3c4d --state .flowrun --reason "service maintenance until 14:00"`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			po.id = args[0]
+			if pauseSched.engine != "" {
+				if err := pauseSched.pause(e, args[0], true); err != nil { // schedule.go
+					return err
+				}
+				fmt.Fprintf(e.stdout, "schedule %s is paused\n", tengine.PollScheduleID(args[0]))
+				if po.state == "" {
+					return nil
+				}
+			}
+			return runTriggerPause(e, po)
+		},
+	}
+	pauseCmd.Flags().StringVar(&po.state, "state", "", "state directory, or postgres://...")
+	pauseCmd.Flags().StringVar(&po.reason, "reason", "", "why the trigger is paused, shown beside it")
+	pauseSched.flags(pauseCmd, false)
 	ro := &resetOptions{}
 	resetCmd := &cobra.Command{
 		Use:   "reset TRIGGER --state DIR [--cursor JSON] [--forget-dedupe]",
@@ -291,23 +324,6 @@ the cursor at the next poll.`,
 	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory")
 	resetCmd.Flags().StringVar(&ro.cursor, "cursor", "", "the cursor to start from, as JSON (default: none)")
 	resetCmd.Flags().BoolVar(&ro.forgetDedupe, "forget-dedupe", false, "also forget the dedupe keys")
-	pauseSched := &scheduleOptions{}
-	pauseCmd := &cobra.Command{
-		Use:   "pause TRIGGER --engine temporal",
-		Short: "Pause a poll trigger's Temporal Schedule (flowrun trigger resume unpauses it)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if pauseSched.engine == "" {
-				return usageErr("pause applies to a poll trigger's Temporal Schedule: give --engine temporal")
-			}
-			if err := pauseSched.pause(e, args[0], true); err != nil { // schedule.go
-				return err
-			}
-			fmt.Fprintf(e.stdout, "schedule %s is paused\n", tengine.PollScheduleID(args[0]))
-			return nil
-		},
-	}
-	pauseSched.flags(pauseCmd, false)
 	so := &setOptions{}
 	setCmd := &cobra.Command{
 		Use:   "set TRIGGER --state DIR --max-memory SIZE|default",
@@ -743,6 +759,37 @@ func mustJSON(v any) []byte {
 		return nil
 	}
 	return b
+}
+
+// pauseOptions are `flowrun trigger pause`'s flags.
+type pauseOptions struct {
+	state  string
+	id     string
+	reason string
+}
+
+func runTriggerPause(e *env, o *pauseOptions) error {
+	if strings.ContainsAny(o.reason, "\r\n") {
+		return usageErr("--reason must be one line")
+	}
+	st, _, closeFn, err := openStateStore(e.ctx, o.state) // state.go
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	err = trigger.Pause(e.ctx, st, o.id, o.reason, time.Now())
+	if errors.Is(err, trigger.ErrNotFound) {
+		return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", o.id)
+	}
+	if err != nil {
+		return &exitError{code: exitFailed, msg: err.Error()}
+	}
+	fmt.Fprintf(e.stdout, "trigger %s is paused (manual)", o.id)
+	if o.reason != "" {
+		fmt.Fprintf(e.stdout, ": %s", o.reason)
+	}
+	fmt.Fprintf(e.stdout, "\nresume it with: flowrun trigger resume %s --state DIR\n", o.id)
+	return nil
 }
 
 // resetOptions are `flowrun trigger reset`'s flags.
