@@ -129,7 +129,8 @@ func FuzzStoredState(f *testing.F) {
 			if runs[0].Status != "error" || runs[0].Error == "" {
 				t.Fatalf("poll failed (%v) but the run says %+v", perr, runs[0])
 			}
-			if !json.Valid(before.Input) && !strings.Contains(perr.Error(), "stored input") {
+			// an empty stored input is {} (as CanonicalInput stores nil), not an error
+			if len(before.Input) > 0 && !json.Valid(before.Input) && !strings.Contains(perr.Error(), "stored input") {
 				t.Fatalf("a stored input that is not JSON (%q) fails the poll with an error that does not say so: %v", before.Input, perr)
 			}
 			if !bytes.Equal(after.Cursor, before.Cursor) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 )
@@ -31,7 +32,9 @@ func decodeJSONStd(data []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
-	if dec.More() {
+	// More is false before a stray '}' or ']' too ("{}}"): only the end of
+	// the input may follow the value (found by FuzzStoredState)
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("invalid JSON: data after the top-level value")
 	}
 	if err := numbersInRange(v); err != nil {

@@ -1,6 +1,7 @@
 package value
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,7 +15,7 @@ var jsonSeeds = []string{
 	`  {"dup": 1, "dup": 2}  `, `{}`, `[]`, `[[[[]]]]`, `null`, `true`,
 	// invalid
 	``, ` `, `{`, `[1,]`, `{"a":1,}`, `{"a" 1}`, `01`, `1.`, `.5`, `-`, `1e`, `+1`, `tru`, `nul`, `"\x01"`, "\"ctl \x01\"",
-	`{"a":1} x`, `[1] [2]`, `{1: 2}`, `"unterminated`, `"\`, `"\q"`, `[1 2]`, `NaN`, `Infinity`,
+	`{"a":1} x`, `[1] [2]`, `{}}`, `[]]`, `1}`, `{} ]`, `"s"]`, `{1: 2}`, `"unterminated`, `"\`, `"\q"`, `[1 2]`, `NaN`, `Infinity`,
 }
 
 func TestDecodeJSONMatchesEncodingJSON(t *testing.T) {
@@ -39,6 +40,9 @@ func checkDecodeJSON(t *testing.T, data []byte) {
 	t.Helper()
 	got, err := DecodeJSON(data)
 	want, werr := decodeJSONStd(data)
+	if err == nil && !json.Valid(data) {
+		t.Fatalf("%q: accepted, but it is not JSON", data) // (the reverse is allowed: 1e999 is refused)
+	}
 	if (err == nil) != (werr == nil) {
 		t.Fatalf("%q: error %v, encoding/json %v", data, err, werr)
 	}
