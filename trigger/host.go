@@ -309,37 +309,17 @@ func (h *Host) pollOnce(ctx context.Context, t *Trigger, f *lang.Flow, sr *StepR
 	if f == nil || f.Type != lang.Poll || !h.owns(t) {
 		return 0, 0, fmt.Errorf("trigger %s: flow %q is not a poll flow of this project", t.ID, t.Flow)
 	}
-	in, err := decodeInput(t.Input)
-	if err != nil {
-		return 0, 0, fmt.Errorf("trigger %s: stored input: %w", t.ID, err)
-	}
 	stored := t.Cursor
 	if pr.cursor != nil {
 		stored = pr.cursor
 	}
-	var cursor any
-	if len(stored) > 0 {
-		if cursor, err = value.DecodeJSON(stored); err != nil {
-			return 0, 0, fmt.Errorf("trigger %s: stored cursor: %w", t.ID, err)
-		}
-	}
-	events, next, err := h.Runner.Poll(ctx, f.Name, in, cursor)
+	b, err := h.pollEvents(ctx, t, f, stored) // pollsteps.go
 	if err != nil {
 		return 0, 0, err
 	}
-	nextJSON, err := json.Marshal(next)
-	if err != nil {
-		return 0, 0, fmt.Errorf("flow %q: cursor cannot be stored as JSON: %w", f.Name, err)
-	}
-	if len(nextJSON) > MaxCursorBytes {
-		return 0, 0, fmt.Errorf("flow %q: cursor is %d bytes, over the 10 KiB limit; keep only what the next poll needs", f.Name, len(nextJSON))
-	}
+	ds, nextJSON, keys := b.Deliveries, b.Cursor, b.Keys
 	if pr.replayOf != 0 {
 		nextJSON = nil // a replay leaves the saved cursor as it is
-	}
-	ds, keys, err := h.dedupe(ctx, t, f, events, in, nil)
-	if err != nil {
-		return 0, 0, err
 	}
 	if err := h.deliverToSink(ctx, t, ds); err != nil {
 		return 0, 0, err

@@ -28,13 +28,20 @@ func (h *Host) PollEvents(ctx context.Context, t *Trigger) (PollBatch, error) {
 	if f == nil || f.Type != lang.Poll || t.Project != h.project().Connector.Name {
 		return PollBatch{}, fmt.Errorf("trigger %s: flow %q is not a poll flow of this project", t.ID, t.Flow)
 	}
+	return h.pollEvents(ctx, t, f, t.Cursor)
+}
+
+// pollEvents runs a poll flow once from the stored cursor and drops the
+// events seen before (PollEvents, and Host.pollOnce before it delivers and
+// commits).
+func (h *Host) pollEvents(ctx context.Context, t *Trigger, f *lang.Flow, stored json.RawMessage) (PollBatch, error) {
 	in, err := decodeInput(t.Input)
 	if err != nil {
 		return PollBatch{}, fmt.Errorf("trigger %s: stored input: %w", t.ID, err)
 	}
 	var cursor any
-	if len(t.Cursor) > 0 {
-		if cursor, err = value.DecodeJSON(t.Cursor); err != nil {
+	if len(stored) > 0 {
+		if cursor, err = value.DecodeJSON(stored); err != nil {
 			return PollBatch{}, fmt.Errorf("trigger %s: stored cursor: %w", t.ID, err)
 		}
 	}
