@@ -67,7 +67,7 @@ started on the task queue (by flowrun start, or any Temporal client). Flow steps
 run as workflow code; every HTTP request is an activity, sent again by another
 worker if this one dies. Connections are files in --connections named by their id
 (DIR/ID.yaml); secrets stay in them and never enter workflow history.
---state-dsn opens (and migrates) the shared Postgres state. See docs/scaling.md.`,
+--state (or --state-dsn) opens (and migrates) the shared Postgres state. See docs/scaling.md.`,
 		Example: `  flowrun worker connectors/stripe --temporal 127.0.0.1:7233 --task-queue flowrun --connections /etc/flowrun/connections`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,7 +78,8 @@ worker if this one dies. Connections are files in --connections named by their i
 	o.flags(cmd)
 	f := cmd.Flags()
 	f.StringVar(&o.connections, "connections", ".", "directory of connection files, one per connection id (ID.yaml)")
-	f.StringVar(&o.stateDSN, "state-dsn", "", "Postgres state (postgres://user@host/db): opened and migrated at start; scheduled polls read and commit it")
+	f.StringVar(&o.stateDSN, "state", "", "Postgres state (postgres://user@host/db), as serve's and trigger's --state: opened and migrated at start; scheduled polls read and commit it")
+	f.StringVar(&o.stateDSN, "state-dsn", "", "the same as --state")
 	f.DurationVar(&o.activityTimeout, "activity-timeout", time.Minute, "longest one HTTP request's activity may take before another worker sends it again")
 	f.StringVar(&o.idempotencyHeader, "idempotency-header", "Idempotency-Key", "header carrying a key that is the same for every attempt of one request (\"\" sends none)")
 	f.IntVar(&o.maxRuns, "max-runs", 0, "workflow tasks run at once (0: Temporal's default)")
@@ -100,6 +101,9 @@ func runWorker(e *env, o *workerOptions) error {
 	}
 	var state trigger.StateStore
 	if o.stateDSN != "" {
+		if !isPostgres(o.stateDSN) {
+			return usageErr("worker --state takes a Postgres database (postgres://user@host/db), shared by the workers; a state directory belongs to one flowrun serve")
+		}
 		st, err := pgstore.Open(e.ctx, o.stateDSN)
 		if err != nil {
 			return &exitError{code: exitFailed, msg: err.Error()}
