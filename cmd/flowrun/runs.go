@@ -111,6 +111,9 @@ func openState(dir string) (*trigger.Store, error) {
 	if dir == "" {
 		return nil, usageErr("--state DIR is required")
 	}
+	if isPostgres(dir) { // state.go
+		return nil, usageErr("the run history is kept in a state directory; with --state postgres:// it is in Temporal's workflow history (see docs/scaling.md)")
+	}
 	st, err := trigger.Open(dir)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: err.Error()}

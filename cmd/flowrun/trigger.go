@@ -321,7 +321,7 @@ the cursor at the next poll.`,
 			return runTriggerReset(e, ro)
 		},
 	}
-	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory")
+	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory, or postgres://...")
 	resetCmd.Flags().StringVar(&ro.cursor, "cursor", "", "the cursor to start from, as JSON (default: none)")
 	resetCmd.Flags().BoolVar(&ro.forgetDedupe, "forget-dedupe", false, "also forget the dedupe keys")
 	so := &setOptions{}
@@ -339,7 +339,7 @@ own memory budget, e.g. 64MiB or 1GiB; 'default' returns it to flowrun serve's
 			return runTriggerSet(e, so)
 		},
 	}
-	setCmd.Flags().StringVar(&so.state, "state", "", "state directory")
+	setCmd.Flags().StringVar(&so.state, "state", "", "state directory, or postgres://...")
 	setCmd.Flags().StringVar(&so.maxMemory, "max-memory", "", "the trigger's memory budget for each run (e.g. 64MiB), or default for serve's")
 	cmd.AddCommand(onCmd, offCmd, listCmd, pauseCmd, resumeCmd, resetCmd, setCmd)
 	return cmd
@@ -808,11 +808,11 @@ func runTriggerReset(e *env, o *resetOptions) error {
 		}
 		cursor = json.RawMessage(o.cursor)
 	}
-	st, err := openState(o.state)
+	st, _, closeFn, err := openStateStore(e.ctx, o.state) // state.go
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeFn()
 	t, err := st.GetTrigger(e.ctx, o.id)
 	if errors.Is(err, trigger.ErrNotFound) {
 		return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", o.id)
@@ -856,11 +856,11 @@ func runTriggerSet(e *env, o *setOptions) error {
 			return usageErr("--max-memory: %v", err)
 		}
 	}
-	st, err := openState(o.state)
+	st, _, closeFn, err := openStateStore(e.ctx, o.state) // state.go
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeFn()
 	err = st.SetMaxMemory(e.ctx, o.id, n)
 	if errors.Is(err, trigger.ErrNotFound) {
 		return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", o.id)

@@ -253,3 +253,43 @@ func TestTriggerConnection(t *testing.T) {
 		t.Fatalf("run's connection %q, %v", conn, err)
 	}
 }
+
+func TestResetTrigger(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "shop", Flow: "orders", Kind: "poll"}
+	if err := s.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, tr.ID, trigger.RunCommit{Cursor: json.RawMessage(`{"since":9}`), Keys: []string{"a"}, Events: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// to a chosen cursor, keeping the keys
+	if err := s.ResetTrigger(ctx, tr.ID, json.RawMessage(`{"since":2}`), false); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.GetTrigger(ctx, tr.ID)
+	seen, _ := s.SeenKeys(ctx, tr.ID, []string{"a"})
+	if string(got.Cursor) != `{"since":2}` || !seen["a"] {
+		t.Fatalf("after reset to a cursor: %s %v", got.Cursor, seen)
+	}
+	// to none, forgetting the keys
+	if err := s.ResetTrigger(ctx, tr.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetTrigger(ctx, tr.ID)
+	seen, _ = s.SeenKeys(ctx, tr.ID, []string{"a"})
+	if got.Cursor != nil || seen["a"] {
+		t.Fatalf("after reset to none: %s %v", got.Cursor, seen)
+	}
+	if err := s.ResetTrigger(ctx, tr.ID, json.RawMessage(`{"since":`), false); err == nil {
+		t.Fatal("a cursor that is not JSON was taken")
+	}
+	big := json.RawMessage(`"` + strings.Repeat("x", trigger.MaxCursorBytes) + `"`)
+	if err := s.ResetTrigger(ctx, tr.ID, big, false); !errors.Is(err, trigger.ErrCursorTooLarge) {
+		t.Fatalf("big cursor: %v", err)
+	}
+	if err := s.ResetTrigger(ctx, "nope", nil, false); !errors.Is(err, trigger.ErrNotFound) {
+		t.Fatalf("unknown trigger: %v", err)
+	}
+}
