@@ -9,13 +9,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/trigger/pgstore"
 )
 
 // TestE2EResetAndSetOnPostgres runs when scripts/e2e-temporal.sh has started
 // Postgres: `trigger reset` and `trigger set` change a trigger kept in
-// Postgres as they do one kept in a state directory, and `runs list` says
-// where the history is instead of making a directory named postgres:.
+// Postgres as they do one kept in a state directory, `runs list` and `runs
+// show` read the run summaries kept there, and `runs replay` says it needs a
+// state directory.
 func TestE2EResetAndSetOnPostgres(t *testing.T) {
 	bin, dsn := os.Getenv("FLOWRUN_E2E_BIN"), os.Getenv("FLOWRUN_PG_DSN")
 	if bin == "" || dsn == "" {
@@ -81,12 +83,28 @@ func TestE2EResetAndSetOnPostgres(t *testing.T) {
 		t.Fatalf("after set default: %+v, %v", tr, err)
 	}
 
-	out = flowrun(2, "runs", "list", "--state", dsn)
-	if !strings.Contains(out, "state directory") {
+	// a scheduled poll's commit keeps a run summary: runs list and show read it
+	if err := st.Commit(ctx, id, trigger.RunCommit{Events: 3, Error: "GET /orders: 502"}); err != nil {
+		t.Fatal(err)
+	}
+	out = flowrun(0, "runs", "list", "--state", dsn, "--trigger", id, "--failed")
+	if !strings.Contains(out, id) || !strings.Contains(out, "poll") || !strings.Contains(out, "GET /orders: 502") {
 		t.Fatalf("runs list on Postgres said:\n%s", out)
 	}
+	runID := regexp.MustCompile(`(?m)^(\d+)\s`).FindStringSubmatch(out)
+	if runID == nil {
+		t.Fatalf("no run id in:\n%s", out)
+	}
+	out = flowrun(0, "runs", "show", runID[1], "--state", dsn)
+	if !strings.Contains(out, "run "+runID[1]+": poll") || !strings.Contains(out, "GET /orders: 502") {
+		t.Fatalf("runs show on Postgres said:\n%s", out)
+	}
+	out = flowrun(2, "runs", "replay", shop, runID[1], "-c", connFile, "--state", dsn)
+	if !strings.Contains(out, "state directory") {
+		t.Fatalf("runs replay on Postgres said:\n%s", out)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "postgres:")); !os.IsNotExist(err) {
-		t.Fatalf("runs list made a directory for the DSN: %v", err)
+		t.Fatalf("a command made a directory for the DSN: %v", err)
 	}
 	flowrun(0, "trigger", "off", shop, id, "-c", connFile, "--state", dsn)
 }
