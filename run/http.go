@@ -719,6 +719,14 @@ type TransportRetry struct {
 	Timeout             time.Duration
 }
 
+// Delay is the wait after a failed attempt (1-based) whose response names
+// none: Backoff doubling up to MaxBackoff, with the jitter the Runner's own
+// retries have (a wait in [d/2, d]), so many workers retrying one service
+// do not retry in step.
+func (p *TransportRetry) Delay(attempt int) time.Duration {
+	return backoff(lang.Retry{Backoff: p.Backoff, MaxBackoff: p.MaxBackoff}, max(attempt, 1))
+}
+
 type transportRetryKey struct{}
 
 // TransportRetryOf returns the retry policy a request's step hands its

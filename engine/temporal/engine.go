@@ -478,7 +478,8 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 			return HTTPResponse{Error: reseal(msg, sec)}, nil
 		}
 		if !last && err != nil && run.RetryableError(err, in.Method) {
-			return HTTPResponse{}, temporal.NewApplicationError(reseal(msg, sec), ErrHTTPTransport)
+			return HTTPResponse{}, temporal.NewApplicationErrorWithOptions(reseal(msg, sec), ErrHTTPTransport,
+				temporal.ApplicationErrorOptions{NextRetryDelay: pol.Delay(int(activity.GetInfo(ctx).Attempt))})
 		}
 		return HTTPResponse{}, temporal.NewNonRetryableApplicationError(reseal(msg, sec), ErrHTTPTransport, nil)
 	}
@@ -563,6 +564,9 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 	if !last && slices.Contains(pol.On, out.Status) {
 		wait, hdr := run.WaitHint(resp.Header, time.Now())
 		if wait == 0 || pol.MaxWait <= 0 || wait <= pol.MaxWait {
+			if wait == 0 { // the response names no wait: the step's backoff, with jitter
+				wait = pol.Delay(int(activity.GetInfo(ctx).Attempt))
+			}
 			return HTTPResponse{}, temporal.NewApplicationErrorWithOptions(msg, ErrHTTPStatus,
 				temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{out}})
 		}
