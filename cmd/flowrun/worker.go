@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -25,9 +28,10 @@ func init() { extraCommands = append(extraCommands, newWorkerCmd, newStartCmd) }
 
 // temporalOptions are the flags that say where Temporal is.
 type temporalOptions struct {
-	address   string
-	namespace string
-	taskQueue string
+	address     string
+	namespace   string
+	taskQueue   string
+	payloadKeys []string
 }
 
 func (o *temporalOptions) flags(cmd *cobra.Command) {
@@ -35,10 +39,37 @@ func (o *temporalOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.address, "temporal", "127.0.0.1:7233", "Temporal frontend HOST:PORT")
 	f.StringVar(&o.namespace, "namespace", "default", "Temporal namespace")
 	f.StringVar(&o.taskQueue, "task-queue", "flowrun", "Temporal task queue")
+	var keys []string
+	if v := os.Getenv("FLOWRUN_PAYLOAD_KEY"); v != "" {
+		keys = strings.Split(v, ",")
+	}
+	f.StringSliceVar(&o.payloadKeys, "payload-key", keys, "file of an AES-256 key sealing every payload sent to Temporal (repeat, or FILE,FILE: the first seals, all open; default $FLOWRUN_PAYLOAD_KEY)")
 }
 
-func (o *temporalOptions) dial(e *env) (client.Client, error) {
+// codecs returns the payload codecs of the flags: the encrypting codec,
+// always present so that an encrypted payload met without a key is a clear
+// error (with no key it changes nothing), and last the extra codecs (they
+// apply first, so what they leave is encrypted).
+func (o *temporalOptions) codecs(extra ...converter.PayloadCodec) ([]converter.PayloadCodec, error) {
+	var keys []tengine.PayloadKey
+	for _, path := range o.payloadKeys {
+		k, err := tengine.ReadPayloadKey(path)
+		if err != nil {
+			return nil, usageErr("--payload-key: %v", err)
+		}
+		keys = append(keys, k)
+	}
+	return append([]converter.PayloadCodec{tengine.NewEncryptionCodec(keys...)}, extra...), nil
+}
+
+func (o *temporalOptions) dial(e *env, extra ...converter.PayloadCodec) (client.Client, error) {
+	codecs, err := o.codecs(extra...)
+	if err != nil {
+		return nil, err
+	}
+	dc, fc := tengine.Converters(codecs...)
 	c, err := client.DialContext(e.ctx, client.Options{HostPort: o.address, Namespace: o.namespace,
+		DataConverter: dc, FailureConverter: fc,
 		Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))})
 	if err != nil {
 		return nil, &exitError{code: exitFailed, msg: fmt.Sprintf("temporal at %s: %v", o.address, err)}
