@@ -30,8 +30,8 @@ func init() { extraCommands = append(extraCommands, newWorkerCmd, newStartCmd) }
 
 // temporalOptions are the flags that say where Temporal is.
 type temporalOptions struct {
-	address     string
-	namespace   string
+	address      string
+	namespace    string
 	taskQueue    string
 	payloadKeys  []string
 	largePayload int64 // --large-payload, see size.go
