@@ -8,7 +8,9 @@
 # posted twice each reach the worker's sink exactly once
 # (engine/temporal/e2e_ingress_test.go); a poll trigger as a Temporal
 # Schedule keeps its cursor across a worker's loss, and trigger off deletes
-# the Schedule (engine/temporal/e2e_schedule_test.go). Installs what is
+# the Schedule (engine/temporal/e2e_schedule_test.go); a 3 MB document
+# through start and a worker with --payload-key and the claim check
+# (engine/temporal/e2e_large_test.go). Installs what is
 # missing: PostgreSQL from Debian, the Temporal CLI (its dev server) built
 # from the Go module proxy.
 set -euo pipefail

@@ -560,7 +560,8 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 		if o.console.on {
 			return usageErr("--console is not available with --engine temporal")
 		}
-		c, err := o.temporal.dial(e)
+		blobs, _ := h.StateStore().(tengine.BlobStore) // Postgres: the claim check's store
+		c, err := o.temporal.dialWith(e, blobs)
 		if err != nil {
 			return err
 		}

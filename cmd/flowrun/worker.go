@@ -5,18 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/load"
+	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/trigger/pgstore"
 )
@@ -25,9 +30,11 @@ func init() { extraCommands = append(extraCommands, newWorkerCmd, newStartCmd) }
 
 // temporalOptions are the flags that say where Temporal is.
 type temporalOptions struct {
-	address   string
-	namespace string
-	taskQueue string
+	address      string
+	namespace    string
+	taskQueue    string
+	payloadKeys  []string
+	largePayload int64 // --large-payload, see size.go
 }
 
 func (o *temporalOptions) flags(cmd *cobra.Command) {
@@ -35,10 +42,74 @@ func (o *temporalOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.address, "temporal", "127.0.0.1:7233", "Temporal frontend HOST:PORT")
 	f.StringVar(&o.namespace, "namespace", "default", "Temporal namespace")
 	f.StringVar(&o.taskQueue, "task-queue", "flowrun", "Temporal task queue")
+	var keys []string
+	if v := os.Getenv("FLOWRUN_PAYLOAD_KEY"); v != "" {
+		keys = strings.Split(v, ",")
+	}
+	f.StringSliceVar(&o.payloadKeys, "payload-key", keys, "file of an AES-256 key sealing every payload sent to Temporal (repeat, or FILE,FILE: the first seals, all open; default $FLOWRUN_PAYLOAD_KEY)")
+	o.largePayload = tengine.DefaultLargePayload
+	f.Var(byteSize{&o.largePayload}, "large-payload", "with a Postgres --state: payloads larger than this go to the state database, history keeps a claim (0: none move)")
 }
 
-func (o *temporalOptions) dial(e *env) (client.Client, error) {
+// byteSize is a flag value of bytes written as parseSize reads them.
+type byteSize struct{ n *int64 }
+
+func (f byteSize) String() string {
+	if f.n == nil {
+		return "0"
+	}
+	return run.FormatSize(*f.n)
+}
+
+func (f byteSize) Set(s string) error {
+	if strings.TrimSpace(s) == "0" {
+		*f.n = 0
+		return nil
+	}
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*f.n = n
+	return nil
+}
+
+func (byteSize) Type() string { return "size" }
+
+// codecs returns the payload codecs of the flags: the claim check (with
+// blobs, the Postgres state; it applies first) and the encrypting codec,
+// which seals what the claim check leaves and what it stores. Both are there
+// even without their flags, so that a sealed payload or a claim met without
+// a key or a store is a clear error; without the flags they change nothing.
+func (o *temporalOptions) codecs(blobs tengine.BlobStore) ([]converter.PayloadCodec, error) {
+	var keys []tengine.PayloadKey
+	for _, path := range o.payloadKeys {
+		k, err := tengine.ReadPayloadKey(path)
+		if err != nil {
+			return nil, usageErr("--payload-key: %v", err)
+		}
+		keys = append(keys, k)
+	}
+	enc := tengine.NewEncryptionCodec(keys...)
+	claim := &tengine.ClaimCheckCodec{Store: blobs, Threshold: int(o.largePayload), Seal: enc}
+	if o.largePayload <= 0 {
+		claim.Threshold = math.MaxInt
+	}
+	return []converter.PayloadCodec{enc, claim}, nil
+}
+
+func (o *temporalOptions) dial(e *env) (client.Client, error) { return o.dialWith(e, nil) }
+
+// dialWith dials Temporal with the payload codecs; blobs (the Postgres
+// state, or nil) keeps the claim check's large payloads.
+func (o *temporalOptions) dialWith(e *env, blobs tengine.BlobStore) (client.Client, error) {
+	codecs, err := o.codecs(blobs)
+	if err != nil {
+		return nil, err
+	}
+	dc, fc := tengine.Converters(codecs...)
 	c, err := client.DialContext(e.ctx, client.Options{HostPort: o.address, Namespace: o.namespace,
+		DataConverter: dc, FailureConverter: fc,
 		Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))})
 	if err != nil {
 		return nil, &exitError{code: exitFailed, msg: fmt.Sprintf("temporal at %s: %v", o.address, err)}
@@ -55,6 +126,7 @@ type workerOptions struct {
 	idempotencyHeader string
 	maxRuns           int
 	sink              string
+	blobRetention     time.Duration
 }
 
 func newWorkerCmd(e *env) *cobra.Command {
@@ -84,6 +156,7 @@ worker if this one dies. Connections are files in --connections named by their i
 	f.StringVar(&o.idempotencyHeader, "idempotency-header", "Idempotency-Key", "header carrying a key that is the same for every attempt of one request (\"\" sends none)")
 	f.IntVar(&o.maxRuns, "max-runs", 0, "workflow tasks run at once (0: Temporal's default)")
 	f.StringVar(&o.sink, "sink", "stdout", "where the events of webhook deliveries (flowrun serve --engine temporal) go: stdout, file:PATH, or http(s)://URL")
+	f.DurationVar(&o.blobRetention, "blob-retention", 0, "with --state: every hour, delete the large payloads (--large-payload) stored longer ago than this, e.g. 720h; keep it above the namespace's retention plus the longest run (0: keep them)")
 	return cmd
 }
 
@@ -100,6 +173,10 @@ func runWorker(e *env, o *workerOptions) error {
 		projects[p.Connector.Name] = p
 	}
 	var state trigger.StateStore
+	var blobs tengine.BlobStore
+	if o.blobRetention < 0 || o.blobRetention > 0 && o.stateDSN == "" {
+		return usageErr("--blob-retention needs --state (the large payloads are kept there) and must not be negative")
+	}
 	if o.stateDSN != "" {
 		if !isPostgres(o.stateDSN) {
 			return usageErr("worker --state takes a Postgres database (postgres://user@host/db), shared by the workers; a state directory belongs to one flowrun serve")
@@ -109,9 +186,12 @@ func runWorker(e *env, o *workerOptions) error {
 			return &exitError{code: exitFailed, msg: err.Error()}
 		}
 		defer st.Close()
-		state = st
+		state, blobs = st, st
+		if o.blobRetention > 0 {
+			go deleteOldBlobs(e, st, o.blobRetention)
+		}
 	}
-	c, err := o.dial(e)
+	c, err := o.dialWith(e, blobs)
 	if err != nil {
 		return err
 	}
@@ -134,6 +214,25 @@ func runWorker(e *env, o *workerOptions) error {
 	return nil
 }
 
+// deleteOldBlobs deletes the stored large payloads older than keep, at
+// start and every hour, until the worker stops.
+func deleteOldBlobs(e *env, st *pgstore.Store, keep time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := st.DeleteBlobsBefore(e.ctx, time.Now().Add(-keep)); err != nil && e.ctx.Err() == nil {
+			fmt.Fprintf(e.stderr, "flowrun worker: %v\n", err)
+		} else if n > 0 {
+			fmt.Fprintf(e.stderr, "flowrun worker: deleted %d stored payload(s) older than %s\n", n, keep)
+		}
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // loadFailed prints a project's load problems and returns exit code 2.
 func loadFailed(e *env, err error) error {
 	var ds lang.Diagnostics
@@ -153,6 +252,7 @@ type startOptions struct {
 	input         string
 	id            string
 	wait          bool
+	stateDSN      string
 }
 
 func newStartCmd(e *env) *cobra.Command {
@@ -178,6 +278,7 @@ prints "already started".`,
 	f.StringVarP(&o.input, "input", "i", "", "inputs as JSON, @file.json, or - for stdin")
 	f.StringVar(&o.id, "id", "", "workflow id (default: FLOW/<random>); an id is started at most once")
 	f.BoolVar(&o.wait, "wait", false, "wait for the run and print its outputs")
+	f.StringVar(&o.stateDSN, "state", "", "the workers' Postgres state: inputs and outputs over --large-payload are kept there (claim check)")
 	return cmd
 }
 
@@ -193,7 +294,19 @@ func runStart(e *env, o *startOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.dial(e)
+	var blobs tengine.BlobStore
+	if o.stateDSN != "" {
+		if !isPostgres(o.stateDSN) {
+			return usageErr("start --state takes the workers' Postgres database (postgres://user@host/db)")
+		}
+		st, err := pgstore.Open(e.ctx, o.stateDSN)
+		if err != nil {
+			return &exitError{code: exitFailed, msg: err.Error()}
+		}
+		defer st.Close()
+		blobs = st
+	}
+	c, err := o.dialWith(e, blobs)
 	if err != nil {
 		return err
 	}

@@ -332,3 +332,43 @@ func TestListAndGetRuns(t *testing.T) {
 		t.Fatalf("missing run: %v", err)
 	}
 }
+
+func TestBlobs(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	if _, found, err := s.GetBlob(ctx, "sha256:none"); found || err != nil {
+		t.Fatalf("missing blob: found %v, %v", found, err)
+	}
+	big := []byte(strings.Repeat("x", 3<<20))
+	for range 2 { // writing a key again is not an error
+		if err := s.PutBlob(ctx, "sha256:a", big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, found, err := s.GetBlob(ctx, "sha256:a"); err != nil || !found || len(got) != len(big) {
+		t.Fatalf("got %d bytes, %v %v", len(got), found, err)
+	}
+	if err := s.PutBlob(ctx, "sha256:old", []byte("o")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE payload_blobs SET created_at = now() - interval '10 days' WHERE key = 'sha256:old'`); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteBlobsBefore(ctx, time.Now().Add(-7*24*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("deleted %d, %v", n, err)
+	}
+	if _, found, _ := s.GetBlob(ctx, "sha256:old"); found {
+		t.Fatal("the old blob survived")
+	}
+	if _, found, _ := s.GetBlob(ctx, "sha256:a"); !found {
+		t.Fatal("the new blob was deleted")
+	}
+	// Writing an old blob again renews it.
+	s.PutBlob(ctx, "sha256:old", []byte("o"))
+	s.pool.Exec(ctx, `UPDATE payload_blobs SET created_at = now() - interval '10 days' WHERE key = 'sha256:old'`)
+	s.PutBlob(ctx, "sha256:old", []byte("o2"))
+	if n, _ := s.DeleteBlobsBefore(ctx, time.Now().Add(-7*24*time.Hour)); n != 0 {
+		t.Fatalf("a blob written again was deleted")
+	}
+}
