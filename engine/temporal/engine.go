@@ -256,6 +256,9 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 	}
 	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // cancelled (flowrun connection revoke): the run ends as cancelled
+		}
 		return nil, flowError(err)
 	}
 	return out, nil
