@@ -79,6 +79,15 @@ type Runner struct {
 	// (results in input order, as always): for hosts whose code must not
 	// start goroutines, such as a Temporal workflow (engine/temporal).
 	Sequential bool
+	// Parallel, when set, runs the workers of a for_each with concurrency
+	// (when not Sequential) instead of goroutines: it calls body workers
+	// times concurrently, each with ctx or a context derived from it, and
+	// returns once every call has returned. The workers take the items in
+	// turn from a shared counter, so that under a deterministic scheduler
+	// (a Temporal workflow's coroutines, engine/temporal) the same items
+	// go to the same workers in every replay; results keep input order and
+	// the first error (by input order) stops the workers taking more items.
+	Parallel func(ctx context.Context, workers int, body func(ctx context.Context))
 	// RunID, when set, makes each run's id (flow.run_id, traces) instead of
 	// a random one, so that a replayed run sees the same id.
 	RunID func() string
@@ -1079,80 +1088,87 @@ func (fr *frame) forEachParallel(s *lang.ForEachStep, items forItems, col *colle
 	)
 	ctx, cancel := context.WithCancel(fr.ctx)
 	defer cancel()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				var err error
-				recoverRun(&err)
-				if err != nil {
-					mu.Lock()
-					firstErr, errIdx = err, -1 // a bug outranks any flow error
-					mu.Unlock()
-					cancel()
-				}
-			}()
-			sub := &frame{run: fr.run, ctx: ctx, flow: fr.flow, depth: fr.depth, nest: fr.nest + 1, calls: fr.calls}
-			sub.vars = cloneMap(fr.vars)
-			sub.steps = cloneMap(fr.steps)
-			env := cloneMap(fr.ev.env)
-			env["vars"] = sub.vars
-			env["steps"] = sub.steps
-			sub.ev.env = env
-			sub.ev.acquire(fr.run.limits.ExprMemory)
-			defer sub.ev.release()
-			defer sub.releaseHeld()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				env[s.As] = items.at(i)
-				env[s.Index] = i
-				ctl, err := sub.execSteps(s.Steps)
-				if err == nil && ctl == ctlNext && s.Collect != nil {
-					var v any
-					v, err = sub.ev.eval(s.Collect)
-					if err == nil {
-						err = col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar)
-					}
-					if err == nil {
-						results[i] = slot{v, true}
-					} else {
-						err = sub.wrap(s, err)
-					}
-				}
-				if err != nil {
-					if s.ContinueOnError && !uncatchable(err) {
-						continue
-					}
-					// an iteration canceled because another one failed is
-					// not the error to report
-					if errors.Is(err, ErrCanceled) && fr.ctx.Err() == nil {
-						return
-					}
-					mu.Lock()
-					if i < errIdx {
-						firstErr, errIdx = err, i
-					}
-					mu.Unlock()
-					cancel()
-					return
-				}
-				if ctl == ctlReturn {
-					mu.Lock()
-					if !returned {
-						returned, retVal = true, sub.ret
-					}
-					mu.Unlock()
-					cancel()
-					return
-				}
+	body := func(ctx context.Context) {
+		defer func() {
+			var err error
+			recoverRun(&err)
+			if err != nil {
+				mu.Lock()
+				firstErr, errIdx = err, -1 // a bug outranks any flow error
+				mu.Unlock()
+				cancel()
 			}
 		}()
+		sub := &frame{run: fr.run, ctx: ctx, flow: fr.flow, depth: fr.depth, nest: fr.nest + 1, calls: fr.calls}
+		sub.vars = cloneMap(fr.vars)
+		sub.steps = cloneMap(fr.steps)
+		env := cloneMap(fr.ev.env)
+		env["vars"] = sub.vars
+		env["steps"] = sub.steps
+		sub.ev.env = env
+		sub.ev.acquire(fr.run.limits.ExprMemory)
+		defer sub.ev.release()
+		defer sub.releaseHeld()
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n || ctx.Err() != nil {
+				return
+			}
+			env[s.As] = items.at(i)
+			env[s.Index] = i
+			ctl, err := sub.execSteps(s.Steps)
+			if err == nil && ctl == ctlNext && s.Collect != nil {
+				var v any
+				v, err = sub.ev.eval(s.Collect)
+				if err == nil {
+					err = col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar)
+				}
+				if err == nil {
+					results[i] = slot{v, true}
+				} else {
+					err = sub.wrap(s, err)
+				}
+			}
+			if err != nil {
+				if s.ContinueOnError && !uncatchable(err) {
+					continue
+				}
+				// an iteration canceled because another one failed is
+				// not the error to report
+				if errors.Is(err, ErrCanceled) && fr.ctx.Err() == nil {
+					return
+				}
+				mu.Lock()
+				if i < errIdx {
+					firstErr, errIdx = err, i
+				}
+				mu.Unlock()
+				cancel()
+				return
+			}
+			if ctl == ctlReturn {
+				mu.Lock()
+				if !returned {
+					returned, retVal = true, sub.ret
+				}
+				mu.Unlock()
+				cancel()
+				return
+			}
+		}
 	}
-	wg.Wait()
+	if h := fr.run.r.Parallel; h != nil {
+		h(ctx, workers, body)
+	} else {
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body(ctx)
+			}()
+		}
+		wg.Wait()
+	}
 	if firstErr != nil {
 		return ctlNext, nil, firstErr
 	}
