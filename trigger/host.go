@@ -341,7 +341,8 @@ func (h *Host) dedupe(ctx context.Context, t *Trigger, f *lang.Flow, events []an
 	if err != nil {
 		return nil, nil, err
 	}
-	return h.dedupeWith(ctx, t, f, events, keys)
+	ds, keys, _, err := h.dedupeWith(ctx, t, f, events, keys, "")
+	return ds, keys, err
 }
 
 // dedupeKeys evaluates the flow's dedupe key of each event ("" without
@@ -367,18 +368,28 @@ func (h *Host) dedupeKeys(f *lang.Flow, events []any, in map[string]any, request
 	return keys, nil
 }
 
-// dedupeWith is dedupe with the keys evaluated.
-func (h *Host) dedupeWith(ctx context.Context, t *Trigger, f *lang.Flow, events []any, keys []string) ([]Delivery, []string, error) {
+// dedupeWith is dedupe with the keys evaluated. A replay key is looked up
+// in the same query as the dedupe keys (one read per delivery, not two);
+// replayed reports it was seen, and then nothing is built.
+func (h *Host) dedupeWith(ctx context.Context, t *Trigger, f *lang.Flow, events []any, keys []string, replayKey string) (ds []Delivery, kept []string, replayed bool, err error) {
 	now := time.Now().UTC()
-	ds := make([]Delivery, 0, len(events))
 	seen := map[string]bool{}
+	var ask []string
 	if f.Dedupe != nil {
-		var err error
-		if seen, err = h.state().SeenKeys(ctx, t.ID, keys); err != nil {
-			return nil, nil, err
+		ask = keys
+	}
+	if replayKey != "" {
+		ask = append(ask[:len(ask):len(ask)], replayKey)
+	}
+	if len(ask) > 0 {
+		if seen, err = h.state().SeenKeys(ctx, t.ID, ask); err != nil {
+			return nil, nil, false, err
+		}
+		if replayKey != "" && seen[replayKey] {
+			return nil, nil, true, nil
 		}
 	}
-	var kept []string
+	ds = make([]Delivery, 0, len(events))
 	batch := map[string]bool{}
 	for i, e := range events {
 		k := keys[i]
@@ -391,7 +402,7 @@ func (h *Host) dedupeWith(ctx context.Context, t *Trigger, f *lang.Flow, events 
 		}
 		ds = append(ds, Delivery{Trigger: t.ID, Project: t.Project, Flow: t.Flow, Key: k, Time: now, Event: e})
 	}
-	return ds, kept, nil
+	return ds, kept, false, nil
 }
 
 // ServeHTTP receives webhook deliveries at /hooks/{id}. An unknown trigger
@@ -615,18 +626,12 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 	}
 	release := h.claims.claim(t.ID, claim)
 	defer release()
-	if a.ReplayKey != "" {
-		seen, err := h.state().SeenKeys(ctx, t.ID, []string{a.ReplayKey})
-		if err != nil {
-			return 0, 0, err
-		}
-		if seen[a.ReplayKey] {
-			return 0, 0, nil // the same body was accepted meanwhile
-		}
-	}
-	ds, keys, err := h.dedupeWith(ctx, t, f, a.Events, keys)
+	ds, keys, replayed, err := h.dedupeWith(ctx, t, f, a.Events, keys, a.ReplayKey)
 	if err != nil {
 		return 0, 0, &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
+	}
+	if replayed {
+		return 0, 0, nil // the same body was accepted meanwhile
 	}
 	if err := h.deliverToSink(ctx, t, ds); err != nil {
 		// the sender retries: at-least-once

@@ -134,7 +134,9 @@ func (s *Store) Holds(ctx context.Context) (map[string]Hold, error) {
 }
 
 func (s *Store) queryHolds(ctx context.Context, where string, args ...any) ([]Hold, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT trigger_id, code, reason, since, until, failures, connection FROM holds `+where, args...)
+	// fixed texts only (readQuery keeps each prepared): GetHold runs for
+	// every webhook delivery
+	rows, err := s.readQuery(ctx, `SELECT trigger_id, code, reason, since, until, failures, connection FROM holds `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read holds: %w", err)
 	}
