@@ -474,19 +474,36 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.wg.Done()
 	h.metrics().busy(1)
 	defer h.metrics().busy(-1)
-	if hd, paused := h.paused(ctx, t.ID); paused {
+	hd, paused := h.paused(ctx, t.ID)
+	if !paused {
+		if why := h.revokedReason(); why != "" {
+			// revoked (the console's Revoke, or a reloaded file): every
+			// webhook trigger of the connection pauses now, this one too
+			h.pauseConnection(ctx, lang.CodeAuthExpired, why)
+			hd, paused = h.paused(ctx, t.ID)
+		}
+	}
+	if paused && keepsDeliveries(hd) {
+		writeResult(w, r, h.holdDelivery(ctx, t, f, r, hd))
+		return
+	}
+	if paused {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Retry-After", "300")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, `{"error":"trigger paused (%s)"}`, hd.Code)
 		return
 	}
-	res := h.deliver(ctx, t, f, r)
+	writeResult(w, r, h.deliver(ctx, t, f, r))
+}
+
+// writeResult sends a delivery's answer. The whole answer goes out before
+// the delivery stops counting as work in flight: once none is left, the
+// drain closes every connection.
+func writeResult(w http.ResponseWriter, r *http.Request, res webhook.Result) {
 	for k, v := range res.Header {
 		w.Header()[k] = v
 	}
-	// The whole answer goes out before the delivery stops counting as work
-	// in flight: once none is left, the drain closes every connection.
 	if res.Status != http.StatusNoContent && res.Status != http.StatusNotModified && r.Method != http.MethodHead {
 		w.Header().Set("Content-Length", strconv.Itoa(len(res.Body)))
 	}
@@ -566,6 +583,12 @@ func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Re
 }
 
 func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request, sr *StepRecorder) webhook.Result {
+	return h.deliverOnceWith(ctx, t, f, r, sr, nil)
+}
+
+// deliverOnceWith is deliverOnce with the bound flow wrapped by wrap (when
+// not nil): holdDelivery's flow verifies but runs no step.
+func (h *Host) deliverOnceWith(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request, sr *StepRecorder, wrap func(webhook.Flow) webhook.Flow) webhook.Result {
 	in, err := decodeInput(t.Input)
 	if err != nil {
 		return webhook.Misconfigured(fmt.Errorf("stored trigger input: %w", err))
@@ -581,8 +604,12 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *htt
 		return webhook.Misconfigured(err)
 	}
 	hook := map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}
+	var flow webhook.Flow = h.Runner.BindWebhook(f, in, reg, hook)
+	if wrap != nil {
+		flow = wrap(flow)
+	}
 	return webhook.Deliver(ctx, webhook.Delivery{
-		Flow:       h.Runner.BindWebhook(f, in, reg, hook),
+		Flow:       flow,
 		Verifier:   v,
 		Request:    r,
 		MaxBody:    h.MaxBody,

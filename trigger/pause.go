@@ -277,6 +277,14 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 	h.setHoldCache(t.ID, &hd)
 	if hd.Paused() {
 		h.logf("trigger %s (%s) is paused (%s): fix the connection, then `flowrun trigger resume %s` or `flowrun connection login --state`", t.ID, t.Flow, code, t.ID)
+		// the connection itself is at fault (its token cannot be
+		// refreshed, or it was revoked): its webhook triggers pause too,
+		// and keep their deliveries (connpause.go)
+		if why := h.revokedReason(); why != "" {
+			h.pauseConnection(ctx, lang.CodeAuthExpired, why)
+		} else if code == lang.CodeAuthExpired {
+			h.pauseConnection(ctx, lang.CodeAuthExpired, hd.Reason)
+		}
 	}
 	return hd, true
 }
