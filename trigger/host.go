@@ -108,6 +108,13 @@ type Host struct {
 	holds  map[string]Hold // the scheduler's view of the store's holds (pause.go)
 
 	listing *triggerListing // shared with the peers while Serve runs (connections.go)
+
+	// reload.go: Peers may grow while Serve runs (a reload); peersMu
+	// guards the slice (replaced, never changed in place) and serving
+	peersMu sync.RWMutex
+	serving *serveState
+	retired atomic.Pointer[string] // why h no longer runs its triggers
+	inherit *Host                  // the host h replaced: its claims are h's
 }
 
 func (h *Host) project() *lang.Project { return h.Runner.Project }
@@ -445,7 +452,20 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a state directory may hold triggers of several projects and
 	// connections: the host (or peer) of the trigger's serves it
 	if err == nil {
-		h = h.hostOf(t)
+		if o := h.hostOf(t); o != nil {
+			h = o
+		} else if why := h.retiredFor(t); why != "" && t.Kind == "webhook" {
+			// its connection was removed at a reload: the sender retries,
+			// and the deliveries arrive once the file is back
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "300")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			b, _ := json.Marshal(map[string]string{"error": "trigger not served: " + why})
+			w.Write(b)
+			return
+		} else {
+			h = nil
+		}
 	}
 	if err != nil || h == nil || t.Kind != "webhook" {
 		http.NotFound(w, r)
@@ -651,7 +671,7 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 	if a.ReplayKey != "" {
 		claim = append(claim, a.ReplayKey)
 	}
-	release := h.claims.claim(t.ID, claim)
+	release := h.root().claims.claim(t.ID, claim)
 	defer release()
 	ds, keys, replayed, err := h.dedupeWith(ctx, t, f, a.Events, keys, a.ReplayKey)
 	if err != nil {
@@ -747,6 +767,7 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	// the peers' schedulers first: it sets the listing h's scheduler
 	// shares, which must be in place before h's scheduler reads it
 	h.schedulePeers(ctx, pollCtx, &pollWG)
+	h.setServing(&serveState{stop: ctx, runCtx: pollCtx, wg: &pollWG})
 	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()
@@ -779,6 +800,7 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	h.setServing(nil) // a reload starts no scheduler now: pollWG.Wait follows
 	h.draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
@@ -875,6 +897,9 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 	var lastList time.Time
 	var triggers []*Trigger
 	for {
+		if h.retired.Load() != nil {
+			return // replaced or removed at a reload: its polls in flight finish
+		}
 		now := time.Now()
 		if now.Sub(lastList) >= 10*time.Second || lastList.IsZero() {
 			ts, err := h.listTriggers(runCtx)
@@ -944,6 +969,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 }
 
 func (h *Host) claim(id string) bool {
+	h = h.root()
 	h.pollMu.Lock()
 	defer h.pollMu.Unlock()
 	if h.pollBusy == nil {
@@ -957,6 +983,7 @@ func (h *Host) claim(id string) bool {
 }
 
 func (h *Host) release(id string) {
+	h = h.root()
 	h.pollMu.Lock()
 	defer h.pollMu.Unlock()
 	delete(h.pollBusy, id)

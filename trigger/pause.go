@@ -320,7 +320,7 @@ func (h *Host) Resume(ctx context.Context, id string) (bool, error) {
 // made through the first host reaches the scheduler that runs it at once.
 func (h *Host) setHoldCacheAll(id string, hd *Hold) {
 	h.setHoldCache(id, hd)
-	for _, p := range h.Peers {
+	for _, p := range h.peerList() {
 		p.setHoldCache(id, hd)
 	}
 }
