@@ -93,10 +93,12 @@ func (h *Host) Retire(why string) {
 	h.retired.Store(&why)
 }
 
-// retiredFor is the reason of a retired host of t's project and
+// retiredFor is the reason of the last retired host of t's project and
 // connection among h and its peers, when no live one runs it.
 func (h *Host) retiredFor(t *Trigger) string {
-	for _, x := range h.Hosts() {
+	hosts := h.Hosts()
+	for i := len(hosts) - 1; i >= 0; i-- {
+		x := hosts[i]
 		if why := x.Retired(); why != "" && t.Project == x.project().Connector.Name && t.Connection == x.Named {
 			return why
 		}
