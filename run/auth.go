@@ -194,6 +194,12 @@ type oauthSource struct {
 func (s *oauthSource) token(ctx context.Context, rejected string) (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// a login saved a new token into the connection (the console's Log in
+	// again under serve): use it rather than the one this source holds
+	if ct := s.conn.CurrentToken(); s.cfg != nil && ct != nil && s.tok != nil &&
+		(ct.AccessToken != s.tok.AccessToken || ct.RefreshToken != s.tok.RefreshToken) {
+		s.tok = &oauth2.Token{AccessToken: ct.AccessToken, RefreshToken: ct.RefreshToken, TokenType: ct.TokenType, Expiry: ct.Expiry}
+	}
 	if s.tok != nil && s.tok.Valid() && (rejected == "" || rejected != s.tok.Type()+" "+s.tok.AccessToken) {
 		return s.tok, nil
 	}

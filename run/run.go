@@ -381,10 +381,9 @@ func (r *Runner) EvalVerifySecret(f *lang.Flow, registration any, webhook map[st
 	if f.Verify == nil || f.Verify.Secret == nil {
 		return "", nil
 	}
-	conn, err := r.connection()
-	if err != nil {
-		return "", err
-	}
+	// a revoked connection still verifies: a webhook trigger paused for
+	// it keeps the deliveries that pass (trigger/connpause.go)
+	conn := r.verifyConnection()
 	ev := evaluator{env: map[string]any{"registration": registration, "webhook": webhook, "inputs": inputs,
 		"connection": conn.Env()}}
 	v, err := ev.eval(f.Verify.Secret)
@@ -429,6 +428,17 @@ func (r *Runner) connection() (*connection.Connection, error) {
 		return nil, &RequestError{Msg: fmt.Sprintf("connection %s was revoked", c.File), Hint: "create a new connection (flowrun connection login) or remove `revoked` from the file"}
 	}
 	return c, nil
+}
+
+// verifyConnection is the runner's connection for evaluating verify.secret:
+// revoked or not (the signature secret is the trigger's, not the grant's).
+func (r *Runner) verifyConnection() *connection.Connection {
+	r.connOnce.Do(func() {
+		if r.Connection == nil {
+			r.Connection = &connection.Connection{Params: map[string]any{}}
+		}
+	})
+	return r.Connection
 }
 
 func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inputs map[string]any, extra map[string]any, depth int, calls *callSite) (map[string]any, error) {

@@ -539,7 +539,8 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 			return &exitError{code: exitUsage, msg: err.Error()}
 		}
 		defer st.Close()
-		h, served, err = serveHosts(e, projects, o.host.connections, func(r *run.Runner) *trigger.Host {
+		var rl *connReloader
+		h, served, rl, err = serveHosts(e, projects, o.host.connections, func(r *run.Runner) *trigger.Host {
 			x := &trigger.Host{Runner: r, Store: st, Sink: sink, PublicURL: o.host.publicURL}
 			configure(x)
 			return x
@@ -548,6 +549,9 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 			return err
 		}
 		warnUnserved(e, h)
+		// SIGHUP reads DIR again (reload.go)
+		rl.log = logger
+		rl.watch(e.ctx)
 	}
 	if o.keepRuns > 0 && h.Store != nil {
 		h.Store.MaxRuns = o.keepRuns
