@@ -312,9 +312,13 @@ func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any
 	if err != nil {
 		return nil, err
 	}
+	inputs, lazy := lazyInputs(f, inputs)
 	in, err := lang.CoerceFields(f.Inputs, inputs, "input", false)
 	if err != nil {
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
+	}
+	for k, l := range lazy {
+		in[k] = l
 	}
 	ru := r.newRun(ctx, conn)
 	ru.trace = r.traceFor(ctx)
