@@ -252,6 +252,7 @@ type frame struct {
 	// so that `fail: ${ error }` raises the very error again
 	caught []caughtError
 	held   held // what it charged to the run's memory budget: memory.go
+	worker bool // a parallel loop's worker (its steps map is a copy)
 }
 
 type caughtError struct {
@@ -620,7 +621,11 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 			if result, err = fr.holdStep(id, result); err != nil {
 				return ctl, fr.wrap(st, err)
 			}
-			fr.steps[id] = result
+			if c, ok := st.(*lang.CallStep); ok {
+				fr.recycleResult(c, result)
+			} else {
+				fr.steps[id] = result
+			}
 		}
 		return ctl, nil
 	}
@@ -706,13 +711,19 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		}
 		return ctlNext, out, nil
 	case *lang.ReturnStep:
-		v, err := fr.ev.eval(s.Value)
-		if err != nil {
-			return ctlNext, nil, err
+		var v any
+		var err error
+		if s.Value != nil && s.Value.Kind == lang.ValMap && (fr.flow.Type == lang.Action || fr.flow.Type == lang.Helper) {
+			v, err = fr.returnMap(s.Value)
+		} else {
+			v, err = fr.ev.eval(s.Value)
+			if err == nil {
+				// a mapping written in the return step is a new object each
+				// time; anything else may be shared (a constant, a variable)
+				// and is copied
+				v, err = fr.checkReturn(value.Normalize(v), s.Value != nil && s.Value.Kind == lang.ValMap)
+			}
 		}
-		// a mapping written in the return step is a new object each time;
-		// anything else may be shared (a constant, a variable) and is copied
-		v, err = fr.checkReturn(value.Normalize(v), s.Value != nil && s.Value.Kind == lang.ValMap)
 		if err != nil {
 			return ctlNext, nil, err
 		}
@@ -827,6 +838,76 @@ func (fr *frame) cond(v *lang.Value) (bool, error) {
 // checkReturn checks the outputs of an action or helper flow against its
 // declaration and returns them with defaults filled: in v itself when it is
 // fresh (made for this return), else in a new object.
+// resultPool holds the result maps of calls that nothing reads any more
+// (see recycleResult): a helper called in a loop then builds its outputs
+// in the map of the previous call instead of a new one.
+var resultPool sync.Pool
+
+// returnMap is the outputs of an action or helper flow's `return:` written
+// as a mapping: what checkReturn(value.Normalize(eval(v)), true) makes,
+// built in one pass over the mapping's keys (the map is new, so its values
+// are normalised in place) in a recycled map when there is one.
+func (fr *frame) returnMap(v *lang.Value) (any, error) {
+	f := fr.flow
+	m, _ := resultPool.Get().(map[string]any)
+	if m == nil {
+		m = make(map[string]any, max(len(v.Keys), len(f.Outputs)))
+	}
+	for i, k := range v.Keys {
+		x, err := fr.ev.eval(v.Vals[i])
+		if err != nil {
+			clear(m)
+			resultPool.Put(m)
+			return nil, err
+		}
+		m[k] = value.Normalize(x)
+	}
+	for _, k := range v.Keys {
+		if f.Output(k) == nil {
+			clear(m)
+			resultPool.Put(m)
+			return nil, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
+		}
+	}
+	for _, o := range f.Outputs {
+		x, given := m[o.Name]
+		x, msg := lang.CoerceField(o, x, false)
+		if msg != "" {
+			clear(m)
+			resultPool.Put(m)
+			return nil, fmt.Errorf("output %q: %s", o.Name, msg)
+		}
+		if given || x != nil {
+			m[o.Name] = x
+		}
+	}
+	return m, nil
+}
+
+// recycleResult replaces the result of call step s, which has an id, with
+// res, and gives the old result map to resultPool when nothing can hold it:
+// it is the map the callee's return built (an action's or helper's outputs
+// are always a new map), the flow reads steps.<id> only through its members
+// (check/analyze.go), and this frame is not a parallel loop's worker, whose
+// steps map starts as a copy of the loop frame's. (A traced run keeps every
+// result in its events: exec does not call this then.)
+func (fr *frame) recycleResult(s *lang.CallStep, res any) {
+	old, had := fr.steps[s.ID]
+	fr.steps[s.ID] = res
+	if !had || fr.worker {
+		return
+	}
+	m, ok := old.(map[string]any)
+	if !ok || len(m) > 8 || fr.flow.Reads.All || fr.flow.Reads.Whole[s.ID] {
+		return
+	}
+	if t := fr.run.r.Project.Flow(s.Flow); t == nil || t.Type != lang.Action && t.Type != lang.Helper {
+		return
+	}
+	clear(m)
+	resultPool.Put(m)
+}
+
 func (fr *frame) checkReturn(v any, fresh bool) (any, error) {
 	f := fr.flow
 	if f.Type != lang.Action && f.Type != lang.Helper {
@@ -1113,7 +1194,7 @@ func (fr *frame) forEachParallel(s *lang.ForEachStep, items forItems, col *colle
 				cancel()
 			}
 		}()
-		sub := &frame{run: fr.run, ctx: ctx, flow: fr.flow, depth: fr.depth, nest: fr.nest + 1, calls: fr.calls}
+		sub := &frame{run: fr.run, ctx: ctx, flow: fr.flow, depth: fr.depth, nest: fr.nest + 1, calls: fr.calls, worker: true}
 		sub.vars = cloneMap(fr.vars)
 		sub.steps = cloneMap(fr.steps)
 		env := cloneMap(fr.ev.env)

@@ -40,7 +40,7 @@ func (h *Host) acceptIngress(ctx context.Context, t *Trigger, f *lang.Flow, in m
 	if err != nil {
 		return &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
 	}
-	ds, kept, err := h.dedupeWith(ctx, t, f, a.Events, keys)
+	ds, kept, _, err := h.dedupeWith(ctx, t, f, a.Events, keys, "")
 	if err != nil {
 		return &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
 	}
