@@ -83,6 +83,10 @@ func (fr *frame) authorize(a *lang.Auth, req *request) error {
 		conn.AddSecret(v)
 		set(a.Header, v)
 	case "oauth2":
+		if r := fr.run.r; r.OAuthInTransport && r.Project.Connector.Auth != nil && a.OAuth2 == r.Project.Connector.Auth.OAuth2 {
+			set("Authorization", "Bearer "+OAuthPlaceholder)
+			return nil
+		}
 		src, err := fr.oauthSource(a.OAuth2)
 		if err != nil {
 			return err
@@ -424,4 +428,40 @@ func (fr *frame) stripCreds(r *request, h http.Header, sensitive bool) bool {
 		}
 	}
 	return len(h) != n
+}
+
+// OAuthPlaceholder stands for the connector's OAuth 2.0 access token in
+// the requests of a Runner with OAuthInTransport.
+const OAuthPlaceholder = "__flowrun_oauth2_access_token__"
+
+// OAuthAuthorization is the Authorization header value ("Bearer <access
+// token>") of the connector's OAuth 2.0 auth for the Runner's connection:
+// the token it holds, fetched (client credentials) or refreshed
+// (authorization code, written back to the connection file) when it is
+// missing, expired, or is the one in rejected (a 401 answered it). It is
+// the other half of OAuthInTransport: the process that sends the requests
+// calls it, and keeps the Runner (its tokens are cached in it) across
+// requests. Its errors carry the codes a run's would (auth_expired when
+// only a new login helps).
+func (r *Runner) OAuthAuthorization(ctx context.Context, rejected string) (string, error) {
+	a := r.Project.Connector.Auth
+	if a == nil || a.Type != "oauth2" || a.OAuth2 == nil {
+		return "", &RequestError{Msg: fmt.Sprintf("connector %q does not authenticate with OAuth 2.0", r.Project.Connector.Name)}
+	}
+	conn, err := r.connection()
+	if err != nil {
+		return "", err
+	}
+	ru := r.newRun(ctx, conn)
+	fr := &frame{run: ru, ctx: ctx}
+	fr.ev.env = map[string]any{"connection": ru.connEnv, "connector": ru.conEnv}
+	src, err := fr.oauthSource(a.OAuth2)
+	if err != nil {
+		return "", err
+	}
+	tok, err := src.token(ctx, rejected)
+	if err != nil {
+		return "", err
+	}
+	return tok.Type() + " " + tok.AccessToken, nil
 }

@@ -33,6 +33,11 @@ func (e *codedError) Unwrap() error { return e.cause }
 type coded interface{ errorCode() string }
 
 func (e *codedError) errorCode() string { return e.code }
+
+// CodedError is an error with a run error code (lang.Code*), for a
+// transport to return from a round trip: the step fails with that code,
+// as if the interpreter had met the error itself.
+func CodedError(code, msg string) error { return &codedError{code: code, msg: msg} }
 func (e *HTTPError) errorCode() string  { return e.Code }
 
 // withCode gives err a code unless it already has one (or is a

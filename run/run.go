@@ -97,6 +97,15 @@ type Runner struct {
 	// (TransportRetryOf), and judges the response it gets as the last one.
 	// engine/temporal makes the policy an activity's retry policy.
 	RetryInTransport bool
+	// OAuthInTransport leaves the connector's OAuth 2.0 tokens to the
+	// transport: a request the connector's oauth2 auth authorises carries
+	// "Authorization: Bearer " + OAuthPlaceholder, which the transport
+	// replaces with a token it holds (OAuthAuthorization, in another
+	// process), and the Runner neither fetches nor refreshes tokens: a 401
+	// it gets is final (the transport refreshed and tried again already).
+	// engine/temporal uses it so that no token enters a workflow's history.
+	// An http step's own oauth2 auth is authorised as without it.
+	OAuthInTransport bool
 	// UUID, when set, makes the values of uuid() in expressions, so that a
 	// replayed run sees the same ones (a Temporal workflow records each in
 	// its history); default: random.

@@ -102,6 +102,9 @@ const (
 	// ErrHTTPTransport: no response (the connection failed, the attempt
 	// timed out).
 	ErrHTTPTransport = "flowrun.http.transport"
+	// ErrOAuth: the connector's OAuth 2.0 token could not be had on the
+	// worker; the failure's details hold the run error code.
+	ErrOAuth = "flowrun.oauth"
 )
 
 // minActivityAttempts is the least MaximumAttempts of an HTTP activity's
@@ -176,6 +179,7 @@ type Engine struct {
 
 	mu    sync.Mutex
 	conns map[string]*connection.Connection // by project + "\x00" + id
+	oauth map[string]*run.Runner            // holders of OAuth 2.0 tokens, by project + "\x00" + id
 }
 
 // Register registers the workflow and activities on a worker.
@@ -243,7 +247,14 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 	// coroutines (runs started before ran them one at a time). Not for
 	// OAuth 2.0 projects: a token refresh holds a lock across its request,
 	// which another coroutine must not wait for.
-	parallel := workflow.GetVersion(ctx, "parallel-for-each", workflow.DefaultVersion, 1) >= 1 && !usesOAuth2(p)
+	// Version 1 of oauth-in-activity: the connector's OAuth 2.0 tokens are
+	// fetched and refreshed by the HTTP activity on the worker, so no token
+	// enters history (runs started before did it in workflow code, through
+	// activities whose results held the tokens).
+	oauthInActivity := workflow.GetVersion(ctx, "oauth-in-activity", workflow.DefaultVersion, 1) >= 1
+	connectorOAuth, stepOAuth := usesOAuth2(p)
+	parallel := workflow.GetVersion(ctx, "parallel-for-each", workflow.DefaultVersion, 1) >= 1 &&
+		!stepOAuth && (!connectorOAuth || oauthInActivity)
 	r := &run.Runner{
 		Project:    p,
 		Connection: conn,
@@ -258,6 +269,7 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 		Sequential:       !parallel,
 		Parallel:         parallelInWorkflow(actx),
 		RetryInTransport: retryInActivity,
+		OAuthInTransport: oauthInActivity,
 		RunID:            func() string { return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID },
 	}
 	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
@@ -315,11 +327,11 @@ func parallelInWorkflow(root workflow.Context) func(context.Context, int, func(c
 	}
 }
 
-// usesOAuth2 reports whether the project authenticates with OAuth 2.0
-// anywhere (the connector, or an http step's own auth).
-func usesOAuth2(p *lang.Project) bool {
+// usesOAuth2 reports whether the project authenticates with OAuth 2.0:
+// the connector's auth, an http step's own auth.
+func usesOAuth2(p *lang.Project) (connector, step bool) {
 	if a := p.Connector.Auth; a != nil && a.Type == "oauth2" {
-		return true
+		connector = true
 	}
 	found := false
 	for _, f := range p.Flows {
@@ -332,7 +344,7 @@ func usesOAuth2(p *lang.Project) bool {
 			})
 		}
 	}
-	return found
+	return connector, found
 }
 
 // flowError makes a run's error the workflow's failure: an application
@@ -396,6 +408,12 @@ func (t *activityTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			}
 		case ErrHTTPTransport:
 			return nil, errors.New(ae.Message())
+		case ErrOAuth:
+			code := lang.CodeAuthExpired
+			if ae.HasDetails() {
+				_ = ae.Details(&code)
+			}
+			return nil, run.CodedError(code, ae.Message())
 		default:
 			return nil, err
 		}
@@ -589,6 +607,16 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 	if in.Host != "" {
 		req.Host = in.Host
 	}
+	// the connector's OAuth 2.0 token is had here, on the worker
+	oauth := req.Header.Get("Authorization") == "Bearer "+run.OAuthPlaceholder
+	var authz string
+	if oauth {
+		if authz, err = e.oauthAuthorization(ctx, p, c, in, ""); err != nil {
+			return HTTPResponse{}, oauthFailure(err, sec)
+		}
+		req.Header.Set("Authorization", authz)
+		sec[run.OAuthPlaceholder] = strings.TrimPrefix(authz, "Bearer ")
+	}
 	if e.IdempotencyHeader != "" && in.Method != http.MethodGet && in.Method != http.MethodHead && req.Header.Get(e.IdempotencyHeader) == "" {
 		info := activity.GetInfo(ctx)
 		req.Header.Set(e.IdempotencyHeader, info.WorkflowExecution.ID+"/"+info.ActivityID)
@@ -600,6 +628,23 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 	hc := *base
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := hc.Do(req)
+	if err == nil && oauth && resp.StatusCode == http.StatusUnauthorized {
+		// the token was refused: a new one, once, as the interpreter does
+		again, aerr := e.oauthAuthorization(ctx, p, c, in, authz)
+		if aerr != nil {
+			resp.Body.Close()
+			return HTTPResponse{}, oauthFailure(aerr, sec)
+		}
+		if again != authz {
+			resp.Body.Close()
+			sec[placeholder("oauth2.refused")] = sec[run.OAuthPlaceholder]
+			sec[run.OAuthPlaceholder] = strings.TrimPrefix(again, "Bearer ")
+			retry := req.Clone(rctx)
+			retry.Body = io.NopCloser(bytes.NewReader(body))
+			retry.Header.Set("Authorization", again)
+			resp, err = hc.Do(retry)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return HTTPResponse{}, ctx.Err() // the activity timed out or was canceled: Temporal retries it
@@ -657,4 +702,34 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 	}
 	return HTTPResponse{}, temporal.NewApplicationErrorWithOptions(msg, ErrHTTPStatus,
 		temporal.ApplicationErrorOptions{NonRetryable: true, Details: []any{out}})
+}
+
+// oauthAuthorization is the Authorization header of the connector's OAuth
+// 2.0 auth for a request's connection, from a Runner kept per connection on
+// this worker (it caches the token, refreshes it when expired or rejected,
+// and writes a refreshed token back to the connection file).
+func (e *Engine) oauthAuthorization(ctx context.Context, p *lang.Project, c *connection.Connection, in HTTPRequest, rejected string) (string, error) {
+	key := in.Project + "\x00" + in.ConnectionID
+	e.mu.Lock()
+	r := e.oauth[key]
+	if r == nil {
+		if e.oauth == nil {
+			e.oauth = map[string]*run.Runner{}
+		}
+		r = &run.Runner{Project: p, Connection: c, Client: e.Client, Limits: e.Limits}
+		e.oauth[key] = r
+	}
+	e.mu.Unlock()
+	return r.OAuthAuthorization(ctx, rejected)
+}
+
+// oauthFailure is the HTTP activity's failure when no token could be had:
+// typed ErrOAuth with the run error code as its details, so the step fails
+// with that code (auth_expired: only a new login helps); retried by the
+// activity's policy only when the code is transient (the token endpoint
+// failed).
+func oauthFailure(err error, sec map[string]string) error {
+	code := run.ErrorCode(err)
+	return temporal.NewApplicationErrorWithOptions(reseal(err.Error(), sec), ErrOAuth,
+		temporal.ApplicationErrorOptions{NonRetryable: code != lang.CodeTransient, Details: []any{code}})
 }

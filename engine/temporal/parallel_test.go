@@ -197,17 +197,19 @@ func TestE2EReplayReserve(t *testing.T) {
 	}
 }
 
-// TestUsesOAuth2: an OAuth 2.0 project keeps its loops sequential in
-// workflows (a token refresh holds a lock across its request).
+// TestUsesOAuth2: a project whose http steps bring their own OAuth 2.0
+// auth keeps its loops sequential in workflows (a token refresh in workflow
+// code holds a lock across its request); the connector's OAuth 2.0 is the
+// HTTP activity's since oauth-in-activity, so it does not.
 func TestUsesOAuth2(t *testing.T) {
-	if usesOAuth2(loadShop(t)) {
+	if c, s := usesOAuth2(loadShop(t)); c || s {
 		t.Fatal("shop uses a bearer token, not OAuth 2.0")
 	}
 	p, err := load.Project("../../testdata/trigger/oauth")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !usesOAuth2(p) {
-		t.Fatal("testdata/trigger/oauth uses OAuth 2.0")
+	if c, s := usesOAuth2(p); !c || s {
+		t.Fatalf("testdata/trigger/oauth uses OAuth 2.0 in its connector only: connector %v, step %v", c, s)
 	}
 }
