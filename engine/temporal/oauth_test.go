@@ -196,4 +196,3 @@ func TestOAuthRefusedRefreshIsAuthExpired(t *testing.T) {
 	}
 	noToken(t, history)
 }
-
