@@ -95,14 +95,24 @@ func TestPlaceOrderWorkflow(t *testing.T) {
 	// Everything an activity gets or returns goes into history: no secret.
 	var history strings.Builder
 	dc := converter.GetDefaultDataConverter()
-	env.SetOnActivityStartedListener(func(_ *activity.Info, _ context.Context, args converter.EncodedValues) {
+	// (bodies are []byte, base64 in the payloads' JSON: decoded here too;
+	// the service echoes the Authorization header in /orders' body)
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
 		p, _ := dc.ToPayloads(args)
 		history.WriteString(p.String())
+		var req HTTPRequest
+		if info.ActivityType.Name == HTTPActivityName && args.Get(&req) == nil {
+			history.WriteString(string(req.Body))
+		}
 	})
-	env.SetOnActivityCompletedListener(func(_ *activity.Info, result converter.EncodedValue, err error) {
+	env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
 		var out any
 		if result != nil && result.HasValue() {
 			_ = result.Get(&out)
+			var resp HTTPResponse
+			if info.ActivityType.Name == HTTPActivityName && result.Get(&resp) == nil {
+				history.WriteString(string(resp.Body))
+			}
 		}
 		b, _ := json.Marshal(out)
 		history.Write(b)
@@ -128,6 +138,9 @@ func TestPlaceOrderWorkflow(t *testing.T) {
 	}
 	if !strings.Contains(history.String(), placeholder("api_key")) {
 		t.Fatalf("no placeholder in the activities' inputs:\n%s", history.String())
+	}
+	if !strings.Contains(history.String(), `"echo":"Bearer `+placeholder("api_key")) {
+		t.Fatalf("the echoed header is not in a response body, sealed:\n%s", history.String())
 	}
 	svc.mu.Lock()
 	defer svc.mu.Unlock()
