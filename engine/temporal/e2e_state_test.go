@@ -2,12 +2,16 @@ package temporal
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/trigger/pgstore"
@@ -23,6 +27,25 @@ func TestE2EResetAndSetOnPostgres(t *testing.T) {
 	if bin == "" || dsn == "" {
 		t.Skip("FLOWRUN_E2E_BIN and FLOWRUN_PG_DSN are not set: run scripts/e2e-temporal.sh")
 	}
+	// a schema of its own: the other e2e tests turn the same triggers on
+	ctx := context.Background()
+	pc, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("e2e_state_%d", time.Now().UnixNano())
+	if _, err := pc.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pc.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		pc.Close(context.Background())
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	dsn += sep + "search_path=" + schema
 	dir := t.TempDir()
 	connFile := filepath.Join(dir, "acme.yaml")
 	if err := os.WriteFile(connFile, []byte("params:\n  base_url: http://127.0.0.1:9\n  api_key: "+testKey+"\n"), 0o600); err != nil {
@@ -53,7 +76,6 @@ func TestE2EResetAndSetOnPostgres(t *testing.T) {
 		t.Fatalf("trigger on said:\n%s", out)
 	}
 	id := m[1]
-	ctx := context.Background()
 	st, err := pgstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
