@@ -503,7 +503,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			hd, paused = h.paused(ctx, t.ID)
 		}
 	}
-	if paused && keepsDeliveries(hd) {
+	if paused && keepsDeliveries(hd) && h.State == nil && h.Ingress == nil {
+		// kept in the run history (SQLite state; Postgres keeps none, and
+		// an ingress replays nothing here): answered as any pause else
 		writeResult(w, r, h.holdDelivery(ctx, t, f, r, hd))
 		return
 	}
