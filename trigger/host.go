@@ -769,7 +769,6 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	// the peers' schedulers first: it sets the listing h's scheduler
 	// shares, which must be in place before h's scheduler reads it
 	h.schedulePeers(ctx, pollCtx, &pollWG)
-	h.setServing(&serveState{stop: ctx, runCtx: pollCtx, wg: &pollWG})
 	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()
