@@ -130,7 +130,11 @@ func (h *Host) setGroup(g *GroupCommitter) {
 // other's. The schedulers share one listing of the triggers, so that many
 // connections do not each read every trigger every 10 seconds.
 func (h *Host) schedulePeers(stop, runCtx context.Context, wg *sync.WaitGroup) {
-	peers := h.peerList()
+	h.peersMu.Lock()
+	defer h.peersMu.Unlock()
+	// from here on a peer added by a reload starts its own (AddPeer)
+	h.serving = &serveState{stop: stop, runCtx: runCtx, wg: wg}
+	peers := h.Peers
 	if len(peers) == 0 {
 		return
 	}

@@ -503,7 +503,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			hd, paused = h.paused(ctx, t.ID)
 		}
 	}
-	if paused && keepsDeliveries(hd) {
+	if paused && keepsDeliveries(hd) && h.State == nil && h.Ingress == nil {
+		// kept in the run history (SQLite state; Postgres keeps none, and
+		// an ingress replays nothing here): answered as any pause else
 		writeResult(w, r, h.holdDelivery(ctx, t, f, r, hd))
 		return
 	}
@@ -767,7 +769,6 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	// the peers' schedulers first: it sets the listing h's scheduler
 	// shares, which must be in place before h's scheduler reads it
 	h.schedulePeers(ctx, pollCtx, &pollWG)
-	h.setServing(&serveState{stop: ctx, runCtx: pollCtx, wg: &pollWG})
 	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()

@@ -69,9 +69,9 @@ func (h *Host) AddPeer(p *Host, replaces *Host, why string) {
 	if replaces != nil {
 		p.inherit = replaces.root()
 	}
-	p.listing = h.listing
 	p.group.Store(h.group.Load())
 	h.peersMu.Lock()
+	p.listing = h.listing // set under peersMu by schedulePeers
 	h.Peers = append(slices.Clip(h.Peers), p)
 	s := h.serving
 	if s != nil && p.Ingress == nil {

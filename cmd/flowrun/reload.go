@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -118,9 +119,10 @@ func (r *connReloader) reload(ctx context.Context) {
 				r.hub.AddPeer(x, cur.host, fmt.Sprintf("connection %s was replaced", n))
 				changed++
 				r.log.Info("reload: connection changed", "project", name, "connection", n)
-				if !conn.Revoked {
-					// a new token (or a file no longer revoked): what a
-					// login does, lift the pauses for the connection
+				if !conn.Revoked && fixed(cur.host.Runner.Connection, conn) {
+					// a new token, new params, or a file no longer
+					// revoked: what a login does, lift the pauses for the
+					// connection (not after serve's own token write-back)
 					abs, _ := filepath.Abs(path)
 					if ids, err := x.Store.ResumeConnection(ctx, name, abs); err != nil {
 						r.log.Error("reload: resuming the triggers paused with the connection", "connection", n, "error", err.Error())
@@ -146,6 +148,21 @@ func (r *connReloader) reload(ctx context.Context) {
 		}
 	}
 	r.log.Info("reload: connections read", "added", added, "changed", changed, "removed", removed, "skipped", skipped, "serving", len(r.conns))
+}
+
+// fixed reports whether a reloaded connection differs from the running
+// one in what a pause for it could be about: its token (a login), its
+// params, or its revocation. A file rewritten by serve's own token refresh
+// holds the token the running connection has, and fixes nothing.
+func fixed(old, cur *connection.Connection) bool {
+	if old.Revoked {
+		return true
+	}
+	ot, nt := old.CurrentToken(), cur.CurrentToken()
+	if (ot == nil) != (nt == nil) || ot != nil && (ot.AccessToken != nt.AccessToken || ot.RefreshToken != nt.RefreshToken) {
+		return true
+	}
+	return !reflect.DeepEqual(old.Params, cur.Params)
 }
 
 func errText(err error) string {

@@ -421,7 +421,8 @@ With --connections DIR, serve hosts every connection in DIR (one file per connec
 named by its file name) and the triggers turned on with them (trigger on --connections
 DIR --connection NAME), each connection with its own token, rate-limit budget and poll
 scheduler; several PROJECTs may be served at once, each with its connections in
-DIR/<project name>/.`,
+DIR/<project name>/. SIGHUP reads DIR again: new files are served, changed ones take
+effect, removed ones stop their triggers, a file with problems is logged and skipped.`,
 		Example: `  flowrun serve connectors/github --connection gh.yaml --state .flowrun --listen 127.0.0.1:8080 --sink file:events.jsonl
   flowrun serve connectors/github connectors/slack --connections conns --state .flowrun --sink file:events.jsonl`,
 		Args: cobra.MinimumNArgs(1),
