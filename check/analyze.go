@@ -21,6 +21,9 @@ func analyze(f *lang.Flow) {
 			if _, ok := st.(*lang.SetStep); ok {
 				w.Vars = true
 			}
+			if fe, ok := st.(*lang.ForEachStep); ok {
+				c.loopItems(fe.Items)
+			}
 			lang.Values(st, c.value)
 			return true
 		})
@@ -30,6 +33,7 @@ func analyze(f *lang.Flow) {
 	f.Reads = c.result()
 	f.UsesFlow = c.usesFlow
 	f.InputsEscape = c.inputsEscape()
+	f.LoopInputs = c.loopInputs(f.InputsEscape)
 }
 
 type useCollector struct {
@@ -40,6 +44,9 @@ type useCollector struct {
 	idents   []*ast.IdentifierNode
 	inputs   []*ast.IdentifierNode
 	usesFlow bool
+	// the whole expressions of for_each lists that are inputs.<name>
+	// (the member, or the call of get standing for it)
+	loops []ast.Node
 }
 
 // Visit implements ast.Visitor.
@@ -89,6 +96,85 @@ func (c *useCollector) value(v *lang.Value) {
 		n := e.Program.Node()
 		ast.Walk(&n, c)
 	})
+}
+
+// loopItems notes a for_each's list when it is exactly `${ inputs.<name> }`.
+func (c *useCollector) loopItems(v *lang.Value) {
+	if v == nil || v.Kind != lang.ValExpr || v.Expr.Program == nil {
+		return
+	}
+	if _, ok := inputMember(v.Expr.Program.Node()); ok {
+		c.loops = append(c.loops, v.Expr.Program.Node())
+	}
+}
+
+// inputMember reports the name of n when n is inputs.<name> or
+// inputs["name"] (as a member or as the call of get that stands for one).
+func inputMember(n ast.Node) (string, bool) {
+	var obj, prop ast.Node
+	switch t := n.(type) {
+	case *ast.MemberNode:
+		if t.Optional || t.Method {
+			return "", false
+		}
+		obj, prop = t.Node, t.Property
+	case *ast.CallNode:
+		if !isGet(t.Callee) || len(t.Arguments) != 2 {
+			return "", false
+		}
+		obj, prop = t.Arguments[0], t.Arguments[1]
+	default:
+		return "", false
+	}
+	id, ok := obj.(*ast.IdentifierNode)
+	if !ok || id.Value != "inputs" {
+		return "", false
+	}
+	p, ok := prop.(*ast.StringNode)
+	if !ok {
+		return "", false
+	}
+	return p.Value, true
+}
+
+// loopInputs is Flow.LoopInputs: the inputs read as the list of some
+// for_each and nowhere else. escape (inputs used as a whole) or any member
+// of inputs with a computed name (inputs[k]) leaves none.
+func (c *useCollector) loopInputs(escape bool) map[string]bool {
+	if escape || len(c.loops) == 0 {
+		return nil
+	}
+	loop := map[ast.Node]bool{}
+	for _, n := range c.loops {
+		loop[n] = true
+		if m, ok := c.alias[n]; ok {
+			loop[m] = true
+		}
+	}
+	out := map[string]bool{}
+	other := map[string]bool{}
+	for _, m := range c.members {
+		id, ok := m.Node.(*ast.IdentifierNode)
+		if !ok || id.Value != "inputs" {
+			continue
+		}
+		p, ok := m.Property.(*ast.StringNode)
+		if !ok {
+			return nil // inputs[k]: any input
+		}
+		if loop[m] && !m.Optional {
+			out[p.Value] = true
+		} else {
+			other[p.Value] = true
+		}
+	}
+	for name := range other {
+		delete(out, name)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // inputsEscape reports whether some `inputs` is not the object of a member

@@ -412,6 +412,14 @@ func (c *Connection) SaveToken(t *Token) error {
 	return c.writeRaw(raw)
 }
 
+// CurrentToken is the connection's token now (nil when it has none): a
+// login (SaveToken) may replace it while runs use the connection.
+func (c *Connection) CurrentToken() *Token {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.Token
+}
+
 // MarkRevoked records in the connection file that the connection was revoked.
 func (c *Connection) MarkRevoked(at time.Time) error {
 	raw := map[string]any{}

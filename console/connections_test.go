@@ -142,3 +142,73 @@ func TestNamedConnections(t *testing.T) {
 		t.Errorf("/c/example/ with only named connections: %d", r.code)
 	}
 }
+
+// TestNamedConnectionRevoke: Revoke on one named connection's page revokes
+// that connection's token at the service and marks only its file revoked;
+// the other connection's file is untouched and its page still offers
+// Revoke.
+func TestNamedConnectionRevoke(t *testing.T) {
+	tokens := map[string]string{"eu": "ghp_eu0123456789abcdefABCDEF0123456789", "us": "ghp_us0123456789abcdefABCDEF0123456789"}
+	var mu sync.Mutex
+	var revoked []string // the request bodies of POST /credentials/revoke
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "POST" || r.URL.Path != "/credentials/revoke" || r.Header.Get("Authorization") != "" {
+			http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusBadRequest)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		revoked = append(revoked, string(b))
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer svc.Close()
+	dir := t.TempDir()
+	files := map[string]string{}
+	var ps []*Project
+	for _, name := range []string{"eu", "us"} {
+		files[name] = filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(files[name], []byte("params:\n  api_url: "+svc.URL+"\n  token: "+tokens[name]+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := Open([]string{"../connectors/github"}, []string{files[name]}, load.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := loaded[0]
+		p.Name, p.ConnectionName = "github@"+name, name
+		ps = append(ps, p)
+	}
+	usBefore, err := os.ReadFile(files["us"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Projects: ps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := do(t, s, "POST", "/c/github@eu/connection/revoke", url.Values{"csrf": {s.csrf}}, nil)
+	if r.code != http.StatusSeeOther {
+		t.Fatalf("revoke eu: %d %s", r.code, r.body)
+	}
+	run := do(t, s, "GET", r.h.Get("Location"), nil, nil).body
+	if !strings.Contains(run, `id="run-status">ok<`) || strings.Contains(run, tokens["eu"]) {
+		t.Errorf("run of revoke eu:\n%s", run)
+	}
+	mu.Lock()
+	got := append([]string(nil), revoked...)
+	mu.Unlock()
+	if len(got) != 1 || !strings.Contains(got[0], tokens["eu"]) || strings.Contains(got[0], tokens["us"]) {
+		t.Fatalf("the service was asked to revoke %q", got)
+	}
+	eu, err := os.ReadFile(files["eu"])
+	if err != nil || !strings.Contains(string(eu), "revoked_at") {
+		t.Fatalf("eu's file after revoke (%v):\n%s", err, eu)
+	}
+	if us, err := os.ReadFile(files["us"]); err != nil || string(us) != string(usBefore) {
+		t.Fatalf("us's file changed (%v):\n%s", err, us)
+	}
+	if page := do(t, s, "GET", "/c/github@us/connection", nil, nil).body; !strings.Contains(page, "/c/github@us/connection/revoke") {
+		t.Errorf("us's connection page lost its Revoke button:\n%s", page)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -63,6 +64,11 @@ type Config struct {
 	Projects []*Project
 	// Prefix is the path the console is mounted at ("" or "/console").
 	Prefix string
+	// PublicURL, when set, is the address at which browsers reach the
+	// server the console is mounted in (e.g. https://ops.example.com behind
+	// a proxy that ends TLS): OAuth 2.0 log-in-again's redirect URI is built
+	// from it. Without it the redirect URI is built from the request's Host.
+	PublicURL string
 	// Token, when set, must be presented by every request: as a bearer
 	// token, or once as ?token= (which sets a cookie). Without one the
 	// console answers only loopback host names.
@@ -149,6 +155,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	cfg.Prefix = strings.TrimRight(cfg.Prefix, "/")
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("public URL %q: give the absolute http(s) address browsers reach the console's server at, e.g. https://ops.example.com", cfg.PublicURL)
+		}
+	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err

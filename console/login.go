@@ -38,8 +38,12 @@ type loginResult struct {
 	Message string
 }
 
-// redirectURL is the console's callback as the browser reached it.
+// redirectURL is the console's callback: under Config.PublicURL, else as
+// the browser reached it.
 func (s *Server) redirectURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimRight(s.cfg.PublicURL, "/") + s.cfg.Prefix + callbackPath
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -286,3 +286,40 @@ func TestLogInAgainUnderServe(t *testing.T) {
 		t.Fatalf("the host's connection has token %+v", tok)
 	}
 }
+
+// TestLogInAgainBehindProxy: with a public URL (the console behind a proxy
+// that ends TLS), the redirect URI the page shows and the service gets is
+// built from it, not from the request's Host; a public URL that is not an
+// absolute http(s) address is refused.
+func TestLogInAgainBehindProxy(t *testing.T) {
+	svc := newOAuthService(t)
+	dir := t.TempDir()
+	conn := filepath.Join(dir, "conn.yaml")
+	if err := os.WriteFile(conn, []byte("params:\n  base_url: "+svc.srv.URL+"\n  client_id: cid\n  client_secret: "+clientSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := Open([]string{"../testdata/trigger/oauth"}, []string{conn}, load.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"ops.example.com", "ftp://ops.example.com", "https://", "https://ops.example.com/?x=1"} {
+		if _, err := New(Config{Projects: ps, PublicURL: bad}); err == nil {
+			t.Errorf("public URL %q was taken", bad)
+		}
+	}
+	srv, err := New(Config{Projects: ps, Prefix: "/console", PublicURL: "https://ops.example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "https://ops.example.com/console/oauth/callback"
+	page := do(t, srv, "GET", "/console/c/oauthy/connection", nil, nil)
+	if !strings.Contains(page.body, want) || strings.Contains(page.body, "127.0.0.1:8686/console/oauth") {
+		t.Fatalf("connection page behind a proxy:\n%s", page.body)
+	}
+	csrf := csrfRE.FindStringSubmatch(page.body)[1]
+	r := do(t, srv, "POST", "/console/c/oauthy/connection/login", url.Values{"csrf": {csrf}}, nil)
+	loc, err := url.Parse(r.h.Get("Location"))
+	if err != nil || loc.Query().Get("redirect_uri") != want {
+		t.Fatalf("authorize redirect %q: %v", r.h.Get("Location"), err)
+	}
+}

@@ -200,6 +200,12 @@ type Flow struct {
 	// only inputs.<name>), so the map of a call's arguments may outlive the
 	// call; when false, a call recycles that map (run.execCall).
 	InputsEscape bool
+
+	// LoopInputs are the inputs whose only use is as the whole list of a
+	// for_each (`for_each: ${ inputs.<name> }`): nothing but that loop
+	// reads them, one item at a time, so a run may hand them over still
+	// undecoded (value.LazyList, run.Runner.Run).
+	LoopInputs map[string]bool
 }
 
 // Section is one list of steps of a flow.

@@ -125,6 +125,35 @@ func (f *Field) TypeOnly() *Field {
 // field's run-time representation (integer -> int, number -> float64),
 // filling defaults. It returns an error message naming what is wrong.
 func CoerceField(f *Field, v any, fromCLI bool) (any, string) {
+	if len(f.Enum) == 0 {
+		// values already in their run-time form (what the interpreter and
+		// the JSON decoder make) are returned as they are: the same result
+		// as the general path below, without normalising and checking them
+		switch x := v.(type) {
+		case int:
+			switch f.Type {
+			case "integer", "any", "":
+				return v, ""
+			case "number":
+				return float64(x), ""
+			}
+		case float64:
+			switch f.Type {
+			case "number", "any", "":
+				return v, ""
+			}
+		case string:
+			switch f.Type {
+			case "string", "any", "":
+				return v, ""
+			}
+		case bool:
+			switch f.Type {
+			case "boolean", "any", "":
+				return v, ""
+			}
+		}
+	}
 	v = value.Normalize(v)
 	if v == nil {
 		if f.HasDefault {
@@ -205,25 +234,52 @@ func CoerceFields(fs []*Field, in map[string]any, what string, fromCLI bool) (ma
 // CoerceFieldsInto is CoerceFields writing into out, which may be in itself
 // when the caller owns in (a call's freshly evaluated arguments).
 func CoerceFieldsInto(out map[string]any, fs []*Field, in map[string]any, what string, fromCLI bool) (map[string]any, error) {
-	for k := range in {
-		if FindField(fs, k) == nil {
-			names := FieldNames(fs)
-			sort.Strings(names)
-			hint := value.Suggest(k, names)
-			if hint != "" {
-				hint = " (" + hint + ")"
-			}
-			return nil, fmt.Errorf("%s %q is not declared%s", what, k, hint)
-		}
-	}
+	// Every key of in is declared when as many declared fields are given
+	// as in has keys (field names are distinct): then in is not iterated,
+	// which costs more than the lookups for a call's few arguments. A
+	// value is looked up before out (which may be in) gets the field.
+	n, given := len(in), 0
 	for _, f := range fs {
-		v, msg := CoerceField(f, in[f.Name], fromCLI)
+		x, ok := in[f.Name]
+		if ok {
+			given++
+		}
+		v, msg := CoerceField(f, x, fromCLI)
 		if msg != "" {
+			if err := undeclared(fs, in, what); err != nil {
+				return nil, err
+			}
 			return nil, fmt.Errorf("%s %q: %s", what, f.Name, msg)
 		}
 		out[f.Name] = v
 	}
+	if given != n {
+		return nil, undeclared(fs, in, what)
+	}
 	return out, nil
+}
+
+// undeclared is the error for the first key of in that is not a declared
+// field (keys in order, so the error does not depend on map order), or nil.
+func undeclared(fs []*Field, in map[string]any, what string) error {
+	var keys []string
+	for k := range in {
+		if FindField(fs, k) == nil {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	sort.Strings(keys)
+	k := keys[0]
+	names := FieldNames(fs)
+	sort.Strings(names)
+	hint := value.Suggest(k, names)
+	if hint != "" {
+		hint = " (" + hint + ")"
+	}
+	return fmt.Errorf("%s %q is not declared%s", what, k, hint)
 }
 
 // TextInputs converts the string values of in that are given for declared

@@ -194,6 +194,12 @@ type oauthSource struct {
 func (s *oauthSource) token(ctx context.Context, rejected string) (*oauth2.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// a login saved a new token into the connection (the console's Log in
+	// again under serve): use it rather than the one this source holds
+	if ct := s.conn.CurrentToken(); s.cfg != nil && ct != nil && s.tok != nil &&
+		(ct.AccessToken != s.tok.AccessToken || ct.RefreshToken != s.tok.RefreshToken) {
+		s.tok = &oauth2.Token{AccessToken: ct.AccessToken, RefreshToken: ct.RefreshToken, TokenType: ct.TokenType, Expiry: ct.Expiry}
+	}
 	if s.tok != nil && s.tok.Valid() && (rejected == "" || rejected != s.tok.Type()+" "+s.tok.AccessToken) {
 		return s.tok, nil
 	}
@@ -210,8 +216,24 @@ func (s *oauthSource) token(ctx context.Context, rejected string) (*oauth2.Token
 			re := &RequestError{Msg: "the OAuth 2.0 token has expired and the connection has no refresh token", Hint: "log in again: flowrun connection login"}
 			return nil, &codedError{code: lang.CodeAuthExpired, msg: re.Error(), cause: re}
 		}
-		// an expired token makes the source refresh
-		t, err = s.cfg.TokenSource(hctx, &oauth2.Token{RefreshToken: s.tok.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
+		// in step with other processes using the connection file: a token
+		// one of them refreshed is taken instead of refreshing again
+		var ct *connection.Token
+		ct, err = s.conn.RefreshToken(s.tok.AccessToken, func(cur *connection.Token) (*connection.Token, error) {
+			rt := s.tok.RefreshToken
+			if cur != nil && cur.RefreshToken != "" {
+				rt = cur.RefreshToken
+			}
+			// an expired token makes the source refresh
+			nt, err := s.cfg.TokenSource(hctx, &oauth2.Token{RefreshToken: rt, Expiry: time.Unix(1, 0)}).Token()
+			if err != nil {
+				return nil, err
+			}
+			return &connection.Token{AccessToken: nt.AccessToken, RefreshToken: nt.RefreshToken, TokenType: nt.TokenType, Expiry: nt.Expiry}, nil
+		})
+		if err == nil {
+			t = &oauth2.Token{AccessToken: ct.AccessToken, RefreshToken: ct.RefreshToken, TokenType: ct.TokenType, Expiry: ct.Expiry}
+		}
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -226,12 +248,7 @@ func (s *oauthSource) token(ctx context.Context, rejected string) (*oauth2.Token
 		return nil, &codedError{code: lang.CodeTransient, msg: msg, cause: err}
 	}
 	s.conn.AddSecret(t.AccessToken, t.RefreshToken)
-	s.tok = t
-	if s.cfg != nil {
-		if err := s.conn.SaveToken(&connection.Token{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.TokenType, Expiry: t.Expiry}); err != nil {
-			return nil, fmt.Errorf("saving the refreshed token: %w", err)
-		}
-	}
+	s.tok = t // (RefreshToken saved an authorization-code token)
 	return t, nil
 }
 

@@ -63,10 +63,9 @@ func (r *Runner) EvalVerifySecrets(f *lang.Flow, registration any, webhook map[s
 	if f.Verify == nil || f.Verify.Secret == nil {
 		return nil, nil
 	}
-	conn, err := r.connection()
-	if err != nil {
-		return nil, err
-	}
+	// a revoked connection still verifies: a webhook trigger paused for
+	// it keeps the deliveries that pass (trigger/connpause.go)
+	conn := r.verifyConnection()
 	ev := evaluator{env: map[string]any{"registration": registration, "webhook": webhook, "inputs": inputs,
 		"connection": conn.Env()}}
 	v, err := ev.eval(f.Verify.Secret)

@@ -719,6 +719,14 @@ type TransportRetry struct {
 	Timeout             time.Duration
 }
 
+// Delay is the wait after a failed attempt (1-based) whose response names
+// none: Backoff doubling up to MaxBackoff, with the jitter the Runner's own
+// retries have (a wait in [d/2, d]), so many workers retrying one service
+// do not retry in step.
+func (p *TransportRetry) Delay(attempt int) time.Duration {
+	return backoff(lang.Retry{Backoff: p.Backoff, MaxBackoff: p.MaxBackoff}, max(attempt, 1))
+}
+
 type transportRetryKey struct{}
 
 // TransportRetryOf returns the retry policy a request's step hands its
@@ -793,6 +801,15 @@ func startDeadline(parent context.Context, d time.Duration) (*reqDeadline, func(
 	return rd, nil
 }
 
+// withValuesOf is a context (a pooled deadline) that carries the values of
+// another (the frame's).
+type withValuesOf struct {
+	context.Context
+	values context.Context
+}
+
+func (c withValuesOf) Value(key any) any { return c.values.Value(key) }
+
 // finish stops the deadline and pools it if it never fired.
 func (rd *reqDeadline) finish(stopParent func() bool) {
 	timerStopped := rd.timer.Stop()
@@ -815,6 +832,11 @@ func (fr *frame) roundTrip(r *request, timeout time.Duration) (response, error) 
 		rd, stopParent := startDeadline(fr.ctx, timeout)
 		defer rd.finish(stopParent)
 		ctx = rd.ctx
+		if ru.r.Parallel != nil {
+			// the host's transport finds its values (a workflow
+			// coroutine's context) in the request's context
+			ctx = withValuesOf{rd.ctx, fr.ctx}
+		}
 	}
 	var body io.Reader
 	if r.body != nil {

@@ -871,6 +871,21 @@ token:
 		if strings.Contains(conn.Redact(err.Error()), "refresh-bad-789") {
 			t.Errorf("secret in %v", err)
 		}
+		// a login saves a new token into the same connection (the console's
+		// Log in again under serve): the same runner uses it at once
+		r := &Runner{Project: p, Connection: conn}
+		if _, err := r.Run(context.Background(), "main", nil); err == nil {
+			t.Fatal("the bad refresh token worked")
+		}
+		ts.mu.Lock()
+		ts.current = "access-login-1"
+		ts.mu.Unlock()
+		if err := conn.SaveToken(&connection.Token{AccessToken: "access-login-1", RefreshToken: "refresh-old-789", Expiry: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Run(context.Background(), "main", nil); err != nil {
+			t.Fatalf("after the login: %v", err)
+		}
 	})
 }
 

@@ -307,17 +307,22 @@ func (c *collected) add(ru *run, n int64) error {
 
 func (c *collected) release(ru *run) { ru.mem.release(c.n.Swap(0)) }
 
-// forItems are the items of a for_each: a list, or the []int a range
+// forItems are the items of a for_each: a list, the []int a range
 // (`1..n`) makes, which is iterated as it is rather than copied into a list
-// of boxed numbers (a 10,000,000-item range is 80 MB, not 240).
+// of boxed numbers (a 10,000,000-item range is 80 MB, not 240), or an input
+// list kept undecoded (lazyInputs), whose items are decoded one at a time.
 type forItems struct {
 	list []any
 	ints []int
+	lazy *value.LazyList
 }
 
 func (l forItems) len() int {
 	if l.ints != nil {
 		return len(l.ints)
+	}
+	if l.lazy != nil {
+		return l.lazy.Len()
 	}
 	return len(l.list)
 }
@@ -326,12 +331,18 @@ func (l forItems) at(i int) any {
 	if l.ints != nil {
 		return l.ints[i]
 	}
+	if l.lazy != nil {
+		return l.lazy.At(i)
+	}
 	return l.list[i]
 }
 
 func toItems(x any) (forItems, bool) {
-	if r, ok := x.([]int); ok {
-		return forItems{ints: r}, true
+	switch t := x.(type) {
+	case []int:
+		return forItems{ints: t}, true
+	case *value.LazyList:
+		return forItems{lazy: t}, true
 	}
 	l, ok := toList(x)
 	return forItems{list: l}, ok

@@ -79,6 +79,15 @@ type Runner struct {
 	// (results in input order, as always): for hosts whose code must not
 	// start goroutines, such as a Temporal workflow (engine/temporal).
 	Sequential bool
+	// Parallel, when set, runs the workers of a for_each with concurrency
+	// (when not Sequential) instead of goroutines: it calls body workers
+	// times concurrently, each with ctx or a context derived from it, and
+	// returns once every call has returned. The workers take the items in
+	// turn from a shared counter, so that under a deterministic scheduler
+	// (a Temporal workflow's coroutines, engine/temporal) the same items
+	// go to the same workers in every replay; results keep input order and
+	// the first error (by input order) stops the workers taking more items.
+	Parallel func(ctx context.Context, workers int, body func(ctx context.Context))
 	// RunID, when set, makes each run's id (flow.run_id, traces) instead of
 	// a random one, so that a replayed run sees the same id.
 	RunID func() string
@@ -243,6 +252,7 @@ type frame struct {
 	// so that `fail: ${ error }` raises the very error again
 	caught []caughtError
 	held   held // what it charged to the run's memory budget: memory.go
+	worker bool // a parallel loop's worker (its steps map is a copy)
 }
 
 type caughtError struct {
@@ -303,9 +313,13 @@ func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any
 	if err != nil {
 		return nil, err
 	}
+	inputs, lazy := lazyInputs(f, inputs)
 	in, err := lang.CoerceFields(f.Inputs, inputs, "input", false)
 	if err != nil {
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
+	}
+	for k, l := range lazy {
+		in[k] = l
 	}
 	ru := r.newRun(ctx, conn)
 	ru.trace = r.traceFor(ctx)
@@ -372,10 +386,9 @@ func (r *Runner) EvalVerifySecret(f *lang.Flow, registration any, webhook map[st
 	if f.Verify == nil || f.Verify.Secret == nil {
 		return "", nil
 	}
-	conn, err := r.connection()
-	if err != nil {
-		return "", err
-	}
+	// a revoked connection still verifies: a webhook trigger paused for
+	// it keeps the deliveries that pass (trigger/connpause.go)
+	conn := r.verifyConnection()
 	ev := evaluator{env: map[string]any{"registration": registration, "webhook": webhook, "inputs": inputs,
 		"connection": conn.Env()}}
 	v, err := ev.eval(f.Verify.Secret)
@@ -420,6 +433,17 @@ func (r *Runner) connection() (*connection.Connection, error) {
 		return nil, &RequestError{Msg: fmt.Sprintf("connection %s was revoked", c.File), Hint: "create a new connection (flowrun connection login) or remove `revoked` from the file"}
 	}
 	return c, nil
+}
+
+// verifyConnection is the runner's connection for evaluating verify.secret:
+// revoked or not (the signature secret is the trigger's, not the grant's).
+func (r *Runner) verifyConnection() *connection.Connection {
+	r.connOnce.Do(func() {
+		if r.Connection == nil {
+			r.Connection = &connection.Connection{Params: map[string]any{}}
+		}
+	})
+	return r.Connection
 }
 
 func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inputs map[string]any, extra map[string]any, depth int, calls *callSite) (map[string]any, error) {
@@ -597,7 +621,11 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 			if result, err = fr.holdStep(id, result); err != nil {
 				return ctl, fr.wrap(st, err)
 			}
-			fr.steps[id] = result
+			if c, ok := st.(*lang.CallStep); ok {
+				fr.recycleResult(c, result)
+			} else {
+				fr.steps[id] = result
+			}
 		}
 		return ctl, nil
 	}
@@ -683,13 +711,19 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		}
 		return ctlNext, out, nil
 	case *lang.ReturnStep:
-		v, err := fr.ev.eval(s.Value)
-		if err != nil {
-			return ctlNext, nil, err
+		var v any
+		var err error
+		if s.Value != nil && s.Value.Kind == lang.ValMap && (fr.flow.Type == lang.Action || fr.flow.Type == lang.Helper) {
+			v, err = fr.returnMap(s.Value)
+		} else {
+			v, err = fr.ev.eval(s.Value)
+			if err == nil {
+				// a mapping written in the return step is a new object each
+				// time; anything else may be shared (a constant, a variable)
+				// and is copied
+				v, err = fr.checkReturn(value.Normalize(v), s.Value != nil && s.Value.Kind == lang.ValMap)
+			}
 		}
-		// a mapping written in the return step is a new object each time;
-		// anything else may be shared (a constant, a variable) and is copied
-		v, err = fr.checkReturn(value.Normalize(v), s.Value != nil && s.Value.Kind == lang.ValMap)
 		if err != nil {
 			return ctlNext, nil, err
 		}
@@ -804,6 +838,76 @@ func (fr *frame) cond(v *lang.Value) (bool, error) {
 // checkReturn checks the outputs of an action or helper flow against its
 // declaration and returns them with defaults filled: in v itself when it is
 // fresh (made for this return), else in a new object.
+// resultPool holds the result maps of calls that nothing reads any more
+// (see recycleResult): a helper called in a loop then builds its outputs
+// in the map of the previous call instead of a new one.
+var resultPool sync.Pool
+
+// returnMap is the outputs of an action or helper flow's `return:` written
+// as a mapping: what checkReturn(value.Normalize(eval(v)), true) makes,
+// built in one pass over the mapping's keys (the map is new, so its values
+// are normalised in place) in a recycled map when there is one.
+func (fr *frame) returnMap(v *lang.Value) (any, error) {
+	f := fr.flow
+	m, _ := resultPool.Get().(map[string]any)
+	if m == nil {
+		m = make(map[string]any, max(len(v.Keys), len(f.Outputs)))
+	}
+	for i, k := range v.Keys {
+		x, err := fr.ev.eval(v.Vals[i])
+		if err != nil {
+			clear(m)
+			resultPool.Put(m)
+			return nil, err
+		}
+		m[k] = value.Normalize(x)
+	}
+	for _, k := range v.Keys {
+		if f.Output(k) == nil {
+			clear(m)
+			resultPool.Put(m)
+			return nil, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
+		}
+	}
+	for _, o := range f.Outputs {
+		x, given := m[o.Name]
+		x, msg := lang.CoerceField(o, x, false)
+		if msg != "" {
+			clear(m)
+			resultPool.Put(m)
+			return nil, fmt.Errorf("output %q: %s", o.Name, msg)
+		}
+		if given || x != nil {
+			m[o.Name] = x
+		}
+	}
+	return m, nil
+}
+
+// recycleResult replaces the result of call step s, which has an id, with
+// res, and gives the old result map to resultPool when nothing can hold it:
+// it is the map the callee's return built (an action's or helper's outputs
+// are always a new map), the flow reads steps.<id> only through its members
+// (check/analyze.go), and this frame is not a parallel loop's worker, whose
+// steps map starts as a copy of the loop frame's. (A traced run keeps every
+// result in its events: exec does not call this then.)
+func (fr *frame) recycleResult(s *lang.CallStep, res any) {
+	old, had := fr.steps[s.ID]
+	fr.steps[s.ID] = res
+	if !had || fr.worker {
+		return
+	}
+	m, ok := old.(map[string]any)
+	if !ok || len(m) > 8 || fr.flow.Reads.All || fr.flow.Reads.Whole[s.ID] {
+		return
+	}
+	if t := fr.run.r.Project.Flow(s.Flow); t == nil || t.Type != lang.Action && t.Type != lang.Helper {
+		return
+	}
+	clear(m)
+	resultPool.Put(m)
+}
+
 func (fr *frame) checkReturn(v any, fresh bool) (any, error) {
 	f := fr.flow
 	if f.Type != lang.Action && f.Type != lang.Helper {
@@ -1079,80 +1183,87 @@ func (fr *frame) forEachParallel(s *lang.ForEachStep, items forItems, col *colle
 	)
 	ctx, cancel := context.WithCancel(fr.ctx)
 	defer cancel()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				var err error
-				recoverRun(&err)
-				if err != nil {
-					mu.Lock()
-					firstErr, errIdx = err, -1 // a bug outranks any flow error
-					mu.Unlock()
-					cancel()
-				}
-			}()
-			sub := &frame{run: fr.run, ctx: ctx, flow: fr.flow, depth: fr.depth, nest: fr.nest + 1, calls: fr.calls}
-			sub.vars = cloneMap(fr.vars)
-			sub.steps = cloneMap(fr.steps)
-			env := cloneMap(fr.ev.env)
-			env["vars"] = sub.vars
-			env["steps"] = sub.steps
-			sub.ev.env = env
-			sub.ev.acquire(fr.run.limits.ExprMemory)
-			defer sub.ev.release()
-			defer sub.releaseHeld()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				env[s.As] = items.at(i)
-				env[s.Index] = i
-				ctl, err := sub.execSteps(s.Steps)
-				if err == nil && ctl == ctlNext && s.Collect != nil {
-					var v any
-					v, err = sub.ev.eval(s.Collect)
-					if err == nil {
-						err = col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar)
-					}
-					if err == nil {
-						results[i] = slot{v, true}
-					} else {
-						err = sub.wrap(s, err)
-					}
-				}
-				if err != nil {
-					if s.ContinueOnError && !uncatchable(err) {
-						continue
-					}
-					// an iteration canceled because another one failed is
-					// not the error to report
-					if errors.Is(err, ErrCanceled) && fr.ctx.Err() == nil {
-						return
-					}
-					mu.Lock()
-					if i < errIdx {
-						firstErr, errIdx = err, i
-					}
-					mu.Unlock()
-					cancel()
-					return
-				}
-				if ctl == ctlReturn {
-					mu.Lock()
-					if !returned {
-						returned, retVal = true, sub.ret
-					}
-					mu.Unlock()
-					cancel()
-					return
-				}
+	body := func(ctx context.Context) {
+		defer func() {
+			var err error
+			recoverRun(&err)
+			if err != nil {
+				mu.Lock()
+				firstErr, errIdx = err, -1 // a bug outranks any flow error
+				mu.Unlock()
+				cancel()
 			}
 		}()
+		sub := &frame{run: fr.run, ctx: ctx, flow: fr.flow, depth: fr.depth, nest: fr.nest + 1, calls: fr.calls, worker: true}
+		sub.vars = cloneMap(fr.vars)
+		sub.steps = cloneMap(fr.steps)
+		env := cloneMap(fr.ev.env)
+		env["vars"] = sub.vars
+		env["steps"] = sub.steps
+		sub.ev.env = env
+		sub.ev.acquire(fr.run.limits.ExprMemory)
+		defer sub.ev.release()
+		defer sub.releaseHeld()
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n || ctx.Err() != nil {
+				return
+			}
+			env[s.As] = items.at(i)
+			env[s.Index] = i
+			ctl, err := sub.execSteps(s.Steps)
+			if err == nil && ctl == ctlNext && s.Collect != nil {
+				var v any
+				v, err = sub.ev.eval(s.Collect)
+				if err == nil {
+					err = col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar)
+				}
+				if err == nil {
+					results[i] = slot{v, true}
+				} else {
+					err = sub.wrap(s, err)
+				}
+			}
+			if err != nil {
+				if s.ContinueOnError && !uncatchable(err) {
+					continue
+				}
+				// an iteration canceled because another one failed is
+				// not the error to report
+				if errors.Is(err, ErrCanceled) && fr.ctx.Err() == nil {
+					return
+				}
+				mu.Lock()
+				if i < errIdx {
+					firstErr, errIdx = err, i
+				}
+				mu.Unlock()
+				cancel()
+				return
+			}
+			if ctl == ctlReturn {
+				mu.Lock()
+				if !returned {
+					returned, retVal = true, sub.ret
+				}
+				mu.Unlock()
+				cancel()
+				return
+			}
+		}
 	}
-	wg.Wait()
+	if h := fr.run.r.Parallel; h != nil {
+		h(ctx, workers, body)
+	} else {
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				body(ctx)
+			}()
+		}
+		wg.Wait()
+	}
 	if firstErr != nil {
 		return ctlNext, nil, firstErr
 	}

@@ -10,7 +10,9 @@
 # Schedule keeps its cursor across a worker's loss, and trigger off deletes
 # the Schedule (engine/temporal/e2e_schedule_test.go); a 3 MB document
 # through start and a worker with --payload-key and the claim check
-# (engine/temporal/e2e_large_test.go). Installs what is
+# (engine/temporal/e2e_large_test.go); connection revoke deletes a
+# connection's Schedules and cancels its running workflows
+# (engine/temporal/e2e_revoke_test.go). Installs what is
 # missing: PostgreSQL from Debian, the Temporal CLI (its dev server) built
 # from the Go module proxy.
 set -euo pipefail
@@ -48,7 +50,8 @@ temporal operator cluster health --address "127.0.0.1:$TPORT"
 go build -o "$WORK/flowrun" ./cmd/flowrun
 export FLOWRUN_E2E_TEMPORAL="127.0.0.1:$TPORT" FLOWRUN_E2E_BIN="$WORK/flowrun"
 set +e
-go test -count=1 -v ./trigger/pgstore/ ./engine/temporal/ >"$WORK/test.log" 2>&1
+# FLOWRUN_E2E_RUN=REGEXP runs only the matching tests (go test -run).
+go test -count=1 -v ${FLOWRUN_E2E_RUN:+-run "$FLOWRUN_E2E_RUN"} ./trigger/pgstore/ ./engine/temporal/ >"$WORK/test.log" 2>&1
 rc=$?
 set -e
 grep -vE '^=== (RUN|PAUSE|CONT)' "$WORK/test.log"

@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -31,6 +32,13 @@ func (s *Store) CommitBatch(ctx context.Context, items []BatchItem) (ids []int64
 	}
 	defer ptx.Rollback()
 	tx := s.cachedTx(ptx)
+	// the triggers committed to, in order, and whether keys were added:
+	// each is pruned once, after its items (pruneTx)
+	type pruned struct {
+		id   string
+		keys bool
+	}
+	var prune []pruned
 	for i, it := range items {
 		pc, perr := s.prepareCommit(it.TriggerID, it.Commit)
 		if perr != nil {
@@ -46,11 +54,23 @@ func (s *Store) CommitBatch(ctx context.Context, items []BatchItem) (ids []int64
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO item"); err != nil {
 				return nil, nil, fmt.Errorf("commit batch: %w", err)
 			}
+		} else {
+			j := slices.IndexFunc(prune, func(p pruned) bool { return p.id == it.TriggerID })
+			if j < 0 {
+				prune = append(prune, pruned{id: it.TriggerID})
+				j = len(prune) - 1
+			}
+			prune[j].keys = prune[j].keys || len(it.Commit.Keys) > 0
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE item"); err != nil {
 			return nil, nil, fmt.Errorf("commit batch: %w", err)
 		}
 		ids[i] = id
+	}
+	for _, p := range prune {
+		if err := pruneTx(ctx, tx, p.id, p.keys, s.maxKeys(), s.maxRuns()); err != nil {
+			return nil, nil, fmt.Errorf("commit batch: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("commit batch: %w", err)

@@ -77,3 +77,44 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCommitBatchPrunes: a batch prunes each trigger's dedupe keys and runs
+// once, after its items, to exactly the bounds: the newest keys and runs
+// are kept (as pruning after each item would), per trigger, and an item
+// that fails does not make the batch prune with a zero bound.
+func TestCommitBatchPrunes(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t, t.TempDir())
+	st.MaxDedupeKeys, st.MaxRuns = 5, 3
+	a, b := newPoll(t, st, "a"), newPoll(t, st, "b")
+	var items []BatchItem
+	for i := range 12 {
+		items = append(items, BatchItem{TriggerID: a.ID, Commit: RunCommit{Keys: []string{fmt.Sprint("a", i)}, Events: 1}})
+		if i < 2 {
+			items = append(items, BatchItem{TriggerID: b.ID, Commit: RunCommit{Keys: []string{fmt.Sprint("b", i)}, Events: 1}})
+		}
+	}
+	items = append(items, BatchItem{TriggerID: a.ID, Commit: RunCommit{Status: "bad"}}) // fails in prepareCommit
+	ids, errs, err := st.CommitBatch(ctx, items)
+	if err != nil || errs[len(errs)-1] == nil {
+		t.Fatalf("%v %v", errs, err)
+	}
+	var all []string
+	for i := range 12 {
+		all = append(all, fmt.Sprint("a", i))
+	}
+	seen, err := st.SeenKeys(ctx, a.ID, all)
+	if err != nil || len(seen) != 5 || !seen["a7"] || !seen["a11"] || seen["a6"] {
+		t.Errorf("a's keys after the batch: %v, %v; want a7..a11", seen, err)
+	}
+	if seen, err := st.SeenKeys(ctx, b.ID, []string{"b0", "b1"}); err != nil || len(seen) != 2 {
+		t.Errorf("b's keys: %v, %v", seen, err)
+	}
+	runs, err := st.ListRuns(ctx, RunFilter{TriggerID: a.ID, Limit: 100})
+	if err != nil || len(runs) != 3 || runs[0].ID != ids[len(ids)-2] {
+		t.Errorf("a's runs: %d, %v; want the newest 3", len(runs), err)
+	}
+	if runs, err := st.ListRuns(ctx, RunFilter{TriggerID: b.ID, Limit: 100}); err != nil || len(runs) != 2 {
+		t.Errorf("b's runs: %d, %v", len(runs), err)
+	}
+}

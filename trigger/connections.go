@@ -88,7 +88,7 @@ func onConnection(name string) string {
 // turned on with its named connection (or, for the --connection FILE
 // host, with none).
 func (h *Host) owns(t *Trigger) bool {
-	return t.Project == h.project().Connector.Name && t.Connection == h.Named
+	return t.Project == h.project().Connector.Name && t.Connection == h.Named && h.retired.Load() == nil
 }
 
 // ownsConnection refuses a trigger of the host's project that runs with
@@ -109,7 +109,7 @@ func (h *Host) hostOf(t *Trigger) *Host {
 	if h.owns(t) {
 		return h
 	}
-	for _, p := range h.Peers {
+	for _, p := range h.peerList() {
 		if p.owns(t) {
 			return p
 		}
@@ -120,7 +120,7 @@ func (h *Host) hostOf(t *Trigger) *Host {
 // setGroup shares the group committer with the peers (nil: none).
 func (h *Host) setGroup(g *GroupCommitter) {
 	h.group.Store(g)
-	for _, p := range h.Peers {
+	for _, p := range h.peerList() {
 		p.group.Store(g)
 	}
 }
@@ -130,15 +130,16 @@ func (h *Host) setGroup(g *GroupCommitter) {
 // other's. The schedulers share one listing of the triggers, so that many
 // connections do not each read every trigger every 10 seconds.
 func (h *Host) schedulePeers(stop, runCtx context.Context, wg *sync.WaitGroup) {
-	if len(h.Peers) == 0 {
+	peers := h.peerList()
+	if len(peers) == 0 {
 		return
 	}
 	l := &triggerListing{}
 	h.listing = l
-	for _, p := range h.Peers {
+	for _, p := range peers {
 		p.listing = l
 	}
-	for _, p := range h.Peers {
+	for _, p := range peers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -181,14 +182,14 @@ func (h *Host) listTriggers(ctx context.Context) ([]*Trigger, error) {
 // flushRejects writes the summaries of refused deliveries, the peers' too.
 func (h *Host) flushRejects(final bool) {
 	h.rejects().flush(h.now(), final)
-	for _, p := range h.Peers {
+	for _, p := range h.peerList() {
 		p.rejects().flush(p.now(), final)
 	}
 }
 
 // startEntering lets enter take deliveries, on the peers too.
 func (h *Host) startEntering() {
-	for _, x := range append([]*Host{h}, h.Peers...) {
+	for _, x := range append([]*Host{h}, h.peerList()...) {
 		x.wgMu.Lock()
 		x.stopped = false
 		x.wgMu.Unlock()
@@ -197,7 +198,7 @@ func (h *Host) startEntering() {
 
 // stopEntering makes enter refuse new deliveries, on the peers too.
 func (h *Host) stopEntering() {
-	for _, x := range append([]*Host{h}, h.Peers...) {
+	for _, x := range append([]*Host{h}, h.peerList()...) {
 		x.wgMu.Lock()
 		x.stopped = true
 		x.wgMu.Unlock()
@@ -207,7 +208,7 @@ func (h *Host) stopEntering() {
 // waitHandlers waits for the deliveries in flight, the peers' too.
 func (h *Host) waitHandlers() {
 	h.wg.Wait()
-	for _, p := range h.Peers {
+	for _, p := range h.peerList() {
 		p.wg.Wait()
 	}
 }

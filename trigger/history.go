@@ -139,8 +139,12 @@ func (s *Store) RecordRun(ctx context.Context, rec *RunRecord, p *Payload) (int6
 		return 0, fmt.Errorf("record run: %w", err)
 	}
 	defer tx.Rollback()
-	id, err := insertRun(ctx, s.cachedTx(tx), rec, p, s.maxRuns())
+	stx := s.cachedTx(tx)
+	id, err := insertRun(ctx, stx, rec, p)
 	if err != nil {
+		return 0, fmt.Errorf("record run: %w", err)
+	}
+	if err := pruneRuns(ctx, stx, rec.TriggerID, s.maxRuns()); err != nil {
 		return 0, fmt.Errorf("record run: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -157,9 +161,9 @@ func (s *Store) maxRuns() int {
 	return s.MaxRuns
 }
 
-// insertRun writes a run row with its steps and payload and prunes the
-// trigger's oldest runs beyond maxRuns, inside tx.
-func insertRun(ctx context.Context, tx cachedTx, rec *RunRecord, p *Payload, maxRuns int) (int64, error) {
+// insertRun writes a run row with its steps and payload inside tx; the
+// caller prunes the trigger's oldest runs (pruneRuns) before committing.
+func insertRun(ctx context.Context, tx cachedTx, rec *RunRecord, p *Payload) (int64, error) {
 	if rec.Status != "ok" && rec.Status != "error" {
 		return 0, fmt.Errorf("status %q is not ok or error", rec.Status)
 	}
@@ -205,12 +209,17 @@ func insertRun(ctx context.Context, tx cachedTx, rec *RunRecord, p *Payload, max
 			return 0, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE trigger_id = ?1 AND id <=
-		(SELECT id FROM runs WHERE trigger_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`,
-		rec.TriggerID, maxRuns); err != nil {
-		return 0, err
-	}
 	return id, nil
+}
+
+// pruneRuns deletes trigger id's runs beyond the newest maxRuns, inside tx.
+// It walks up to maxRuns index entries, so a batch prunes each trigger once,
+// after all its runs are in (the same rows survive as pruning after each).
+func pruneRuns(ctx context.Context, tx cachedTx, triggerID string, maxRuns int) error {
+	_, err := tx.ExecContext(ctx, `DELETE FROM runs WHERE trigger_id = ?1 AND id <=
+		(SELECT id FROM runs WHERE trigger_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`,
+		triggerID, maxRuns)
+	return err
 }
 
 const selectRun = `SELECT r.id, r.trigger_id, r.project, r.connection, r.flow, r.source, r.started_at, r.duration_ns, r.events,

@@ -108,6 +108,13 @@ type Host struct {
 	holds  map[string]Hold // the scheduler's view of the store's holds (pause.go)
 
 	listing *triggerListing // shared with the peers while Serve runs (connections.go)
+
+	// reload.go: Peers may grow while Serve runs (a reload); peersMu
+	// guards the slice (replaced, never changed in place) and serving
+	peersMu sync.RWMutex
+	serving *serveState
+	retired atomic.Pointer[string] // why h no longer runs its triggers
+	inherit *Host                  // the host h replaced: its claims are h's
 }
 
 func (h *Host) project() *lang.Project { return h.Runner.Project }
@@ -341,7 +348,8 @@ func (h *Host) dedupe(ctx context.Context, t *Trigger, f *lang.Flow, events []an
 	if err != nil {
 		return nil, nil, err
 	}
-	return h.dedupeWith(ctx, t, f, events, keys)
+	ds, keys, _, err := h.dedupeWith(ctx, t, f, events, keys, "")
+	return ds, keys, err
 }
 
 // dedupeKeys evaluates the flow's dedupe key of each event ("" without
@@ -367,18 +375,28 @@ func (h *Host) dedupeKeys(f *lang.Flow, events []any, in map[string]any, request
 	return keys, nil
 }
 
-// dedupeWith is dedupe with the keys evaluated.
-func (h *Host) dedupeWith(ctx context.Context, t *Trigger, f *lang.Flow, events []any, keys []string) ([]Delivery, []string, error) {
+// dedupeWith is dedupe with the keys evaluated. A replay key is looked up
+// in the same query as the dedupe keys (one read per delivery, not two);
+// replayed reports it was seen, and then nothing is built.
+func (h *Host) dedupeWith(ctx context.Context, t *Trigger, f *lang.Flow, events []any, keys []string, replayKey string) (ds []Delivery, kept []string, replayed bool, err error) {
 	now := time.Now().UTC()
-	ds := make([]Delivery, 0, len(events))
 	seen := map[string]bool{}
+	var ask []string
 	if f.Dedupe != nil {
-		var err error
-		if seen, err = h.state().SeenKeys(ctx, t.ID, keys); err != nil {
-			return nil, nil, err
+		ask = keys
+	}
+	if replayKey != "" {
+		ask = append(ask[:len(ask):len(ask)], replayKey)
+	}
+	if len(ask) > 0 {
+		if seen, err = h.state().SeenKeys(ctx, t.ID, ask); err != nil {
+			return nil, nil, false, err
+		}
+		if replayKey != "" && seen[replayKey] {
+			return nil, nil, true, nil
 		}
 	}
-	var kept []string
+	ds = make([]Delivery, 0, len(events))
 	batch := map[string]bool{}
 	for i, e := range events {
 		k := keys[i]
@@ -391,7 +409,7 @@ func (h *Host) dedupeWith(ctx context.Context, t *Trigger, f *lang.Flow, events 
 		}
 		ds = append(ds, Delivery{Trigger: t.ID, Project: t.Project, Flow: t.Flow, Key: k, Time: now, Event: e})
 	}
-	return ds, kept, nil
+	return ds, kept, false, nil
 }
 
 // ServeHTTP receives webhook deliveries at /hooks/{id}. An unknown trigger
@@ -434,7 +452,20 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// a state directory may hold triggers of several projects and
 	// connections: the host (or peer) of the trigger's serves it
 	if err == nil {
-		h = h.hostOf(t)
+		if o := h.hostOf(t); o != nil {
+			h = o
+		} else if why := h.retiredFor(t); why != "" && t.Kind == "webhook" {
+			// its connection was removed at a reload: the sender retries,
+			// and the deliveries arrive once the file is back
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Retry-After", "300")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			b, _ := json.Marshal(map[string]string{"error": "trigger not served: " + why})
+			w.Write(b)
+			return
+		} else {
+			h = nil
+		}
 	}
 	if err != nil || h == nil || t.Kind != "webhook" {
 		http.NotFound(w, r)
@@ -463,19 +494,36 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.wg.Done()
 	h.metrics().busy(1)
 	defer h.metrics().busy(-1)
-	if hd, paused := h.paused(ctx, t.ID); paused {
+	hd, paused := h.paused(ctx, t.ID)
+	if !paused {
+		if why := h.revokedReason(); why != "" {
+			// revoked (the console's Revoke, or a reloaded file): every
+			// webhook trigger of the connection pauses now, this one too
+			h.pauseConnection(ctx, lang.CodeAuthExpired, why)
+			hd, paused = h.paused(ctx, t.ID)
+		}
+	}
+	if paused && keepsDeliveries(hd) {
+		writeResult(w, r, h.holdDelivery(ctx, t, f, r, hd))
+		return
+	}
+	if paused {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Retry-After", "300")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, `{"error":"trigger paused (%s)"}`, hd.Code)
 		return
 	}
-	res := h.deliver(ctx, t, f, r)
+	writeResult(w, r, h.deliver(ctx, t, f, r))
+}
+
+// writeResult sends a delivery's answer. The whole answer goes out before
+// the delivery stops counting as work in flight: once none is left, the
+// drain closes every connection.
+func writeResult(w http.ResponseWriter, r *http.Request, res webhook.Result) {
 	for k, v := range res.Header {
 		w.Header()[k] = v
 	}
-	// The whole answer goes out before the delivery stops counting as work
-	// in flight: once none is left, the drain closes every connection.
 	if res.Status != http.StatusNoContent && res.Status != http.StatusNotModified && r.Method != http.MethodHead {
 		w.Header().Set("Content-Length", strconv.Itoa(len(res.Body)))
 	}
@@ -555,6 +603,12 @@ func (h *Host) deliver(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Re
 }
 
 func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request, sr *StepRecorder) webhook.Result {
+	return h.deliverOnceWith(ctx, t, f, r, sr, nil)
+}
+
+// deliverOnceWith is deliverOnce with the bound flow wrapped by wrap (when
+// not nil): holdDelivery's flow verifies but runs no step.
+func (h *Host) deliverOnceWith(ctx context.Context, t *Trigger, f *lang.Flow, r *http.Request, sr *StepRecorder, wrap func(webhook.Flow) webhook.Flow) webhook.Result {
 	in, err := decodeInput(t.Input)
 	if err != nil {
 		return webhook.Misconfigured(fmt.Errorf("stored trigger input: %w", err))
@@ -570,8 +624,12 @@ func (h *Host) deliverOnce(ctx context.Context, t *Trigger, f *lang.Flow, r *htt
 		return webhook.Misconfigured(err)
 	}
 	hook := map[string]any{"url": h.hookURL(t.ID), "secret": t.Secret}
+	var flow webhook.Flow = h.Runner.BindWebhook(f, in, reg, hook)
+	if wrap != nil {
+		flow = wrap(flow)
+	}
 	return webhook.Deliver(ctx, webhook.Delivery{
-		Flow:       h.Runner.BindWebhook(f, in, reg, hook),
+		Flow:       flow,
 		Verifier:   v,
 		Request:    r,
 		MaxBody:    h.MaxBody,
@@ -613,20 +671,14 @@ func (h *Host) accept(ctx context.Context, t *Trigger, f *lang.Flow, in map[stri
 	if a.ReplayKey != "" {
 		claim = append(claim, a.ReplayKey)
 	}
-	release := h.claims.claim(t.ID, claim)
+	release := h.root().claims.claim(t.ID, claim)
 	defer release()
-	if a.ReplayKey != "" {
-		seen, err := h.state().SeenKeys(ctx, t.ID, []string{a.ReplayKey})
-		if err != nil {
-			return 0, 0, err
-		}
-		if seen[a.ReplayKey] {
-			return 0, 0, nil // the same body was accepted meanwhile
-		}
-	}
-	ds, keys, err := h.dedupeWith(ctx, t, f, a.Events, keys)
+	ds, keys, replayed, err := h.dedupeWith(ctx, t, f, a.Events, keys, a.ReplayKey)
 	if err != nil {
 		return 0, 0, &webhook.Error{Status: http.StatusInternalServerError, Reason: "dedupe_failed", Public: "dedupe failed", Err: err}
+	}
+	if replayed {
+		return 0, 0, nil // the same body was accepted meanwhile
 	}
 	if err := h.deliverToSink(ctx, t, ds); err != nil {
 		// the sender retries: at-least-once
@@ -715,6 +767,7 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	// the peers' schedulers first: it sets the listing h's scheduler
 	// shares, which must be in place before h's scheduler reads it
 	h.schedulePeers(ctx, pollCtx, &pollWG)
+	h.setServing(&serveState{stop: ctx, runCtx: pollCtx, wg: &pollWG})
 	pollWG.Add(1)
 	go func() {
 		defer pollWG.Done()
@@ -747,6 +800,7 @@ func (h *Host) Serve(ctx context.Context, ln net.Listener, drain time.Duration) 
 	case <-ctx.Done():
 	case err = <-errc:
 	}
+	h.setServing(nil) // a reload starts no scheduler now: pollWG.Wait follows
 	h.draining.Store(true)
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
@@ -843,6 +897,9 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 	var lastList time.Time
 	var triggers []*Trigger
 	for {
+		if h.retired.Load() != nil {
+			return // replaced or removed at a reload: its polls in flight finish
+		}
 		now := time.Now()
 		if now.Sub(lastList) >= 10*time.Second || lastList.IsZero() {
 			ts, err := h.listTriggers(runCtx)
@@ -912,6 +969,7 @@ func (h *Host) schedule(stop, runCtx context.Context, wg *sync.WaitGroup) {
 }
 
 func (h *Host) claim(id string) bool {
+	h = h.root()
 	h.pollMu.Lock()
 	defer h.pollMu.Unlock()
 	if h.pollBusy == nil {
@@ -925,6 +983,7 @@ func (h *Host) claim(id string) bool {
 }
 
 func (h *Host) release(id string) {
+	h = h.root()
 	h.pollMu.Lock()
 	defer h.pollMu.Unlock()
 	delete(h.pollBusy, id)

@@ -134,7 +134,9 @@ func (s *Store) Holds(ctx context.Context) (map[string]Hold, error) {
 }
 
 func (s *Store) queryHolds(ctx context.Context, where string, args ...any) ([]Hold, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT trigger_id, code, reason, since, until, failures, connection FROM holds `+where, args...)
+	// fixed texts only (readQuery keeps each prepared): GetHold runs for
+	// every webhook delivery
+	rows, err := s.readQuery(ctx, `SELECT trigger_id, code, reason, since, until, failures, connection FROM holds `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read holds: %w", err)
 	}
@@ -275,6 +277,14 @@ func (h *Host) afterRun(ctx context.Context, t *Trigger, f *lang.Flow, err error
 	h.setHoldCache(t.ID, &hd)
 	if hd.Paused() {
 		h.logf("trigger %s (%s) is paused (%s): fix the connection, then `flowrun trigger resume %s` or `flowrun connection login --state`", t.ID, t.Flow, code, t.ID)
+		// the connection itself is at fault (its token cannot be
+		// refreshed, or it was revoked): its webhook triggers pause too,
+		// and keep their deliveries (connpause.go)
+		if why := h.revokedReason(); why != "" {
+			h.pauseConnection(ctx, lang.CodeAuthExpired, why)
+		} else if code == lang.CodeAuthExpired {
+			h.pauseConnection(ctx, lang.CodeAuthExpired, hd.Reason)
+		}
 	}
 	return hd, true
 }
@@ -310,7 +320,7 @@ func (h *Host) Resume(ctx context.Context, id string) (bool, error) {
 // made through the first host reaches the scheduler that runs it at once.
 func (h *Host) setHoldCacheAll(id string, hd *Hold) {
 	h.setHoldCache(id, hd)
-	for _, p := range h.Peers {
+	for _, p := range h.peerList() {
 		p.setHoldCache(id, hd)
 	}
 }

@@ -1,9 +1,12 @@
 package trigger
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -268,12 +271,20 @@ func TestPausedWebhookAnswers503(t *testing.T) {
 	defer srv.Close()
 	body := []byte(`{"action": "opened", "issue": {"number": 1}}`)
 	code, resp := deliver(t, srv.URL+HookPath(tr.ID), map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(tr.Secret, body)}, body, "POST")
-	if code != 503 || resp != `{"error":"trigger paused (config)"}` || h.Sink.(*memSink).count() != 0 {
+	// paused for its connection or configuration: the delivery is kept for
+	// replay (connpause.go) and the sender told to retry
+	if code != 503 || resp != `{"error":"trigger paused (config): the delivery is kept as run 1 for replay","run":1}` || h.Sink.(*memSink).count() != 0 {
 		t.Errorf("paused delivery: %d %s", code, resp)
 	}
 	if _, err := h.Store.Resume(ctx, tr.ID); err != nil {
 		t.Fatal(err)
 	}
+	// the kept delivery replays once resumed; the sender's retry is then
+	// a replay of an accepted body (GitHub's scheme: the replay key)
+	if _, n, err := h.Replay(ctx, 1); err != nil || n != 1 || h.Sink.(*memSink).count() != 1 {
+		t.Fatalf("replay of the kept delivery: %d events, %v", n, err)
+	}
+	body = []byte(`{"action": "opened", "issue": {"number": 3}}`)
 	if code, resp := deliver(t, srv.URL+HookPath(tr.ID), map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(tr.Secret, body)}, body, "POST"); code != 200 {
 		t.Errorf("resumed delivery: %d %s %q", code, resp, l.take())
 	}
@@ -284,6 +295,121 @@ func TestPausedWebhookAnswers503(t *testing.T) {
 	body = []byte(`{"action": "opened", "issue": {"number": 2}}`)
 	if code, resp := deliver(t, srv.URL+HookPath(tr.ID), map[string]string{"Content-Type": "application/json", "X-GitHub-Event": "issues", "X-Hub-Signature-256": sign(tr.Secret, body)}, body, "POST"); code != 503 || resp != `{"error":"trigger paused (manual)"}` {
 		t.Errorf("delivery while paused by hand: %d %s", code, resp)
+	}
+}
+
+// TestWebhookConnectionPause: a revoked connection pauses its webhook
+// triggers (auth_expired) at the next delivery; while paused, a delivery
+// that passes verification is kept for replay and answered 503 with
+// Retry-After, one that fails it is refused as always and not kept; a poll
+// of the same connection whose token is refused (auth_expired) pauses the
+// webhook triggers too; a login (ResumeConnection) lifts both pauses, a
+// manual pause stays.
+func TestWebhookConnectionPause(t *testing.T) {
+	ctx := context.Background()
+	f := newFlaky(t)
+	h := flakyHost(t, f)
+	// three triggers of the webhook flow: it takes an input
+	flow := strings.Replace(hookFlow, "outputs:\n", "inputs:\n  n: {type: integer}\noutputs:\n", 1)
+	dir := t.TempDir()
+	for name, body := range map[string]string{"connector.yaml": hostConnector, "flows/hook.yaml": flow, "flows/poll.yaml": pollFlow} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(body), 0o644)
+	}
+	proj, err := load.Project(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Runner = &run.Runner{Project: proj, Connection: h.Runner.Connection}
+	mk := func(in string) *Trigger {
+		tr := &Trigger{Project: "acme", Flow: "issue_events", Kind: "webhook", Secret: "s3cret", Input: json.RawMessage(in), Registration: []byte(`{"id": 1}`)}
+		if err := h.Store.CreateTrigger(ctx, tr); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	a, b, manual := mk(`{"n":1}`), mk(`{"n":2}`), mk(`{"n":3}`)
+	if err := h.Pause(ctx, manual.ID, "by hand"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	send := func(tr *Trigger, n int, secret string) (int, string, http.Header) {
+		t.Helper()
+		body := fmt.Appendf(nil, `{"action": "opened", "issue": {"number": %d}}`, n)
+		req, _ := http.NewRequest("POST", srv.URL+HookPath(tr.ID), bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "issues")
+		req.Header.Set("X-Hub-Signature-256", sign(secret, body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out), resp.Header
+	}
+	if code, resp, _ := send(a, 1, "s3cret"); code != 200 {
+		t.Fatalf("before the revoke: %d %s", code, resp)
+	}
+	h.Runner.Connection.Revoked = true // as the console's Revoke does
+	code, resp, hdr := send(a, 2, "s3cret")
+	if code != 503 || !strings.Contains(resp, `"error":"trigger paused (auth_expired): the delivery is kept as run`) || hdr.Get("Retry-After") != "300" {
+		t.Fatalf("after the revoke: %d %s %v", code, resp, hdr)
+	}
+	for _, tr := range []*Trigger{a, b} {
+		hd, ok, _ := h.Store.GetHold(ctx, tr.ID)
+		if !ok || hd.Code != "auth_expired" || hd.Connection != "/conns/acme.yaml" || !strings.Contains(hd.Reason, "acme.yaml was revoked") {
+			t.Errorf("trigger %s after the revoke: %+v %v", tr.ID, hd, ok)
+		}
+	}
+	if hd, _, _ := h.Store.GetHold(ctx, manual.ID); hd.Code != HoldManual {
+		t.Errorf("the manual pause became %+v", hd)
+	}
+	// a bad signature is refused, not kept
+	if code, _, _ := send(b, 3, "wrong"); code != 401 {
+		t.Errorf("bad signature while paused: %d", code)
+	}
+	if code, resp, _ := send(b, 4, "s3cret"); code != 503 || !strings.Contains(resp, "kept as run") {
+		t.Errorf("b while paused: %d %s", code, resp)
+	}
+	runs, err := h.Store.ListRuns(ctx, RunFilter{Failed: true})
+	if err != nil || len(runs) != 2 || !runs[0].Replayable || !strings.Contains(runs[0].Error, "trigger paused (auth_expired)") {
+		t.Fatalf("kept runs: %+v %v", runs, err)
+	}
+	if code, resp, _ := send(manual, 5, "s3cret"); code != 503 || resp != `{"error":"trigger paused (manual)"}` {
+		t.Errorf("manual pause: %d %s", code, resp)
+	}
+	// a new login: the holds go, the connection is no longer revoked
+	h.Runner.Connection.Revoked = false
+	if ids, err := h.Store.ResumeConnection(ctx, "acme", "/conns/acme.yaml"); err != nil || len(ids) != 2 {
+		t.Fatalf("resume: %v %v", ids, err)
+	}
+	if code, resp, _ := send(b, 6, "s3cret"); code != 200 {
+		t.Errorf("after the login: %d %s", code, resp)
+	}
+	for _, r := range runs {
+		if _, n, err := h.Replay(ctx, r.ID); err != nil || n != 1 {
+			t.Errorf("replay of kept run %d: %d, %v", r.ID, n, err)
+		}
+	}
+	if got := h.Sink.(*memSink).count(); got != 4 {
+		t.Errorf("sink holds %d events, want 4 (two delivered, two replayed)", got)
+	}
+
+	// a poll of the same connection whose token is refused pauses the
+	// webhook triggers too
+	p, err := h.On(ctx, "new_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.answer(401, nil)
+	h.PollOnce(ctx, p)
+	for _, tr := range []*Trigger{p, a, b} {
+		if hd, ok, _ := h.Store.GetHold(ctx, tr.ID); !ok || hd.Code != "auth_expired" {
+			t.Errorf("trigger %s after the poll's 401: %+v %v", tr.ID, hd, ok)
+		}
 	}
 }
 

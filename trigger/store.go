@@ -636,8 +636,12 @@ func (s *Store) CommitRun(ctx context.Context, triggerID string, c RunCommit) (i
 		return 0, fail(err)
 	}
 	defer tx.Rollback()
-	runID, err := commitTx(ctx, s.cachedTx(tx), triggerID, c, pc)
+	stx := s.cachedTx(tx)
+	runID, err := commitTx(ctx, stx, triggerID, c, pc)
 	if err != nil {
+		return 0, err
+	}
+	if err := pruneTx(ctx, stx, triggerID, len(c.Keys) > 0, pc.maxKeys, pc.maxRuns); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -679,20 +683,20 @@ func (s *Store) prepareCommit(triggerID string, c RunCommit) (preparedCommit, er
 	if started.IsZero() {
 		started = time.Now()
 	}
-	maxKeys := s.MaxDedupeKeys
-	if maxKeys <= 0 {
-		maxKeys = DefaultMaxDedupeKeys
-	}
-	maxRuns := s.MaxRuns
-	if maxRuns <= 0 {
-		maxRuns = DefaultMaxRuns
-	}
-	return preparedCommit{status, started, maxKeys, maxRuns}, nil
+	return preparedCommit{status, started, s.maxKeys(), s.maxRuns()}, nil
 }
 
-// commitTx is Commit's work inside tx, for a validated c.
+func (s *Store) maxKeys() int {
+	if s.MaxDedupeKeys <= 0 {
+		return DefaultMaxDedupeKeys
+	}
+	return s.MaxDedupeKeys
+}
+
+// commitTx is Commit's work inside tx, for a validated c, except pruning:
+// the caller runs pruneTx for the trigger before committing.
 func commitTx(ctx context.Context, tx cachedTx, triggerID string, c RunCommit, pc preparedCommit) (int64, error) {
-	status, started, maxKeys, maxRuns := pc.status, pc.started, pc.maxKeys, pc.maxRuns
+	status, started := pc.status, pc.started
 	fail := func(err error) error { return fmt.Errorf("commit run of %s: %w", triggerID, err) }
 	var project, conn, flow string
 	err := tx.QueryRowContext(ctx, `SELECT project, connection, flow FROM triggers WHERE id = ?`, triggerID).Scan(&project, &conn, &flow)
@@ -732,11 +736,6 @@ func commitTx(ctx context.Context, tx cachedTx, triggerID string, c RunCommit, p
 				return 0, fail(err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM dedupe_keys WHERE trigger_id = ?1 AND id <=
-			(SELECT id FROM dedupe_keys WHERE trigger_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`,
-			triggerID, maxKeys); err != nil {
-			return 0, fail(err)
-		}
 	}
 
 	if _, err := tx.ExecContext(ctx, `UPDATE triggers SET delivered = delivered + ?, last_run_at = ?, last_error = ? WHERE id = ?`,
@@ -745,7 +744,7 @@ func commitTx(ctx context.Context, tx cachedTx, triggerID string, c RunCommit, p
 	}
 	runID, err := insertRun(ctx, tx, &RunRecord{TriggerID: triggerID, Project: project, Connection: conn, Flow: flow, Source: c.Source,
 		Started: started, Duration: c.Duration, Events: c.Events, Status: status, Error: c.Error,
-		ReplayOf: c.ReplayOf, Steps: c.Steps, StepsDropped: c.StepsDropped}, c.Payload, maxRuns)
+		ReplayOf: c.ReplayOf, Steps: c.Steps, StepsDropped: c.StepsDropped}, c.Payload)
 	if err != nil {
 		return 0, fail(err)
 	}
@@ -783,6 +782,25 @@ func (s *Store) History(ctx context.Context, triggerID string, limit int) ([]Run
 		return nil, fmt.Errorf("read history of %s: %w", triggerID, err)
 	}
 	return out, nil
+}
+
+// pruneTx bounds trigger id's dedupe keys (when keys were added) and run
+// history inside tx. Each bound walks up to its limit of index entries
+// (ORDER BY id DESC ... OFFSET limit), so CommitBatch prunes each trigger
+// once per transaction rather than once per run: the newest keys and runs
+// survive either way, since every run only adds newer ids.
+func pruneTx(ctx context.Context, tx cachedTx, triggerID string, keys bool, maxKeys, maxRuns int) error {
+	if keys {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM dedupe_keys WHERE trigger_id = ?1 AND id <=
+			(SELECT id FROM dedupe_keys WHERE trigger_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)`,
+			triggerID, maxKeys); err != nil {
+			return fmt.Errorf("commit run of %s: %w", triggerID, err)
+		}
+	}
+	if err := pruneRuns(ctx, tx, triggerID, maxRuns); err != nil {
+		return fmt.Errorf("commit run of %s: %w", triggerID, err)
+	}
+	return nil
 }
 
 // canonicalJSON returns raw re-encoded with object keys sorted and no

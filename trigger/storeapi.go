@@ -29,6 +29,10 @@ type StateStore interface {
 	// SetMaxMemory sets a trigger's memory budget in bytes (0: the host's);
 	// ErrNotFound (wrapped) when it is not on.
 	SetMaxMemory(ctx context.Context, id string, n int64) error
+	// ResetTrigger restarts a poll from cursor (nil: none), forgetting its
+	// dedupe keys when asked; ErrNotFound (wrapped) when it is not on, a
+	// *CursorTooLargeError for a cursor over MaxCursorBytes.
+	ResetTrigger(ctx context.Context, id string, cursor json.RawMessage, forgetDedupe bool) error
 	// SetRegistration saves what a webhook's register steps returned.
 	SetRegistration(ctx context.Context, id string, reg json.RawMessage) error
 	// SeenKeys reports which of keys were committed for the trigger before.

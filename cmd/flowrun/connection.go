@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
+	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
 	"github.com/spf13/cobra"
@@ -55,27 +58,51 @@ func newConnectionCmd(e *env) *cobra.Command {
 	}
 	testCmd.Flags().StringVarP(&testConn, "connection", "c", "", "connection file")
 
-	var revokeConn string
+	var revokeConn, revokeState string
+	revokeSched := &scheduleOptions{}
 	revokeCmd := &cobra.Command{
 		Use:   "revoke PROJECT --connection FILE",
 		Short: "Run the revoke flow, then mark the connection file revoked",
-		Args:  cobra.ExactArgs(1),
+		Long: `revoke runs the project's revoke flow, then marks the connection file revoked.
+With --engine temporal it also stops what runs on Temporal with the connection (named
+by --connection-id, default the file's name): it deletes the Schedules of its poll
+triggers, cancels their running polls and its running flow workflows, pauses those
+triggers in --state (reason "connection revoked") and says what it did. Run again on a
+revoked file, it skips the revoke flow and only stops what still runs.`,
+		Example: `  flowrun connection revoke connectors/stripe --connection acme.yaml \
+      --engine temporal --temporal 127.0.0.1:7233 --state postgres://flowrun@db/flowrun`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := revokeSched.check(); err != nil {
+				return err
+			}
+			if revokeSched.engine == "" && (revokeState != "" || revokeSched.connectionID != "") {
+				return usageErr("--state and --connection-id go with --engine temporal")
+			}
 			r, err := connRunner(e, args[0], revokeConn)
 			if err != nil {
 				return err
 			}
-			if err := r.Revoke(e.ctx); err != nil {
-				return runFailure(e, r.Connection, err)
+			if r.Connection.Revoked && revokeSched.engine != "" {
+				fmt.Fprintf(e.stdout, "%s is marked revoked already\n", relPath(revokeConn))
+			} else {
+				if err := r.Revoke(e.ctx); err != nil {
+					return runFailure(e, r.Connection, err)
+				}
+				if err := r.Connection.MarkRevoked(time.Now()); err != nil {
+					return &exitError{code: exitFailed, msg: "the token was revoked but the connection file could not be updated: " + err.Error()}
+				}
+				fmt.Fprintf(e.stdout, "revoked; %s is marked revoked\n", relPath(revokeConn))
 			}
-			if err := r.Connection.MarkRevoked(time.Now()); err != nil {
-				return &exitError{code: exitFailed, msg: "the token was revoked but the connection file could not be updated: " + err.Error()}
+			if revokeSched.engine == "" {
+				return nil
 			}
-			fmt.Fprintf(e.stdout, "revoked; %s is marked revoked\n", relPath(revokeConn))
-			return nil
+			return revokeOnTemporal(e, r.Project.Connector.Name, revokeConn, revokeState, revokeSched)
 		},
 	}
 	revokeCmd.Flags().StringVarP(&revokeConn, "connection", "c", "", "connection file")
+	revokeCmd.Flags().StringVar(&revokeState, "state", "", "with --engine temporal: the trigger state (postgres://...); the connection's poll triggers are paused there")
+	revokeSched.flags(revokeCmd, true)
 
 	var loginConn, loginListen, loginState string
 	var loginTimeout time.Duration
@@ -198,6 +225,58 @@ func resumeAfterLogin(e *env, r *run.Runner, state string) error {
 	}
 	for _, id := range ids {
 		fmt.Fprintf(e.stdout, "trigger %s is resumed\n", id)
+	}
+	return nil
+}
+
+// revokeOnTemporal stops what runs on Temporal with a revoked connection
+// (tengine.RevokeConnection) and pauses its poll triggers in the state.
+func revokeOnTemporal(e *env, project, connFile, state string, o *scheduleOptions) error {
+	id := o.connectionID
+	if id == "" {
+		id = connectionName(connFile)
+	}
+	var st trigger.StateStore
+	var polls []string
+	if state != "" {
+		s, _, closeFn, err := openStateStore(e.ctx, state) // state.go
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		ts, err := s.ListTriggers(e.ctx)
+		if err != nil {
+			return &exitError{code: exitFailed, msg: err.Error()}
+		}
+		for _, t := range ts {
+			if t.Project == project && t.Kind == "poll" {
+				polls = append(polls, t.ID)
+			}
+		}
+		st = s
+	}
+	c, err := o.temporal.dial(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	rep, err := tengine.RevokeConnection(e.ctx, c, project, id, polls)
+	if err != nil {
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("the connection is revoked, but stopping its runs on Temporal failed (run revoke again): %v (so far: %s)", err, rep)}
+	}
+	fmt.Fprintf(e.stdout, "temporal: %s (connection %s)\n", rep, tengine.ConnectionKey(project, id))
+	if st == nil {
+		return nil
+	}
+	for _, sid := range rep.Schedules {
+		tid := strings.TrimPrefix(sid, "poll/")
+		err := trigger.Pause(e.ctx, st, tid, "connection revoked", time.Now())
+		if err != nil && !errors.Is(err, trigger.ErrNotFound) {
+			return &exitError{code: exitFailed, msg: fmt.Sprintf("pausing trigger %s: %v", tid, err)}
+		}
+		if err == nil {
+			fmt.Fprintf(e.stdout, "trigger %s is paused: connection revoked\n", tid)
+		}
 	}
 	return nil
 }

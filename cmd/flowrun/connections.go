@@ -34,21 +34,39 @@ var connExts = []string{".yaml", ".yml", ".json"}
 
 // scanConnections lists the connection files of project in dir.
 func scanConnections(dir, project string) (*connDir, error) {
+	d, skipped, err := scanConnectionsSkipping(dir, project)
+	if err != nil {
+		return nil, err
+	}
+	if len(skipped) > 0 {
+		return nil, skipped[0]
+	}
+	if len(d.names) == 0 {
+		return nil, usageErr("no connection files (%s) in %s", strings.Join(connExts, ", "), relPath(d.dir))
+	}
+	return d, nil
+}
+
+// scanConnectionsSkipping is scanConnections that leaves out the files
+// whose name is refused (a reload goes on without them) and returns why in
+// skipped; no files is not an error.
+func scanConnectionsSkipping(dir, project string) (d *connDir, skipped []error, err error) {
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return nil, usageErr("--connections: %v", err)
+		return nil, nil, usageErr("--connections: %v", err)
 	}
 	if !fi.IsDir() {
-		return nil, usageErr("--connections %s is not a directory (give a connection file with --connection FILE)", relPath(dir))
+		return nil, nil, usageErr("--connections %s is not a directory (give a connection file with --connection FILE)", relPath(dir))
 	}
-	d := &connDir{dir: dir, files: map[string]string{}}
+	d = &connDir{dir: dir, files: map[string]string{}}
 	if fi, err := os.Stat(filepath.Join(dir, project)); err == nil && fi.IsDir() {
 		d.dir, d.own = filepath.Join(dir, project), true
 	}
 	ents, err := os.ReadDir(d.dir)
 	if err != nil {
-		return nil, usageErr("--connections: %v", err)
+		return nil, nil, usageErr("--connections: %v", err)
 	}
+	dup := map[string]bool{}
 	for _, ent := range ents {
 		name := ent.Name()
 		ext := filepath.Ext(name)
@@ -58,19 +76,24 @@ func scanConnections(dir, project string) (*connDir, error) {
 		path := filepath.Join(d.dir, name)
 		base := strings.TrimSuffix(name, ext)
 		if !trigger.ValidTriggerID(base) {
-			return nil, usageErr("connection file %s: a connection's name (the file's name) may hold only letters, digits, '-', '_' and '.'", relPath(path))
+			skipped = append(skipped, usageErr("connection file %s: a connection's name (the file's name) may hold only letters, digits, '-', '_' and '.'", relPath(path)))
+			continue
 		}
 		if other, ok := d.files[base]; ok {
-			return nil, usageErr("connection files %s and %s are both named %q: keep one", relPath(other), relPath(path), base)
+			skipped = append(skipped, usageErr("connection files %s and %s are both named %q: keep one", relPath(other), relPath(path), base))
+			dup[base] = true
+			continue
 		}
 		d.files[base] = path
+	}
+	for base := range dup { // neither of two files of one name is served
+		delete(d.files, base)
+	}
+	for base := range d.files {
 		d.names = append(d.names, base)
 	}
 	sort.Strings(d.names)
-	if len(d.names) == 0 {
-		return nil, usageErr("no connection files (%s) in %s", strings.Join(connExts, ", "), relPath(d.dir))
-	}
-	return d, nil
+	return d, skipped, nil
 }
 
 func containsString(list []string, s string) bool {
@@ -172,7 +195,8 @@ func requireNamed(o *hostOptions, project string) error {
 // serveHosts makes the hosts of `flowrun serve --connections DIR`: one per
 // project and connection file, sharing st. The first is returned; the
 // others are its Peers. newHost fills in what every host shares.
-func serveHosts(e *env, projects []string, dir string, newHost func(*run.Runner) *trigger.Host) (*trigger.Host, []string, error) {
+func serveHosts(e *env, projects []string, dir string, newHost func(*run.Runner) *trigger.Host) (*trigger.Host, []string, *connReloader, error) {
+	rl := &connReloader{dir: dir, conns: map[string]*servedConn{}, newHost: newHost}
 	var hosts []*trigger.Host
 	var served []string
 	flat := "" // the project using DIR's own files
@@ -180,21 +204,22 @@ func serveHosts(e *env, projects []string, dir string, newHost func(*run.Runner)
 	for _, arg := range projects {
 		p, err := loadProject(e, arg)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		name := p.Connector.Name
 		if other, ok := seen[name]; ok {
-			return nil, nil, usageErr("%s and %s are both project %q", relPath(other), relPath(arg), name)
+			return nil, nil, nil, usageErr("%s and %s are both project %q", relPath(other), relPath(arg), name)
 		}
 		seen[name] = arg
+		rl.projects = append(rl.projects, p)
 		d, err := scanConnections(dir, name)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if !d.own {
 			if flat != "" {
 				// one file hosted twice would refresh its token twice
-				return nil, nil, usageErr("projects %q and %q would share the connection files in %s: put each project's connections in %s",
+				return nil, nil, nil, usageErr("projects %q and %q would share the connection files in %s: put each project's connections in %s",
 					flat, name, relPath(dir), filepath.Join(relPath(dir), "<project name>"))
 			}
 			flat = name
@@ -202,15 +227,17 @@ func serveHosts(e *env, projects []string, dir string, newHost func(*run.Runner)
 		for _, n := range d.names {
 			conn, err := loadConnection(e, p, d.files[n])
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			h := newHost(&run.Runner{Project: p, Connection: conn})
 			h.Named, h.ConnectionName = n, n
+			rl.conns[name+"/"+n] = &servedConn{host: h, path: d.files[n], sum: fileSum(d.files[n])}
 			hosts = append(hosts, h)
 			served = append(served, name+"/"+n)
 		}
 	}
 	first := hosts[0]
 	first.Peers = hosts[1:]
-	return first, served, nil
+	rl.hub = first
+	return first, served, rl, nil
 }

@@ -151,6 +151,24 @@ func writeOAuthConn(t *testing.T, path string, s *oauthService) {
 	}
 }
 
+// deliverBody posts a signed issue_events delivery (X-GitHub-Delivery
+// who-n) and returns the status and body of the answer.
+func deliverBody(t *testing.T, addr, id, secret, who string, n int) (int, string) {
+	t.Helper()
+	body := []byte(fmt.Sprintf(`{"action":"opened","issue":{"number":%d}}`, n))
+	req, _ := http.NewRequest("POST", "http://"+addr+trigger.HookPath(id), strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("%s-%d", who, n))
+	req.Header.Set("X-Hub-Signature-256", hubSign(secret, body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // sinkEvents reads the sink file: per trigger, the ids (poll events) or
 // numbers (webhook events) delivered, in order.
 func sinkEvents(t *testing.T, path string) map[string][]int {
@@ -330,10 +348,88 @@ func TestServeNamedConnectionsEndToEnd(t *testing.T) {
 	if c := deliver("alpha", 3); c != 200 {
 		t.Fatalf("alpha delivery while beta is paused: %d", c)
 	}
-	// beta's webhook trigger is not paused: its event steps need no token
-	if c := deliver("beta", 2); c != 200 {
-		t.Fatalf("beta delivery while beta's poll is paused: %d", c)
+	// beta's webhook trigger pauses with it (its connection's token cannot
+	// be refreshed): its delivery is kept for replay and answered 503
+	waitFor(t, 20*time.Second, "beta's webhook trigger to pause", func() bool {
+		out, _, _ := runBin(t, "trigger", "list", "--state", state)
+		return regexp.MustCompile(regexp.QuoteMeta(ids["beta issue_events"]) + ` +multi +beta +issue_events +webhook +paused \(auth_expired\)`).MatchString(out)
+	})
+	code, body := deliverBody(t, addr, ids["beta issue_events"], secretOf["beta issue_events"], "beta", 2)
+	kept := regexp.MustCompile(`^\{"error":"trigger paused \(auth_expired\): the delivery is kept as run (\d+) for replay","run":\d+\}$`).FindStringSubmatch(body)
+	if code != 503 || kept == nil {
+		t.Fatalf("beta delivery while beta is paused: %d %s", code, body)
 	}
+	if c := deliver("alpha", 4); c != 200 {
+		t.Fatalf("alpha delivery while beta is paused: %d", c)
+	}
+
+	// 5. a new login for beta (a new refresh token in beta.yaml) and
+	// SIGHUP: serve reloads the changed file, the pauses are lifted, the
+	// sender's retry is taken and the kept delivery replays through dedupe
+	reloads := func() int { return strings.Count(stderr.String(), `"msg":"reload: connections read"`) }
+	reload := func(what string) {
+		t.Helper()
+		n := reloads()
+		if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, "reload after "+what, func() bool { return reloads() > n })
+	}
+	beta.set(func(s *oauthService) { s.revoked = false; s.refresh = "rt-beta-login"; s.events = 4 })
+	writeOAuthConn(t, filepath.Join(conns, "beta.yaml"), beta)
+	beta.set(func(s *oauthService) { genBefore[s.name] = s.gen })
+	reload("beta's login")
+	if !strings.Contains(stderr.String(), `"msg":"reload: connection changed","project":"multi","connection":"beta"`) {
+		t.Fatalf("no reload of beta in the log:\n%s", stderr.String())
+	}
+	if c := deliver("beta", 2); c != 200 {
+		t.Fatalf("beta's retried delivery after the login: %d\n%s", c, stderr.String())
+	}
+	waitFor(t, 40*time.Second, "beta's poll after the login", func() bool { return len(got("beta", "new_events")) == 4 })
+	out, errs, code = runBin(t, "runs", "replay", project, kept[1], "--state", state, "--connections", conns, "--sink", "file:"+sink)
+	if code != 0 || !strings.Contains(errs, "run "+kept[1]+" replayed as run ") {
+		t.Fatalf("runs replay of the kept delivery: exit %d\n%s%s", code, out, errs)
+	}
+
+	// 6. a broken file is logged with file:line:col and skipped; a new
+	// connection (gamma) is served after a reload, its trigger turned on by
+	// another process; removing gamma's file stops its deliveries with a
+	// clear answer; the others go on throughout
+	os.WriteFile(filepath.Join(conns, "broken.yaml"), []byte("params:\n  base_url: [\n"), 0o600)
+	gamma := newOAuthService(t, "gamma")
+	writeOAuthConn(t, filepath.Join(conns, "gamma.yaml"), gamma)
+	reload("a broken file and gamma")
+	if !regexp.MustCompile(`"msg":"reload: connection file skipped \(not added\)","project":"multi","connection":"broken","error":"[^"]*broken\.yaml:\d+:\d+: `).MatchString(stderr.String()) {
+		t.Fatalf("the broken file is not logged with its position:\n%s", stderr.String())
+	}
+	out, errs, code = runBin(t, "trigger", "on", project, "issue_events", "--connections", conns, "--connection", "gamma",
+		"--state", state, "--public-url", "http://"+addr)
+	m := regexp.MustCompile(`trigger (\S+) is on`).FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("trigger on gamma: exit %d\n%s%s", code, out, errs)
+	}
+	st, err = trigger.Open(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gt, err := st.GetTrigger(context.Background(), m[1])
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets = append(secrets, gt.Secret, "csecret-gamma-1234")
+	if code, body := deliverBody(t, addr, gt.ID, gt.Secret, "gamma", 1); code != 200 {
+		t.Fatalf("gamma delivery after the reload: %d %s\n%s", code, body, stderr.String())
+	}
+	os.Remove(filepath.Join(conns, "gamma.yaml"))
+	reload("gamma's removal")
+	if code, body := deliverBody(t, addr, gt.ID, gt.Secret, "gamma", 2); code != 503 || !strings.Contains(body, `trigger not served: connection gamma was removed from `) {
+		t.Fatalf("gamma delivery after its file was removed: %d %s", code, body)
+	}
+	if c := deliver("alpha", 5); c != 200 {
+		t.Fatalf("alpha delivery after the reloads: %d", c)
+	}
+	os.Remove(filepath.Join(conns, "broken.yaml"))
 
 	// metrics: runs by connection
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -372,7 +468,7 @@ func TestServeNamedConnectionsEndToEnd(t *testing.T) {
 
 	// every event once, per trigger
 	all := sinkEvents(t, sink)
-	want := map[string]string{"alpha new_events": "1,2,3,4,5,6", "beta new_events": "1,2,3", "alpha issue_events": "1,2,3", "beta issue_events": "1,2"}
+	want := map[string]string{"alpha new_events": "1,2,3,4,5,6", "beta new_events": "1,2,3,4", "alpha issue_events": "1,2,3,4,5", "beta issue_events": "1,2"}
 	for k, w := range want {
 		var s []string
 		for _, n := range all[ids[k]] {

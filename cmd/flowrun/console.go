@@ -26,6 +26,7 @@ type consoleOptions struct {
 	listen      string
 	state       string
 	token       string
+	publicURL   string
 }
 
 func newConsoleCmd(e *env) *cobra.Command {
@@ -57,6 +58,7 @@ token, every request must present it (open the console once with ?token=...).
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8686", "address to listen on (port 0 picks a free one)")
 	f.StringVar(&o.state, "state", "", "state directory of flowrun serve, to show its triggers")
 	f.StringVar(&o.token, "console-token", os.Getenv("FLOWRUN_CONSOLE_TOKEN"), "token every request must present; required to listen beyond loopback")
+	f.StringVar(&o.publicURL, "public-url", os.Getenv("FLOWRUN_PUBLIC_URL"), "the address browsers reach the console at, when it is behind a proxy (OAuth log-in-again's redirect URI is built from it)")
 	return cmd
 }
 
@@ -84,7 +86,7 @@ func runConsole(e *env, o *consoleOptions) error {
 			fmt.Fprintf(e.stderr, "%s: %d problem(s), shown in the console; its flows cannot be run\n", p.Dir, n)
 		}
 	}
-	cfg := console.Config{Projects: ps, Token: o.token}
+	cfg := console.Config{Projects: ps, Token: o.token, PublicURL: o.publicURL}
 	if o.state != "" {
 		st, err := trigger.Open(o.state)
 		if err != nil {
@@ -95,7 +97,7 @@ func runConsole(e *env, o *consoleOptions) error {
 	}
 	srv, err := console.New(cfg)
 	if err != nil {
-		return err
+		return usageErr("--public-url: %v", err)
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
@@ -139,9 +141,10 @@ func (c *consoleMount) mount(h *trigger.Host, dir, listen string) error {
 	srv, err := console.New(console.Config{
 		Projects: consoleProjects(h, dir),
 		Prefix:   "/console", Token: c.token, Store: h.Store, Replay: h.Replay, Pause: h.Pause, Resume: h.Resume,
+		PublicURL: h.PublicURL,
 	})
 	if err != nil {
-		return err
+		return usageErr("--public-url: %v", err)
 	}
 	h.Console = srv
 	return nil

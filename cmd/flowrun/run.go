@@ -66,6 +66,13 @@ path:line:col on stderr), 2 usage or load errors, 130 interrupted.`,
 
 // readInput reads --input: inline JSON, @file, or - for stdin.
 func readInput(e *env, s string) (map[string]any, error) {
+	return readInputs(e, s, false)
+}
+
+// readInputs is readInput; with lazy, a large array among the inputs is
+// kept as its text (value.DecodeJSONLazy), which run.Runner.Run decodes
+// item by item when the flow only loops over it, and whole otherwise.
+func readInputs(e *env, s string, lazy bool) (map[string]any, error) {
 	if s == "" {
 		return map[string]any{}, nil
 	}
@@ -88,7 +95,12 @@ func readInput(e *env, s string) (map[string]any, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return map[string]any{}, nil
 	}
-	v, err := value.DecodeJSON(data)
+	var v any
+	if lazy {
+		v, err = value.DecodeJSONLazy(data, value.LazyMinBytes)
+	} else {
+		v, err = value.DecodeJSON(data)
+	}
 	if err != nil {
 		return nil, usageErr("inputs from %s are not valid JSON: %v", src, err)
 	}
@@ -200,7 +212,8 @@ func runRun(e *env, o *runOptions) error {
 	if p.Flow(o.flow) == nil {
 		return usageErr("project %s has no flow %q%s", o.project, o.flow, hintSuffix(o.flow, p.Order))
 	}
-	in, err := readInput(e, o.input)
+	// a run recorded in a state directory keeps its inputs: decode them
+	in, err := readInputs(e, o.input, o.state == "")
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowrun/flowrun/trigger"
+	"github.com/flowrun/flowrun/trigger/pgstore"
 )
 
 func init() {
@@ -64,7 +66,7 @@ Retention: serve --keep-runs N and --keep-runs-for DURATION.`,
 		RunE:  func(cmd *cobra.Command, args []string) error { return runsList(e, lo) },
 	}
 	f := list.Flags()
-	f.StringVar(&lo.state, "state", "", "state directory")
+	f.StringVar(&lo.state, "state", "", "state directory, or postgres://... (run summaries)")
 	f.StringVar(&lo.trigger, "trigger", "", "only this trigger's runs")
 	f.StringVar(&lo.connection, "connection", "", "only the runs of this named connection")
 	f.StringVar(&lo.flow, "flow", "", "only this flow's runs")
@@ -82,7 +84,7 @@ Retention: serve --keep-runs N and --keep-runs-for DURATION.`,
 			return runsShow(e, so)
 		},
 	}
-	show.Flags().StringVar(&so.state, "state", "", "state directory")
+	show.Flags().StringVar(&so.state, "state", "", "state directory, or postgres://... (run summaries)")
 	show.Flags().BoolVar(&so.json, "json", false, "print the run as JSON")
 
 	ro := &runsReplayOptions{}
@@ -111,11 +113,37 @@ func openState(dir string) (*trigger.Store, error) {
 	if dir == "" {
 		return nil, usageErr("--state DIR is required")
 	}
+	if isPostgres(dir) { // state.go
+		return nil, usageErr("replay needs a state directory: with --state postgres:// a delivery is retried inside Temporal (see docs/scaling.md)")
+	}
 	st, err := trigger.Open(dir)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
 	return st, nil
+}
+
+// runHistory is what runs list and show read: a state directory's history
+// (runs with their steps) or, with postgres://, the run summaries the
+// Postgres state keeps (their steps are in Temporal's workflow history).
+type runHistory interface {
+	ListRuns(ctx context.Context, f trigger.RunFilter) ([]trigger.RunRecord, error)
+	GetRun(ctx context.Context, id int64) (*trigger.RunRecord, error)
+}
+
+func openHistory(ctx context.Context, state string) (runHistory, func(), error) {
+	if isPostgres(state) { // state.go
+		pg, err := pgstore.Open(ctx, state)
+		if err != nil {
+			return nil, nil, &exitError{code: exitFailed, msg: err.Error()}
+		}
+		return pg, func() { pg.Close() }, nil
+	}
+	st, err := openState(state)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() { st.Close() }, nil
 }
 
 func parseRunID(s string) (int64, error) {
@@ -127,11 +155,11 @@ func parseRunID(s string) (int64, error) {
 }
 
 func runsList(e *env, o *runsListOptions) error {
-	st, err := openState(o.state)
+	st, closeFn, err := openHistory(e.ctx, o.state)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeFn()
 	runs, err := st.ListRuns(e.ctx, trigger.RunFilter{TriggerID: o.trigger, Connection: o.connection, Flow: o.flow, Failed: o.failed, Limit: o.limit})
 	if err != nil {
 		return &exitError{code: exitFailed, msg: err.Error()}
@@ -168,11 +196,11 @@ func runsShow(e *env, o *runsShowOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := openState(o.state)
+	st, closeFn, err := openHistory(e.ctx, o.state)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeFn()
 	r, err := st.GetRun(e.ctx, id)
 	if errors.Is(err, trigger.ErrRunNotFound) {
 		return usageErr("no run %d in %s (see `flowrun runs list --state DIR`)", id, o.state)
@@ -241,6 +269,9 @@ func runsReplay(e *env, o *runsReplayOptions) error {
 	id, err := parseRunID(o.id)
 	if err != nil {
 		return err
+	}
+	if isPostgres(o.host.state) { // state.go
+		return usageErr("replay needs a state directory: with --state postgres:// a delivery is retried inside Temporal (see docs/scaling.md)")
 	}
 	sink, err := trigger.OpenSink(o.sink, e.stdout)
 	if err != nil {

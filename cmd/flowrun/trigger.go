@@ -321,7 +321,7 @@ the cursor at the next poll.`,
 			return runTriggerReset(e, ro)
 		},
 	}
-	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory")
+	resetCmd.Flags().StringVar(&ro.state, "state", "", "state directory, or postgres://...")
 	resetCmd.Flags().StringVar(&ro.cursor, "cursor", "", "the cursor to start from, as JSON (default: none)")
 	resetCmd.Flags().BoolVar(&ro.forgetDedupe, "forget-dedupe", false, "also forget the dedupe keys")
 	so := &setOptions{}
@@ -339,7 +339,7 @@ own memory budget, e.g. 64MiB or 1GiB; 'default' returns it to flowrun serve's
 			return runTriggerSet(e, so)
 		},
 	}
-	setCmd.Flags().StringVar(&so.state, "state", "", "state directory")
+	setCmd.Flags().StringVar(&so.state, "state", "", "state directory, or postgres://...")
 	setCmd.Flags().StringVar(&so.maxMemory, "max-memory", "", "the trigger's memory budget for each run (e.g. 64MiB), or default for serve's")
 	cmd.AddCommand(onCmd, offCmd, listCmd, pauseCmd, resumeCmd, resetCmd, setCmd)
 	return cmd
@@ -539,7 +539,8 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 			return &exitError{code: exitUsage, msg: err.Error()}
 		}
 		defer st.Close()
-		h, served, err = serveHosts(e, projects, o.host.connections, func(r *run.Runner) *trigger.Host {
+		var rl *connReloader
+		h, served, rl, err = serveHosts(e, projects, o.host.connections, func(r *run.Runner) *trigger.Host {
 			x := &trigger.Host{Runner: r, Store: st, Sink: sink, PublicURL: o.host.publicURL}
 			configure(x)
 			return x
@@ -548,6 +549,9 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 			return err
 		}
 		warnUnserved(e, h)
+		// SIGHUP reads DIR again (reload.go)
+		rl.log = logger
+		rl.watch(e.ctx)
 	}
 	if o.keepRuns > 0 && h.Store != nil {
 		h.Store.MaxRuns = o.keepRuns
@@ -809,11 +813,11 @@ func runTriggerReset(e *env, o *resetOptions) error {
 		}
 		cursor = json.RawMessage(o.cursor)
 	}
-	st, err := openState(o.state)
+	st, _, closeFn, err := openStateStore(e.ctx, o.state) // state.go
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeFn()
 	t, err := st.GetTrigger(e.ctx, o.id)
 	if errors.Is(err, trigger.ErrNotFound) {
 		return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", o.id)
@@ -857,11 +861,11 @@ func runTriggerSet(e *env, o *setOptions) error {
 			return usageErr("--max-memory: %v", err)
 		}
 	}
-	st, err := openState(o.state)
+	st, _, closeFn, err := openStateStore(e.ctx, o.state) // state.go
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeFn()
 	err = st.SetMaxMemory(e.ctx, o.id, n)
 	if errors.Is(err, trigger.ErrNotFound) {
 		return usageErr("no trigger %q is on (see `flowrun trigger list --state DIR`)", o.id)

@@ -317,7 +317,7 @@ func runStart(e *env, o *startOptions) error {
 	}
 	run, err := c.ExecuteWorkflow(e.ctx, client.StartWorkflowOptions{ID: id, TaskQueue: o.taskQueue,
 		WorkflowIDReusePolicy:                    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true},
+		WorkflowExecutionErrorWhenAlreadyStarted: true, Memo: tengine.ConnectionMemo(p.Connector.Name, o.connectionID)},
 		tengine.WorkflowName, tengine.FlowInput{Project: p.Connector.Name, Flow: o.flow, ConnectionID: o.connectionID, Inputs: in})
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

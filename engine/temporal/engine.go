@@ -3,8 +3,8 @@
 // (run.Runner) runs inside the workflow, so control flow and expressions
 // are workflow code on the loaded, immutable project; every HTTP request is
 // an activity whose retry policy is the step's (http.retry); `wait` is a
-// workflow timer; for_each runs sequentially (results in input order, as
-// always).
+// workflow timer; a for_each with concurrency runs its items in workflow
+// coroutines (results in input order, as always).
 //
 // Secrets never enter workflow history: the workflow sees the connection
 // with each secret parameter replaced by a placeholder (Sealed), and the
@@ -239,26 +239,100 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 			return u
 		}
 	}
+	// Version 1: a for_each with concurrency runs its items in workflow
+	// coroutines (runs started before ran them one at a time). Not for
+	// OAuth 2.0 projects: a token refresh holds a lock across its request,
+	// which another coroutine must not wait for.
+	parallel := workflow.GetVersion(ctx, "parallel-for-each", workflow.DefaultVersion, 1) >= 1 && !usesOAuth2(p)
 	r := &run.Runner{
 		Project:    p,
 		Connection: conn,
 		Client:     &http.Client{Transport: &activityTransport{ctx: actx, project: in.Project, conn: in.ConnectionID}},
 		Limits:     e.Limits,
-		Sleep: func(_ context.Context, d time.Duration) error {
-			return workflow.Sleep(ctx, d)
+		Sleep: func(c context.Context, d time.Duration) error {
+			return workflow.Sleep(workflowContext(c, ctx), d)
 		},
 		Now:              func() time.Time { return workflow.Now(ctx) },
 		TraceNow:         func() time.Time { return workflow.Now(ctx) },
 		UUID:             uuid,
-		Sequential:       true,
+		Sequential:       !parallel,
+		Parallel:         parallelInWorkflow(actx),
 		RetryInTransport: retryInActivity,
 		RunID:            func() string { return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID },
 	}
 	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // cancelled (flowrun connection revoke): the run ends as cancelled
+		}
 		return nil, flowError(err)
 	}
 	return out, nil
+}
+
+// coroutineKey is the context key of the coroutine a part of a run runs
+// in (a worker of a for_each with concurrency).
+type coroutineKey struct{}
+
+// coroutine is a worker of a for_each with concurrency in a workflow: its
+// workflow context, and the loop's context, which the interpreter cancels
+// (synchronously, in workflow code) when an item fails.
+type coroutine struct {
+	wctx workflow.Context
+	loop context.Context
+}
+
+// workflowContext is the workflow context of the coroutine that c runs in:
+// the one parallelInWorkflow gave it, else def (the workflow's own). Every
+// blocking call (an activity's result, a timer) must be made with it.
+func workflowContext(c context.Context, def workflow.Context) workflow.Context {
+	if c != nil {
+		if co, ok := c.Value(coroutineKey{}).(*coroutine); ok {
+			return co.wctx
+		}
+	}
+	return def
+}
+
+// parallelInWorkflow is the Runner's Parallel hook in a workflow: the
+// workers of a for_each with concurrency are workflow coroutines
+// (workflow.Go), each with its own workflow context carried in the run's
+// context, joined by a workflow wait group. Coroutines are scheduled
+// deterministically, so a replay gives each the same items and schedules
+// the same activities in the same order.
+func parallelInWorkflow(root workflow.Context) func(context.Context, int, func(context.Context)) {
+	return func(c context.Context, workers int, body func(context.Context)) {
+		parent := workflowContext(c, root)
+		wg := workflow.NewWaitGroup(parent)
+		for range workers {
+			wg.Add(1)
+			workflow.Go(parent, func(wc workflow.Context) {
+				defer wg.Done()
+				body(context.WithValue(c, coroutineKey{}, &coroutine{wctx: wc, loop: c}))
+			})
+		}
+		wg.Wait(parent)
+	}
+}
+
+// usesOAuth2 reports whether the project authenticates with OAuth 2.0
+// anywhere (the connector, or an http step's own auth).
+func usesOAuth2(p *lang.Project) bool {
+	if a := p.Connector.Auth; a != nil && a.Type == "oauth2" {
+		return true
+	}
+	found := false
+	for _, f := range p.Flows {
+		for sec := range lang.NumSections {
+			lang.Walk(f.Section(lang.Section(sec)), func(st lang.Step) bool {
+				if h, ok := st.(*lang.HTTPStep); ok && h.Auth != nil && h.Auth.Type == "oauth2" {
+					found = true
+				}
+				return !found
+			})
+		}
+	}
+	return found
 }
 
 // flowError makes a run's error the workflow's failure: an application
@@ -298,13 +372,19 @@ func (t *activityTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if req.Host != "" && req.Host != req.URL.Host {
 		in.Host = req.Host
 	}
-	actx := t.ctx
+	// the coroutine's own context: a worker of a for_each with concurrency
+	// runs in its own (parallelInWorkflow)
+	wctx := workflowContext(req.Context(), t.ctx)
+	if co, ok := req.Context().Value(coroutineKey{}).(*coroutine); ok && co.loop.Err() != nil {
+		return nil, co.loop.Err() // another item of the loop failed: start nothing more
+	}
+	actx := wctx
 	if p := run.TransportRetryOf(req.Context()); p != nil {
 		in.Retry = p
-		actx = workflow.WithActivityOptions(t.ctx, activityOptions(workflow.GetActivityOptions(t.ctx), p))
+		actx = workflow.WithActivityOptions(wctx, activityOptions(workflow.GetActivityOptions(wctx), p))
 	}
 	var out HTTPResponse
-	if err := workflow.ExecuteActivity(actx, HTTPActivityName, in).Get(t.ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(actx, HTTPActivityName, in).Get(wctx, &out); err != nil {
 		var ae *temporal.ApplicationError
 		if !errors.As(err, &ae) {
 			return nil, err
@@ -478,7 +558,8 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 			return HTTPResponse{Error: reseal(msg, sec)}, nil
 		}
 		if !last && err != nil && run.RetryableError(err, in.Method) {
-			return HTTPResponse{}, temporal.NewApplicationError(reseal(msg, sec), ErrHTTPTransport)
+			return HTTPResponse{}, temporal.NewApplicationErrorWithOptions(reseal(msg, sec), ErrHTTPTransport,
+				temporal.ApplicationErrorOptions{NextRetryDelay: pol.Delay(int(activity.GetInfo(ctx).Attempt))})
 		}
 		return HTTPResponse{}, temporal.NewNonRetryableApplicationError(reseal(msg, sec), ErrHTTPTransport, nil)
 	}
@@ -563,6 +644,9 @@ func (e *Engine) HTTP(ctx context.Context, in HTTPRequest) (HTTPResponse, error)
 	if !last && slices.Contains(pol.On, out.Status) {
 		wait, hdr := run.WaitHint(resp.Header, time.Now())
 		if wait == 0 || pol.MaxWait <= 0 || wait <= pol.MaxWait {
+			if wait == 0 { // the response names no wait: the step's backoff, with jitter
+				wait = pol.Delay(int(activity.GetInfo(ctx).Attempt))
+			}
 			return HTTPResponse{}, temporal.NewApplicationErrorWithOptions(msg, ErrHTTPStatus,
 				temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{out}})
 		}

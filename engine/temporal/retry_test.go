@@ -100,14 +100,39 @@ func TestRetryPolicyWaitsWhatTheServiceAsks(t *testing.T) {
 	if err != nil || status != 200 || n != 4 {
 		t.Fatalf("status %v, error %v, %d requests; want 200 after 4", status, err, n)
 	}
-	want := []time.Duration{4 * time.Second, 3 * time.Second, 5 * time.Second}
+	// what the service asks for exactly; the backoff with the interpreter's
+	// jitter, in [d/2, d]
+	within(t, waits, [][2]time.Duration{{4 * time.Second, 4 * time.Second}, {3 * time.Second, 3 * time.Second}, {2500 * time.Millisecond, 5 * time.Second}})
+}
+
+// within checks each wait is in its [low, high] range.
+func within(t *testing.T, waits []time.Duration, want [][2]time.Duration) {
+	t.Helper()
 	if len(waits) != len(want) {
 		t.Fatalf("waits %v, want %v", waits, want)
 	}
-	for i := range want {
-		if waits[i] != want[i] {
-			t.Fatalf("waits %v, want %v", waits, want)
+	for i, w := range want {
+		if waits[i] < w[0] || waits[i] > w[1] {
+			t.Fatalf("wait %d is %v, want it in [%v, %v] (all: %v)", i+1, waits[i], w[0], w[1], waits)
 		}
+	}
+}
+
+// The backoff's jitter spreads the retries of many runs of one step: 20
+// runs against a service that fails once without naming a wait do not all
+// wait the same.
+func TestRetryPolicyBackoffHasJitter(t *testing.T) {
+	seen := map[time.Duration]bool{}
+	for range 20 {
+		_, err, n, waits := fetch(t, "/flaky", reply{503, nil}, reply{200, nil})
+		if err != nil || n != 2 || len(waits) != 1 {
+			t.Fatalf("error %v, %d requests, waits %v", err, n, waits)
+		}
+		within(t, waits, [][2]time.Duration{{time.Second, 2 * time.Second}})
+		seen[waits[0]] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("20 runs all waited %v", seen)
 	}
 }
 
@@ -116,9 +141,7 @@ func TestRetryPolicyStopsAfterItsAttempts(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "503") || n != 4 {
 		t.Fatalf("error %v after %d requests; want the 503 after 4", err, n)
 	}
-	if want := []time.Duration{2 * time.Second, 4 * time.Second, 5 * time.Second}; len(waits) != 3 || waits[0] != want[0] || waits[1] != want[1] || waits[2] != want[2] {
-		t.Fatalf("waits %v, want %v", waits, want)
-	}
+	within(t, waits, [][2]time.Duration{{time.Second, 2 * time.Second}, {2 * time.Second, 4 * time.Second}, {2500 * time.Millisecond, 5 * time.Second}})
 	// the flow's error is the interpreter's, typed by the last response
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.Type() != "transient" {

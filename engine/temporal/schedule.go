@@ -135,14 +135,16 @@ func (e *Engine) CommitPoll(ctx context.Context, in PollInput, b trigger.PollBat
 
 // SchedulePoll creates a poll trigger's Schedule (PollScheduleID): every
 // interval, a PollWorkflow on the task queue; a run still going when the
-// next is due makes it skipped (overlap skip).
+// next is due makes it skipped (overlap skip). The Schedule and its runs
+// carry the connection's memo (MemoConnection).
 func SchedulePoll(ctx context.Context, c client.Client, taskQueue string, in PollInput, every time.Duration) error {
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
 		ID:      PollScheduleID(in.Trigger),
 		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
 		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Memo:    ConnectionMemo(in.Project, in.ConnectionID),
 		Action: &client.ScheduleWorkflowAction{ID: PollScheduleID(in.Trigger) + "/run", Workflow: PollWorkflowName,
-			Args: []any{in}, TaskQueue: taskQueue},
+			Args: []any{in}, TaskQueue: taskQueue, Memo: ConnectionMemo(in.Project, in.ConnectionID)},
 	})
 	return err
 }

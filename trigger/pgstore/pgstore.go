@@ -7,6 +7,7 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -582,4 +583,43 @@ func (s *Store) queryHolds(ctx context.Context, where string, args ...any) ([]tr
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// ResetTrigger implements trigger.StateStore: the poll restarts from cursor
+// (nil or null: none) and, with forgetDedupe, forgets its dedupe keys. It
+// takes the trigger's row lock, so it lands between two polls' commits.
+func (s *Store) ResetTrigger(ctx context.Context, id string, cursor json.RawMessage, forgetDedupe bool) error {
+	if len(cursor) > trigger.MaxCursorBytes {
+		return &trigger.CursorTooLargeError{Size: len(cursor)}
+	}
+	null := len(cursor) == 0 || string(bytes.TrimSpace(cursor)) == "null"
+	if !null && !json.Valid(cursor) {
+		return fmt.Errorf("reset %s: the cursor is not valid JSON", id)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("reset %s: %w", id, err)
+	}
+	defer tx.Rollback(ctx)
+	if err := triggerExists(ctx, tx, id, true); err != nil {
+		return err
+	}
+	if null {
+		_, err = tx.Exec(ctx, `DELETE FROM cursors WHERE trigger_id = $1`, id)
+	} else {
+		_, err = tx.Exec(ctx, `INSERT INTO cursors (trigger_id, cursor, updated_at) VALUES ($1, $2, now())
+			ON CONFLICT (trigger_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`, id, string(cursor))
+	}
+	if err != nil {
+		return fmt.Errorf("reset %s: %w", id, err)
+	}
+	if forgetDedupe {
+		if _, err := tx.Exec(ctx, `DELETE FROM dedupe_keys WHERE trigger_id = $1`, id); err != nil {
+			return fmt.Errorf("reset %s: %w", id, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("reset %s: %w", id, err)
+	}
+	return nil
 }

@@ -254,6 +254,85 @@ func TestTriggerConnection(t *testing.T) {
 	}
 }
 
+func TestResetTrigger(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "shop", Flow: "orders", Kind: "poll"}
+	if err := s.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(ctx, tr.ID, trigger.RunCommit{Cursor: json.RawMessage(`{"since":9}`), Keys: []string{"a"}, Events: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// to a chosen cursor, keeping the keys
+	if err := s.ResetTrigger(ctx, tr.ID, json.RawMessage(`{"since":2}`), false); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.GetTrigger(ctx, tr.ID)
+	seen, _ := s.SeenKeys(ctx, tr.ID, []string{"a"})
+	if string(got.Cursor) != `{"since":2}` || !seen["a"] {
+		t.Fatalf("after reset to a cursor: %s %v", got.Cursor, seen)
+	}
+	// to none, forgetting the keys
+	if err := s.ResetTrigger(ctx, tr.ID, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetTrigger(ctx, tr.ID)
+	seen, _ = s.SeenKeys(ctx, tr.ID, []string{"a"})
+	if got.Cursor != nil || seen["a"] {
+		t.Fatalf("after reset to none: %s %v", got.Cursor, seen)
+	}
+	if err := s.ResetTrigger(ctx, tr.ID, json.RawMessage(`{"since":`), false); err == nil {
+		t.Fatal("a cursor that is not JSON was taken")
+	}
+	big := json.RawMessage(`"` + strings.Repeat("x", trigger.MaxCursorBytes) + `"`)
+	if err := s.ResetTrigger(ctx, tr.ID, big, false); !errors.Is(err, trigger.ErrCursorTooLarge) {
+		t.Fatalf("big cursor: %v", err)
+	}
+	if err := s.ResetTrigger(ctx, "nope", nil, false); !errors.Is(err, trigger.ErrNotFound) {
+		t.Fatalf("unknown trigger: %v", err)
+	}
+}
+
+func TestListAndGetRuns(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	tr := &trigger.Trigger{Project: "shop", Flow: "orders", Kind: "poll", Connection: "acme"}
+	if err := s.CreateTrigger(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []trigger.RunCommit{{Events: 2, Duration: time.Second}, {Error: "boom"}, {Events: 1}} {
+		if err := s.Commit(ctx, tr.ID, c); err != nil {
+			t.Fatalf("commit %d: %v", i, err)
+		}
+	}
+	all, err := s.ListRuns(ctx, trigger.RunFilter{})
+	if err != nil || len(all) != 3 || all[0].Events != 1 || all[1].Status != "error" || all[2].Duration != time.Second {
+		t.Fatalf("all runs: %+v %v", all, err)
+	}
+	if r := all[0]; r.Source != "poll" || r.Connection != "acme" || r.TriggerID != tr.ID || r.Flow != "orders" || r.Project != "shop" {
+		t.Fatalf("newest run: %+v", r)
+	}
+	failed, err := s.ListRuns(ctx, trigger.RunFilter{TriggerID: tr.ID, Connection: "acme", Flow: "orders", Failed: true})
+	if err != nil || len(failed) != 1 || failed[0].Error != "boom" {
+		t.Fatalf("failed runs: %+v %v", failed, err)
+	}
+	page, err := s.ListRuns(ctx, trigger.RunFilter{Before: all[0].ID, Limit: 1})
+	if err != nil || len(page) != 1 || page[0].ID != all[1].ID {
+		t.Fatalf("paged: %+v %v", page, err)
+	}
+	if none, err := s.ListRuns(ctx, trigger.RunFilter{Connection: "other"}); err != nil || len(none) != 0 {
+		t.Fatalf("other connection: %+v %v", none, err)
+	}
+	r, err := s.GetRun(ctx, all[1].ID)
+	if err != nil || r.Error != "boom" || r.Source != "poll" {
+		t.Fatalf("get run: %+v %v", r, err)
+	}
+	if _, err := s.GetRun(ctx, all[0].ID+100); !errors.Is(err, trigger.ErrRunNotFound) {
+		t.Fatalf("missing run: %v", err)
+	}
+}
+
 func TestBlobs(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := context.Background()
