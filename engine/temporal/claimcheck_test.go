@@ -22,8 +22,9 @@ import (
 )
 
 // openBlobs opens the Postgres state in a fresh schema of FLOWRUN_PG_DSN
-// (scripts/e2e-temporal.sh starts one); without it the test is skipped.
-func openBlobs(t *testing.T) (*pgstore.Store, *pgx.Conn) {
+// (scripts/e2e-temporal.sh starts one), with a connection using that schema
+// and a DSN naming it; without FLOWRUN_PG_DSN the test is skipped.
+func openBlobs(t *testing.T) (*pgstore.Store, *pgx.Conn, string) {
 	t.Helper()
 	dsn := os.Getenv("FLOWRUN_PG_DSN")
 	if dsn == "" {
@@ -46,7 +47,8 @@ func openBlobs(t *testing.T) (*pgstore.Store, *pgx.Conn) {
 	if strings.Contains(dsn, "?") {
 		sep = "&"
 	}
-	s, err := pgstore.Open(ctx, dsn+sep+"search_path="+schema)
+	sdsn := dsn + sep + "search_path=" + schema
+	s, err := pgstore.Open(ctx, sdsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func openBlobs(t *testing.T) (*pgstore.Store, *pgx.Conn) {
 	if _, err := conn.Exec(ctx, "SET search_path = "+schema); err != nil {
 		t.Fatal(err)
 	}
-	return s, conn
+	return s, conn, sdsn
 }
 
 // bigOrder is an order whose body is over 2 MB: more than Temporal takes in
@@ -80,7 +82,7 @@ func blobCount(t *testing.T, conn *pgx.Conn) int {
 }
 
 func TestClaimCheckCodec(t *testing.T) {
-	st, conn := openBlobs(t)
+	st, conn, _ := openBlobs(t)
 	c := &ClaimCheckCodec{Store: st}
 	in := bigOrder(t, 3<<20)
 	enc, err := c.Encode(in)
@@ -133,7 +135,7 @@ func TestClaimCheckCodec(t *testing.T) {
 // TestClaimCheckSealed: with the encrypting codec, the state database holds
 // no plaintext and history holds only a sealed claim.
 func TestClaimCheckSealed(t *testing.T) {
-	st, conn := openBlobs(t)
+	st, conn, _ := openBlobs(t)
 	enc := NewEncryptionCodec(testPayloadKey(t, 5))
 	claim := &ClaimCheckCodec{Store: st, Threshold: 1 << 10, Seal: enc}
 	dc, _ := Converters(enc, claim)
@@ -175,7 +177,7 @@ func uploads() *httptest.Server {
 // the SDK's test environment: the workflow's input, the activity's request
 // and the workflow's outputs all cross Temporal as claims.
 func TestWorkflowWithClaimCheck(t *testing.T) {
-	st, conn := openBlobs(t)
+	st, conn, _ := openBlobs(t)
 	srv := uploads()
 	defer srv.Close()
 	e := newEngine(t, srv.URL)

@@ -15,6 +15,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
 	sdktemporal "go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -177,7 +178,10 @@ func Converters(codecs ...converter.PayloadCodec) (converter.DataConverter, conv
 	if len(codecs) == 0 {
 		return nil, nil
 	}
-	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codecs...)
+	// The claim check calls the state database from workflow code (an
+	// activity's arguments are encoded there): a slow write must not trip
+	// the SDK's deadlock detector (1 s).
+	dc := workflow.DataConverterWithoutDeadlockDetection(converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codecs...))
 	sealing := false
 	for _, c := range codecs {
 		if e, ok := c.(*EncryptionCodec); ok && len(e.keys) > 0 {

@@ -38,6 +38,9 @@ func TestE2ERevoke(t *testing.T) {
 	if addr == "" || bin == "" || dsn == "" {
 		t.Skip("FLOWRUN_E2E_TEMPORAL, FLOWRUN_E2E_BIN and FLOWRUN_PG_DSN are not set: run scripts/e2e-temporal.sh")
 	}
+	// A schema of its own: the trigger it turns on stays on (paused), and
+	// the later tests turn the same flow on in the shared schema.
+	_, _, dsn = openBlobs(t)
 	var revoked, held atomic.Int32
 	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
