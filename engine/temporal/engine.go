@@ -4,7 +4,9 @@
 // are workflow code on the loaded, immutable project; every HTTP request is
 // an activity whose retry policy is the step's (http.retry); `wait` is a
 // workflow timer; a for_each with concurrency runs its items in workflow
-// coroutines (results in input order, as always).
+// coroutines (results in input order, as always), and a for_each over more
+// items than Engine.LoopPart runs in parts, each a child workflow
+// (loop.go), within Temporal's history limits.
 //
 // Secrets never enter workflow history: the workflow sees the connection
 // with each secret parameter replaced by a placeholder (Sealed), and the
@@ -173,6 +175,10 @@ type Engine struct {
 	// State is the trigger state scheduled polls read and commit (the
 	// worker's --state-dsn).
 	State trigger.StateStore
+	// LoopPart is how many items of a for_each one child workflow runs
+	// (loop.go; default DefaultLoopPart): a loop over more items runs in
+	// parts, so that no workflow's history grows with the loop.
+	LoopPart int
 
 	mu    sync.Mutex
 	conns map[string]*connection.Connection // by project + "\x00" + id
@@ -189,6 +195,7 @@ func (e *Engine) Register(w worker.Registry) {
 	w.RegisterActivityWithOptions(e.PollEvents, activity.RegisterOptions{Name: PollEventsActivityName})
 	w.RegisterActivityWithOptions(e.DeliverBatch, activity.RegisterOptions{Name: SinkBatchActivityName})
 	w.RegisterActivityWithOptions(e.CommitPoll, activity.RegisterOptions{Name: PollCommitActivityName})
+	w.RegisterWorkflowWithOptions(e.LoopWorkflow, workflow.RegisterOptions{Name: LoopWorkflowName})
 }
 
 func (e *Engine) activityTimeout() time.Duration {
@@ -202,9 +209,28 @@ func (e *Engine) activityTimeout() time.Duration {
 // workflow's clock, timers, run id and an HTTP transport whose round trips
 // are activities.
 func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, error) {
-	p := e.Projects[in.Project]
+	r, err := e.runner(ctx, in.Project, in.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // cancelled (flowrun connection revoke): the run ends as cancelled
+		}
+		return nil, flowError(err)
+	}
+	return out, nil
+}
+
+// runner is the interpreter of a workflow (a flow's, or a loop part's) for
+// a project's connection: the connection sealed by an activity, and the
+// workflow's clock, timers, side effects and coroutines. Its version
+// markers are recorded in this order in every run.
+func (e *Engine) runner(ctx workflow.Context, project, connectionID string) (*run.Runner, error) {
+	p := e.Projects[project]
 	if p == nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this worker serves no project %q", in.Project), "config", nil)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this worker serves no project %q", project), "config", nil)
 	}
 	// Version 1: the HTTP activity retries by the step's retry policy (runs
 	// started before it retried in the interpreter, with workflow timers).
@@ -214,7 +240,7 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 10},
 	})
 	var sealed Sealed
-	if err := workflow.ExecuteActivity(actx, SealedActivityName, in.Project, in.ConnectionID).Get(ctx, &sealed); err != nil {
+	if err := workflow.ExecuteActivity(actx, SealedActivityName, project, connectionID).Get(ctx, &sealed); err != nil {
 		return nil, err
 	}
 	conn := &connection.Connection{Params: sealed.Params}
@@ -247,7 +273,7 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 	r := &run.Runner{
 		Project:    p,
 		Connection: conn,
-		Client:     &http.Client{Transport: &activityTransport{ctx: actx, project: in.Project, conn: in.ConnectionID}},
+		Client:     &http.Client{Transport: &activityTransport{ctx: actx, project: project, conn: connectionID}},
 		Limits:     e.Limits,
 		Sleep: func(c context.Context, d time.Duration) error {
 			return workflow.Sleep(workflowContext(c, ctx), d)
@@ -260,14 +286,14 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 		RetryInTransport: retryInActivity,
 		RunID:            func() string { return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID },
 	}
-	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err() // cancelled (flowrun connection revoke): the run ends as cancelled
-		}
-		return nil, flowError(err)
+	// Version 1: a for_each over more items than the worker's loop part
+	// runs in parts, each a child workflow (runs started before ran every
+	// item in their own history).
+	if workflow.GetVersion(ctx, "loop-parts", workflow.DefaultVersion, 1) >= 1 {
+		r.LoopPart = e.loopPart()
+		r.RunPart = e.runPart(ctx, project, connectionID)
 	}
-	return out, nil
+	return r, nil
 }
 
 // coroutineKey is the context key of the coroutine a part of a run runs
