@@ -180,8 +180,25 @@ type Engine struct {
 	// parts, so that no workflow's history grows with the loop.
 	LoopPart int
 
+	// ConnectionTTL is how long a resolved connection is used before it is
+	// resolved again (default 10s), so that a connection revoked (flowrun
+	// connection revoke) or changed is noticed by every worker within it.
+	ConnectionTTL time.Duration
+
 	mu    sync.Mutex
-	conns map[string]*connection.Connection // by project + "\x00" + id
+	conns map[string]cachedConn // by project + "\x00" + id
+}
+
+type cachedConn struct {
+	c  *connection.Connection
+	at time.Time
+}
+
+func (e *Engine) connectionTTL() time.Duration {
+	if e.ConnectionTTL > 0 {
+		return e.ConnectionTTL
+	}
+	return 10 * time.Second
 }
 
 // Register registers the workflow and activities on a worker.
@@ -483,10 +500,10 @@ func (e *Engine) connection(ctx context.Context, project, id string) (*lang.Proj
 	}
 	key := project + "\x00" + id
 	e.mu.Lock()
-	c := e.conns[key]
+	cc := e.conns[key]
 	e.mu.Unlock()
-	if c != nil {
-		return p, c, nil
+	if cc.c != nil && time.Since(cc.at) < e.connectionTTL() {
+		return p, cc.c, nil
 	}
 	if e.Resolve == nil {
 		return nil, nil, temporal.NewNonRetryableApplicationError("the worker has no connections", "config", nil)
@@ -500,9 +517,9 @@ func (e *Engine) connection(ctx context.Context, project, id string) (*lang.Proj
 	}
 	e.mu.Lock()
 	if e.conns == nil {
-		e.conns = map[string]*connection.Connection{}
+		e.conns = map[string]cachedConn{}
 	}
-	e.conns[key] = c
+	e.conns[key] = cachedConn{c, time.Now()}
 	e.mu.Unlock()
 	return p, c, nil
 }
