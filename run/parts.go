@@ -51,9 +51,16 @@ func (fr *frame) forEachParts(s *lang.ForEachStep, items forItems) (control, any
 			scope[k] = v
 		}
 	}
+	// the collected values are charged to the run's memory budget while
+	// the loop runs, as when it runs here
+	var col collected
+	defer col.release(fr.run)
 	var results []any
 	if s.Collect != nil {
 		results = make([]any, 0, items.len())
+		if err := col.add(fr.run, int64(items.len())*collectSlot); err != nil {
+			return ctlNext, nil, err
+		}
 	}
 	for off := 0; off < items.len(); off += r.LoopPart {
 		part := make([]any, 0, min(r.LoopPart, items.len()-off))
@@ -76,6 +83,11 @@ func (fr *frame) forEachParts(s *lang.ForEachStep, items forItems) (control, any
 			return ctlReturn, nil, nil
 		}
 		if s.Collect != nil {
+			for _, v := range res.Results {
+				if err := col.add(fr.run, fr.run.mem.size(v)-value.SizeScalar); err != nil {
+					return ctlNext, nil, fr.wrap(s, err)
+				}
+			}
 			results = append(results, res.Results...)
 		}
 	}
