@@ -88,6 +88,14 @@ type Runner struct {
 	// go to the same workers in every replay; results keep input order and
 	// the first error (by input order) stops the workers taking more items.
 	Parallel func(ctx context.Context, workers int, body func(ctx context.Context))
+	// LoopPart and RunPart, when both set, run a for_each over more than
+	// LoopPart items in parts of LoopPart items, one after the other, each
+	// by RunPart (engine/temporal: a child workflow that calls
+	// RunLoopPart), so that no one host's record of the run grows with the
+	// loop. Results keep input order; vars and the loop body's step
+	// results carry from one part to the next.
+	LoopPart int
+	RunPart  func(ctx context.Context, p LoopPart) (LoopPartResult, error)
 	// RunID, when set, makes each run's id (flow.run_id, traces) instead of
 	// a random one, so that a replayed run sees the same id.
 	RunID func() string
@@ -1090,10 +1098,19 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 	if items.len() > fr.run.limits.MaxLoopItems {
 		return ctlNext, nil, limitf("for_each: %d items exceed the limit of %d", items.len(), fr.run.limits.MaxLoopItems)
 	}
+	if r := fr.run.r; r.RunPart != nil && r.LoopPart > 0 && items.len() > r.LoopPart {
+		return fr.forEachParts(s, items)
+	}
+	return fr.forEachItems(s, items, 0)
+}
+
+// forEachItems runs a loop's body for items, the first of which is item
+// offset of the loop's list (a part of it runs elsewhere: parts.go).
+func (fr *frame) forEachItems(s *lang.ForEachStep, items forItems, offset int) (control, any, error) {
 	var col collected
 	defer col.release(fr.run)
 	if s.Concurrency > 1 && items.len() > 1 && !fr.run.r.Sequential {
-		return fr.forEachParallel(s, items, &col)
+		return fr.forEachParallel(s, items, offset, &col)
 	}
 	env := fr.ev.env
 	oldItem, hadItem := env[s.As]
@@ -1111,7 +1128,7 @@ func (fr *frame) execForEach(s *lang.ForEachStep) (control, any, error) {
 	}
 	for i := range items.len() {
 		env[s.As] = items.at(i)
-		env[s.Index] = i
+		env[s.Index] = offset + i
 		ctl, err := fr.execBlock(s.Steps)
 		if err != nil {
 			if s.ContinueOnError && !uncatchable(err) {
@@ -1168,7 +1185,7 @@ func toList(x any) ([]any, bool) {
 // forEachParallel runs a loop body with several workers, each with its own
 // frame (variables, step results, VM); results keep input order. The first
 // error (by input order) cancels the other iterations.
-func (fr *frame) forEachParallel(s *lang.ForEachStep, items forItems, col *collected) (control, any, error) {
+func (fr *frame) forEachParallel(s *lang.ForEachStep, items forItems, offset int, col *collected) (control, any, error) {
 	n := items.len()
 	workers := min(s.Concurrency, fr.run.limits.MaxConcurrency, n)
 	type slot struct {
@@ -1219,7 +1236,7 @@ func (fr *frame) forEachParallel(s *lang.ForEachStep, items forItems, col *colle
 				return
 			}
 			env[s.As] = items.at(i)
-			env[s.Index] = i
+			env[s.Index] = offset + i
 			ctl, err := sub.execSteps(s.Steps)
 			if err == nil && ctl == ctlNext && s.Collect != nil {
 				var v any

@@ -127,6 +127,7 @@ type workerOptions struct {
 	maxRuns           int
 	sink              string
 	blobRetention     time.Duration
+	loopPart          int
 }
 
 func newWorkerCmd(e *env) *cobra.Command {
@@ -155,6 +156,7 @@ worker if this one dies. Connections are files in --connections named by their i
 	f.DurationVar(&o.activityTimeout, "activity-timeout", time.Minute, "longest one HTTP request's activity may take before another worker sends it again")
 	f.StringVar(&o.idempotencyHeader, "idempotency-header", "Idempotency-Key", "header carrying a key that is the same for every attempt of one request (\"\" sends none)")
 	f.IntVar(&o.maxRuns, "max-runs", 0, "workflow tasks run at once (0: Temporal's default)")
+	f.IntVar(&o.loopPart, "loop-part", tengine.DefaultLoopPart, "a for_each over more items runs in parts of this many, each a child workflow (history limits)")
 	f.StringVar(&o.sink, "sink", "stdout", "where the events of webhook deliveries (flowrun serve --engine temporal) go: stdout, file:PATH, or http(s)://URL")
 	f.DurationVar(&o.blobRetention, "blob-retention", 0, "with --state: every hour, delete the large payloads (--large-payload) stored longer ago than this, e.g. 720h; keep it above the namespace's retention plus the longest run (0: keep them)")
 	return cmd
@@ -201,8 +203,11 @@ func runWorker(e *env, o *workerOptions) error {
 		return usageErr("%v", err)
 	}
 	defer sink.Close()
+	if o.loopPart < 1 {
+		return usageErr("--loop-part must be at least 1")
+	}
 	eng := &tengine.Engine{Projects: projects, Resolve: tengine.DirResolver(o.connections),
-		ActivityTimeout: o.activityTimeout, IdempotencyHeader: o.idempotencyHeader, Sink: sink, State: state}
+		ActivityTimeout: o.activityTimeout, IdempotencyHeader: o.idempotencyHeader, Sink: sink, State: state, LoopPart: o.loopPart}
 	w := worker.New(c, o.taskQueue, worker.Options{MaxConcurrentWorkflowTaskExecutionSize: o.maxRuns})
 	eng.Register(w)
 	if err := w.Start(); err != nil {

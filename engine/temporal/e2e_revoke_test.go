@@ -79,6 +79,14 @@ func TestE2ERevoke(t *testing.T) {
 		t.Fatalf("trigger on said:\n%s", out)
 	}
 	trig := m[1]
+	// the state is shared with the other e2e tests, which turn the same
+	// trigger on: forget it at the end
+	t.Cleanup(func() {
+		if st, err := pgstore.Open(context.Background(), dsn); err == nil {
+			st.DeleteTrigger(context.Background(), trig)
+			st.Close()
+		}
+	})
 	worker := exec.Command(bin, "worker", "testdata/shop", "--temporal", addr, "--task-queue", queue, "--connections", dir,
 		"--state", dsn, "--activity-timeout", "3s")
 	logf, _ := os.Create(filepath.Join(dir, "worker.log"))

@@ -4,7 +4,9 @@
 // are workflow code on the loaded, immutable project; every HTTP request is
 // an activity whose retry policy is the step's (http.retry); `wait` is a
 // workflow timer; a for_each with concurrency runs its items in workflow
-// coroutines (results in input order, as always).
+// coroutines (results in input order, as always), and a for_each over more
+// items than Engine.LoopPart runs in parts, each a child workflow
+// (loop.go), within Temporal's history limits.
 //
 // Secrets never enter workflow history: the workflow sees the connection
 // with each secret parameter replaced by a placeholder (Sealed), and the
@@ -176,10 +178,31 @@ type Engine struct {
 	// State is the trigger state scheduled polls read and commit (the
 	// worker's --state-dsn).
 	State trigger.StateStore
+	// LoopPart is how many items of a for_each one child workflow runs
+	// (loop.go; default DefaultLoopPart): a loop over more items runs in
+	// parts, so that no workflow's history grows with the loop.
+	LoopPart int
+
+	// ConnectionTTL is how long a resolved connection is used before it is
+	// resolved again (default 10s), so that a connection revoked (flowrun
+	// connection revoke) or changed is noticed by every worker within it.
+	ConnectionTTL time.Duration
 
 	mu    sync.Mutex
-	conns map[string]*connection.Connection // by project + "\x00" + id
-	oauth map[string]*run.Runner            // holders of OAuth 2.0 tokens, by project + "\x00" + id
+	conns map[string]cachedConn  // by project + "\x00" + id
+	oauth map[string]*run.Runner // holders of OAuth 2.0 tokens, by project + "\x00" + id
+}
+
+type cachedConn struct {
+	c  *connection.Connection
+	at time.Time
+}
+
+func (e *Engine) connectionTTL() time.Duration {
+	if e.ConnectionTTL > 0 {
+		return e.ConnectionTTL
+	}
+	return 10 * time.Second
 }
 
 // Register registers the workflow and activities on a worker.
@@ -193,6 +216,7 @@ func (e *Engine) Register(w worker.Registry) {
 	w.RegisterActivityWithOptions(e.PollEvents, activity.RegisterOptions{Name: PollEventsActivityName})
 	w.RegisterActivityWithOptions(e.DeliverBatch, activity.RegisterOptions{Name: SinkBatchActivityName})
 	w.RegisterActivityWithOptions(e.CommitPoll, activity.RegisterOptions{Name: PollCommitActivityName})
+	w.RegisterWorkflowWithOptions(e.LoopWorkflow, workflow.RegisterOptions{Name: LoopWorkflowName})
 }
 
 func (e *Engine) activityTimeout() time.Duration {
@@ -206,9 +230,28 @@ func (e *Engine) activityTimeout() time.Duration {
 // workflow's clock, timers, run id and an HTTP transport whose round trips
 // are activities.
 func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, error) {
-	p := e.Projects[in.Project]
+	r, err := e.runner(ctx, in.Project, in.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // cancelled (flowrun connection revoke): the run ends as cancelled
+		}
+		return nil, flowError(err)
+	}
+	return out, nil
+}
+
+// runner is the interpreter of a workflow (a flow's, or a loop part's) for
+// a project's connection: the connection sealed by an activity, and the
+// workflow's clock, timers, side effects and coroutines. Its version
+// markers are recorded in this order in every run.
+func (e *Engine) runner(ctx workflow.Context, project, connectionID string) (*run.Runner, error) {
+	p := e.Projects[project]
 	if p == nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this worker serves no project %q", in.Project), "config", nil)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("this worker serves no project %q", project), "config", nil)
 	}
 	// Version 1: the HTTP activity retries by the step's retry policy (runs
 	// started before it retried in the interpreter, with workflow timers).
@@ -218,7 +261,7 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 10 * time.Second, MaximumAttempts: 10},
 	})
 	var sealed Sealed
-	if err := workflow.ExecuteActivity(actx, SealedActivityName, in.Project, in.ConnectionID).Get(ctx, &sealed); err != nil {
+	if err := workflow.ExecuteActivity(actx, SealedActivityName, project, connectionID).Get(ctx, &sealed); err != nil {
 		return nil, err
 	}
 	conn := &connection.Connection{Params: sealed.Params}
@@ -258,7 +301,7 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 	r := &run.Runner{
 		Project:    p,
 		Connection: conn,
-		Client:     &http.Client{Transport: &activityTransport{ctx: actx, project: in.Project, conn: in.ConnectionID}},
+		Client:     &http.Client{Transport: &activityTransport{ctx: actx, project: project, conn: connectionID}},
 		Limits:     e.Limits,
 		Sleep: func(c context.Context, d time.Duration) error {
 			return workflow.Sleep(workflowContext(c, ctx), d)
@@ -272,14 +315,14 @@ func (e *Engine) Workflow(ctx workflow.Context, in FlowInput) (map[string]any, e
 		OAuthInTransport: oauthInActivity,
 		RunID:            func() string { return info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID },
 	}
-	out, err := r.Run(context.Background(), in.Flow, in.Inputs)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err() // cancelled (flowrun connection revoke): the run ends as cancelled
-		}
-		return nil, flowError(err)
+	// Version 1: a for_each over more items than the worker's loop part
+	// runs in parts, each a child workflow (runs started before ran every
+	// item in their own history).
+	if workflow.GetVersion(ctx, "loop-parts", workflow.DefaultVersion, 1) >= 1 {
+		r.LoopPart = e.loopPart()
+		r.RunPart = e.runPart(ctx, project, connectionID)
 	}
-	return out, nil
+	return r, nil
 }
 
 // coroutineKey is the context key of the coroutine a part of a run runs
@@ -475,10 +518,10 @@ func (e *Engine) connection(ctx context.Context, project, id string) (*lang.Proj
 	}
 	key := project + "\x00" + id
 	e.mu.Lock()
-	c := e.conns[key]
+	cc := e.conns[key]
 	e.mu.Unlock()
-	if c != nil {
-		return p, c, nil
+	if cc.c != nil && time.Since(cc.at) < e.connectionTTL() {
+		return p, cc.c, nil
 	}
 	if e.Resolve == nil {
 		return nil, nil, temporal.NewNonRetryableApplicationError("the worker has no connections", "config", nil)
@@ -492,9 +535,9 @@ func (e *Engine) connection(ctx context.Context, project, id string) (*lang.Proj
 	}
 	e.mu.Lock()
 	if e.conns == nil {
-		e.conns = map[string]*connection.Connection{}
+		e.conns = map[string]cachedConn{}
 	}
-	e.conns[key] = c
+	e.conns[key] = cachedConn{c, time.Now()}
 	e.mu.Unlock()
 	return p, c, nil
 }
@@ -712,7 +755,7 @@ func (e *Engine) oauthAuthorization(ctx context.Context, p *lang.Project, c *con
 	key := in.Project + "\x00" + in.ConnectionID
 	e.mu.Lock()
 	r := e.oauth[key]
-	if r == nil {
+	if r == nil || r.Connection != c { // c is resolved again after ConnectionTTL
 		if e.oauth == nil {
 			e.oauth = map[string]*run.Runner{}
 		}

@@ -213,3 +213,33 @@ func TestUsesOAuth2(t *testing.T) {
 		t.Fatalf("testdata/trigger/oauth uses OAuth 2.0 in its connector only: connector %v, step %v", c, s)
 	}
 }
+
+// TestWorkflowUUIDInCoroutines: uuid() (a side effect) drawn in the
+// coroutines of a loop with concurrency: each item's own value, sent and
+// collected.
+func TestWorkflowUUIDInCoroutines(t *testing.T) {
+	srv := httptest.NewServer(&shop{})
+	defer srv.Close()
+	e := newEngine(t, srv.URL)
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	e.Register(env)
+	env.ExecuteWorkflow(WorkflowName, FlowInput{Project: "shop", Flow: "tokens", ConnectionID: "acme"})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var out struct{ Sent [][2]string }
+	if err := env.GetWorkflowResult(&out); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, p := range out.Sent {
+		if p[0] != p[1] || len(p[0]) != 36 || seen[p[0]] {
+			t.Fatalf("sent %v", out.Sent)
+		}
+		seen[p[0]] = true
+	}
+	if len(seen) != 4 {
+		t.Fatalf("sent %v", out.Sent)
+	}
+}
