@@ -260,7 +260,12 @@ func revokeOnTemporal(e *env, project, connFile, state string, o *scheduleOption
 		return err
 	}
 	defer c.Close()
-	rep, err := tengine.RevokeConnection(e.ctx, c, project, id, polls)
+	codecs, err := o.temporal.codecs(nil) // worker.go: sealed Schedules, memos and inputs are read with the keys
+	if err != nil {
+		return err
+	}
+	dc, _ := tengine.Converters(codecs...)
+	rep, err := tengine.RevokeConnection(e.ctx, c, dc, project, id, polls)
 	if err != nil {
 		return &exitError{code: exitFailed, msg: fmt.Sprintf("the connection is revoked, but stopping its runs on Temporal failed (run revoke again): %v (so far: %s)", err, rep)}
 	}

@@ -1,7 +1,9 @@
 package temporal
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -72,7 +74,13 @@ func TestE2ERevoke(t *testing.T) {
 		}
 		return string(out)
 	}
-	tflags := []string{"--engine", "temporal", "--temporal", addr, "--task-queue", queue}
+	// every process seals its payloads (Schedules' arguments, memos, start
+	// inputs), which revoke must open to find the connection's runs
+	key := filepath.Join(dir, "payload.key")
+	if err := os.WriteFile(key, []byte(base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tflags := []string{"--engine", "temporal", "--temporal", addr, "--task-queue", queue, "--payload-key", key}
 	out := flowrun(append([]string{"trigger", "on", "testdata/shop", "new_orders", "-c", connFile, "--state", dsn}, tflags...)...)
 	m := regexp.MustCompile(`trigger (\S+) is on`).FindStringSubmatch(out)
 	if m == nil {
@@ -88,7 +96,7 @@ func TestE2ERevoke(t *testing.T) {
 		}
 	})
 	worker := exec.Command(bin, "worker", "testdata/shop", "--temporal", addr, "--task-queue", queue, "--connections", dir,
-		"--state", dsn, "--activity-timeout", "3s")
+		"--state", dsn, "--activity-timeout", "3s", "--payload-key", key)
 	logf, _ := os.Create(filepath.Join(dir, "worker.log"))
 	worker.Stdout, worker.Stderr = logf, logf
 	if err := worker.Start(); err != nil {
@@ -110,7 +118,7 @@ func TestE2ERevoke(t *testing.T) {
 	for i, conn := range []string{mine, other, mine} {
 		id := fmt.Sprintf("%s/hold-%d", queue, i)
 		if i < 2 {
-			flowrun("start", "testdata/shop", "hold", "--connection-id", conn, "--id", id, "--temporal", addr, "--task-queue", queue)
+			flowrun("start", "testdata/shop", "hold", "--connection-id", conn, "--id", id, "--temporal", addr, "--task-queue", queue, "--payload-key", key)
 		} else if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, WorkflowName,
 			FlowInput{Project: "shop", Flow: "hold", ConnectionID: mine}); err != nil {
 			t.Fatal(err)

@@ -58,8 +58,13 @@ func plural(n int, what string) string {
 //
 // Flow workflows are found by their memo (MemoConnection); a running
 // flowrun.flow workflow without it (started by another Temporal client) is
-// matched by the input it was started with.
-func RevokeConnection(ctx context.Context, c client.Client, project, connectionID string, triggerIDs []string) (RevokeReport, error) {
+// matched by the input it was started with. dc reads Schedules' arguments,
+// memos and start inputs: the client's data converter, with its payload
+// codecs (--payload-key seals them); nil is Temporal's default.
+func RevokeConnection(ctx context.Context, c client.Client, dc converter.DataConverter, project, connectionID string, triggerIDs []string) (RevokeReport, error) {
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
 	var rep RevokeReport
 	ids := map[string]bool{}
 	for _, id := range triggerIDs {
@@ -78,7 +83,6 @@ func RevokeConnection(ctx context.Context, c client.Client, project, connectionI
 			ids[s.ID] = true
 		}
 	}
-	dc := converter.GetDefaultDataConverter()
 	var cancel []client.ScheduleWorkflowExecution
 	for _, id := range sortedKeys(ids) {
 		h := c.ScheduleClient().GetHandle(ctx, id)
@@ -123,7 +127,7 @@ func RevokeConnection(ctx context.Context, c client.Client, project, connectionI
 				}
 				continue
 			}
-			in, err := startInput(ctx, c, ex.WorkflowID, ex.FirstExecutionRunID)
+			in, err := startInput(ctx, c, dc, ex.WorkflowID, ex.FirstExecutionRunID)
 			if err != nil {
 				return rep, err
 			}
@@ -159,7 +163,7 @@ func isCompleted(err error) bool {
 
 // startInput reads the input a flow workflow was started with from the
 // first event of its history.
-func startInput(ctx context.Context, c client.Client, id, runID string) (FlowInput, error) {
+func startInput(ctx context.Context, c client.Client, dc converter.DataConverter, id, runID string) (FlowInput, error) {
 	var in FlowInput
 	it := c.GetWorkflowHistory(ctx, id, runID, false, 0)
 	if !it.HasNext() {
@@ -171,7 +175,7 @@ func startInput(ctx context.Context, c client.Client, id, runID string) (FlowInp
 	}
 	ps := ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()
 	if len(ps) == 1 {
-		_ = converter.GetDefaultDataConverter().FromPayload(ps[0], &in)
+		_ = dc.FromPayload(ps[0], &in)
 	}
 	return in, nil
 }
