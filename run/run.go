@@ -280,7 +280,16 @@ func (r *Runner) newRun(ctx context.Context, conn *connection.Connection) *run {
 // Run runs an action or helper flow (or any flow's main steps) with inputs
 // and returns its outputs.
 func (r *Runner) Run(ctx context.Context, flowName string, inputs map[string]any) (map[string]any, error) {
-	return r.run(ctx, flowName, inputs)
+	return r.run(ctx, flowName, inputs, false)
+}
+
+// RunDecoded is Run for inputs whose values are in normal form already, as
+// value.DecodeJSON returns them (`flowrun run --input` reads them so): they
+// are checked against the flow's declared inputs as Run checks them, but
+// not walked to be normalised first, which for a large input is a walk
+// over every item. Other inputs (Go values built by the caller) go to Run.
+func (r *Runner) RunDecoded(ctx context.Context, flowName string, inputs map[string]any) (map[string]any, error) {
+	return r.run(ctx, flowName, inputs, true)
 }
 
 // recoverRun turns a panic of the interpreter (a bug) into an error, so that
@@ -291,7 +300,7 @@ func recoverRun(err *error) {
 	}
 }
 
-func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any) (out map[string]any, err error) {
+func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any, normal bool) (out map[string]any, err error) {
 	defer recoverRun(&err)
 	f := r.Project.Flow(flowName)
 	if f == nil {
@@ -304,7 +313,11 @@ func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any
 	if err != nil {
 		return nil, err
 	}
-	in, err := lang.CoerceFields(f.Inputs, inputs, "input", false)
+	coerce := lang.CoerceFields
+	if normal {
+		coerce = lang.CoerceNormalFields
+	}
+	in, err := coerce(f.Inputs, inputs, "input", false)
 	if err != nil {
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
