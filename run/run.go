@@ -825,42 +825,46 @@ func (fr *frame) cond(v *lang.Value) (bool, error) {
 	return false, fmt.Errorf("condition must be true or false, got %s", value.TypeName(x))
 }
 
-// checkReturn checks the outputs of an action or helper flow against its
-// declaration and returns them with defaults filled: in v itself when it is
-// fresh (made for this return), else in a new object.
 // resultPool holds the result maps of calls that nothing reads any more
 // (see recycleResult): a helper called in a loop then builds its outputs
 // in the map of the previous call instead of a new one.
 var resultPool sync.Pool
 
 // returnMap is the outputs of an action or helper flow's `return:` written
-// as a mapping: what checkReturn(value.Normalize(eval(v)), true) makes,
-// built in one pass over the mapping's keys (the map is new, so its values
-// are normalised in place) in a recycled map when there is one.
+// as a mapping: what checkReturn(value.Normalize(eval(v)), true) makes (the
+// same values and errors, in the same order), with one map write per
+// output, in a recycled map when there is one.
 func (fr *frame) returnMap(v *lang.Value) (any, error) {
 	f := fr.flow
+	var buf [8]any
+	vals := buf[:0]
+	if len(v.Keys) > len(buf) {
+		vals = make([]any, 0, len(v.Keys))
+	}
+	for i := range v.Keys {
+		x, err := fr.ev.eval(v.Vals[i])
+		if err != nil {
+			return nil, err
+		}
+		vals = append(vals, value.Normalize(x))
+	}
+	for _, k := range v.Keys {
+		if f.Output(k) == nil {
+			return nil, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
+		}
+	}
 	m, _ := resultPool.Get().(map[string]any)
 	if m == nil {
 		m = make(map[string]any, max(len(v.Keys), len(f.Outputs)))
 	}
-	for i, k := range v.Keys {
-		x, err := fr.ev.eval(v.Vals[i])
-		if err != nil {
-			clear(m)
-			resultPool.Put(m)
-			return nil, err
-		}
-		m[k] = value.Normalize(x)
-	}
-	for _, k := range v.Keys {
-		if f.Output(k) == nil {
-			clear(m)
-			resultPool.Put(m)
-			return nil, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
-		}
-	}
 	for _, o := range f.Outputs {
-		x, given := m[o.Name]
+		var x any
+		given := false
+		for i, k := range v.Keys {
+			if k == o.Name { // the last one, as when the mapping was a map
+				x, given = vals[i], true
+			}
+		}
 		x, msg := lang.CoerceField(o, x, false)
 		if msg != "" {
 			clear(m)
@@ -898,6 +902,9 @@ func (fr *frame) recycleResult(s *lang.CallStep, res any) {
 	resultPool.Put(m)
 }
 
+// checkReturn checks the outputs of an action or helper flow against its
+// declaration and returns them with defaults filled: in v itself when it is
+// fresh (made for this return), else in a new object.
 func (fr *frame) checkReturn(v any, fresh bool) (any, error) {
 	f := fr.flow
 	if f.Type != lang.Action && f.Type != lang.Helper {
