@@ -244,6 +244,9 @@ type frame struct {
 	caught []caughtError
 	held   held // what it charged to the run's memory budget: memory.go
 	worker bool // a parallel loop's worker (its steps map is a copy)
+	// callFresh: the callee of the call step run last is an action or a
+	// helper, whose outputs are always a new map (see recycleResult)
+	callFresh bool
 }
 
 type caughtError struct {
@@ -703,8 +706,9 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 	case *lang.ReturnStep:
 		var v any
 		var err error
+		size := int64(-1) // v's value.Size, when returnMap knows it
 		if s.Value != nil && s.Value.Kind == lang.ValMap && (fr.flow.Type == lang.Action || fr.flow.Type == lang.Helper) {
-			v, err = fr.returnMap(s.Value)
+			v, size, err = fr.returnMap(s.Value)
 		} else {
 			v, err = fr.ev.eval(s.Value)
 			if err == nil {
@@ -717,8 +721,10 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		if err != nil {
 			return ctlNext, nil, err
 		}
-		if err := fr.run.mem.fits(v); err != nil {
-			return ctlNext, nil, err
+		if size < 0 || size > fr.run.mem.limit { // else v fits: no walk
+			if err := fr.run.mem.fits(v); err != nil {
+				return ctlNext, nil, err
+			}
 		}
 		fr.ret = v
 		return ctlReturn, v, nil
@@ -830,11 +836,19 @@ func (fr *frame) cond(v *lang.Value) (bool, error) {
 // in the map of the previous call instead of a new one.
 var resultPool sync.Pool
 
+// The sizes value.Size gives an object: its own, and each entry's beyond
+// its key's bytes and its value's size.
+var (
+	sizeObject = value.Size(map[string]any{})
+	sizeEntry  = value.Size(map[string]any{"": nil}) - sizeObject - value.Size(nil)
+)
+
 // returnMap is the outputs of an action or helper flow's `return:` written
 // as a mapping: what checkReturn(value.Normalize(eval(v)), true) makes (the
 // same values and errors, in the same order), with one map write per
-// output, in a recycled map when there is one.
-func (fr *frame) returnMap(v *lang.Value) (any, error) {
+// output, in a recycled map when there is one. size is the map's
+// value.Size when every output is a scalar or a string, else -1.
+func (fr *frame) returnMap(v *lang.Value) (_ any, size int64, _ error) {
 	f := fr.flow
 	var buf [8]any
 	vals := buf[:0]
@@ -844,19 +858,20 @@ func (fr *frame) returnMap(v *lang.Value) (any, error) {
 	for i := range v.Keys {
 		x, err := fr.ev.eval(v.Vals[i])
 		if err != nil {
-			return nil, err
+			return nil, -1, err
 		}
 		vals = append(vals, value.Normalize(x))
 	}
 	for _, k := range v.Keys {
 		if f.Output(k) == nil {
-			return nil, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
+			return nil, -1, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
 		}
 	}
 	m, _ := resultPool.Get().(map[string]any)
 	if m == nil {
 		m = make(map[string]any, max(len(v.Keys), len(f.Outputs)))
 	}
+	size = sizeObject
 	for _, o := range f.Outputs {
 		var x any
 		given := false
@@ -869,13 +884,21 @@ func (fr *frame) returnMap(v *lang.Value) (any, error) {
 		if msg != "" {
 			clear(m)
 			resultPool.Put(m)
-			return nil, fmt.Errorf("output %q: %s", o.Name, msg)
+			return nil, -1, fmt.Errorf("output %q: %s", o.Name, msg)
 		}
 		if given || x != nil {
 			m[o.Name] = x
+			if size >= 0 {
+				switch x.(type) {
+				case nil, bool, int, float64, string:
+					size += sizeEntry + int64(len(o.Name)) + value.Size(x)
+				default:
+					size = -1
+				}
+			}
 		}
 	}
-	return m, nil
+	return m, size, nil
 }
 
 // recycleResult replaces the result of call step s, which has an id, with
@@ -895,7 +918,7 @@ func (fr *frame) recycleResult(s *lang.CallStep, res any) {
 	if !ok || len(m) > 8 || fr.flow.Reads.All || fr.flow.Reads.Whole[s.ID] {
 		return
 	}
-	if t := fr.run.r.Project.Flow(s.Flow); t == nil || t.Type != lang.Action && t.Type != lang.Helper {
+	if !fr.callFresh {
 		return
 	}
 	clear(m)
@@ -1026,6 +1049,7 @@ func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
 	if fr.depth+1 > ru.limits.MaxDepth {
 		return nil, limitf("call %s: calls nest deeper than %d (limit; unbounded recursion?)", s.Flow, ru.limits.MaxDepth)
 	}
+	fr.callFresh = target.Type == lang.Action || target.Type == lang.Helper
 	// The argument map becomes the callee's `inputs`; unless the callee
 	// uses `inputs` as a whole value (check/analyze.go), nothing holds it
 	// once the call returned, and the next call reuses it: a call in a loop
