@@ -247,6 +247,7 @@ type frame struct {
 	// callFresh: the callee of the call step run last is an action or a
 	// helper, whose outputs are always a new map (see recycleResult)
 	callFresh bool
+	retSize   int64 // ret's value.Size when returnMap knew it, else 0 or -1
 }
 
 type caughtError struct {
@@ -499,6 +500,9 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	}
 	if ctl == ctlReturn {
 		out, ok := fr.ret.(map[string]any)
+		if ok && calls != nil && fr.retSize > 0 {
+			calls.size = fr.retSize // the calling frame's site: see exec
+		}
 		if !ok {
 			if fr.ret == nil {
 				return map[string]any{}, nil
@@ -611,10 +615,16 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 			return ctl, fr.wrap(st, err)
 		}
 		if id := st.Base().ID; id != "" {
-			if result, err = fr.holdStep(id, result); err != nil {
+			c, call := st.(*lang.CallStep)
+			if call && fr.site.step == c && fr.site.size > 0 {
+				result, err = fr.holdStepSized(id, result, fr.site.size)
+			} else {
+				result, err = fr.holdStep(id, result)
+			}
+			if err != nil {
 				return ctl, fr.wrap(st, err)
 			}
-			if c, ok := st.(*lang.CallStep); ok {
+			if call {
 				fr.recycleResult(c, result)
 			} else {
 				fr.steps[id] = result
@@ -726,7 +736,7 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 				return ctlNext, nil, err
 			}
 		}
-		fr.ret = v
+		fr.ret, fr.retSize = v, size
 		return ctlReturn, v, nil
 	case *lang.FailStep:
 		return ctlNext, nil, fr.execFail(s)
@@ -1311,6 +1321,9 @@ type callSite struct {
 	step   *lang.CallStep
 	flow   string
 	parent *callSite
+	// size is the value.Size of the callee's outputs when its return
+	// mapping knew it (returnMap), else 0; the callee sets it as it returns
+	size int64
 }
 
 // chain lists the calls outermost first, as RunError.Calls has them.
