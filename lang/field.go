@@ -125,6 +125,12 @@ func (f *Field) TypeOnly() *Field {
 // field's run-time representation (integer -> int, number -> float64),
 // filling defaults. It returns an error message naming what is wrong.
 func CoerceField(f *Field, v any, fromCLI bool) (any, string) {
+	return coerceField(f, v, fromCLI, false)
+}
+
+// coerceField is CoerceField; normal says v is in normal form already
+// (value.Normalize would return it unchanged), so it is not walked again.
+func coerceField(f *Field, v any, fromCLI, normal bool) (any, string) {
 	if len(f.Enum) == 0 {
 		// values already in their run-time form (what the interpreter and
 		// the JSON decoder make) are returned as they are: the same result
@@ -154,7 +160,9 @@ func CoerceField(f *Field, v any, fromCLI bool) (any, string) {
 			}
 		}
 	}
-	v = value.Normalize(v)
+	if !normal {
+		v = value.Normalize(v)
+	}
 	if v == nil {
 		if f.HasDefault {
 			return value.Normalize(f.Default), ""
@@ -199,7 +207,7 @@ func CoerceField(f *Field, v any, fromCLI bool) (any, string) {
 				out[k] = x
 			}
 			for _, p := range f.Properties {
-				x, msg := CoerceField(p, m[p.Name], fromCLI)
+				x, msg := coerceField(p, m[p.Name], fromCLI, normal)
 				if msg != "" {
 					return nil, "property " + strconv.Quote(p.Name) + ": " + msg
 				}
@@ -213,7 +221,7 @@ func CoerceField(f *Field, v any, fromCLI bool) (any, string) {
 		if l, ok := v.([]any); ok && f.Items != nil {
 			out := make([]any, len(l))
 			for i, x := range l {
-				y, msg := CoerceField(f.Items, x, fromCLI)
+				y, msg := coerceField(f.Items, x, fromCLI, normal)
 				if msg != "" {
 					return nil, fmt.Sprintf("item %d: %s", i, msg)
 				}
@@ -234,6 +242,18 @@ func CoerceFields(fs []*Field, in map[string]any, what string, fromCLI bool) (ma
 // CoerceFieldsInto is CoerceFields writing into out, which may be in itself
 // when the caller owns in (a call's freshly evaluated arguments).
 func CoerceFieldsInto(out map[string]any, fs []*Field, in map[string]any, what string, fromCLI bool) (map[string]any, error) {
+	return coerceFields(out, fs, in, what, fromCLI, false)
+}
+
+// CoerceNormalFields is CoerceFields for inputs whose values are in normal
+// form already: what value.DecodeJSON returns (and TextInputs leaves), so
+// that a large decoded input is checked but not walked to be normalised
+// again. The result is CoerceFields's for such values.
+func CoerceNormalFields(fs []*Field, in map[string]any, what string, fromCLI bool) (map[string]any, error) {
+	return coerceFields(make(map[string]any, len(fs)), fs, in, what, fromCLI, true)
+}
+
+func coerceFields(out map[string]any, fs []*Field, in map[string]any, what string, fromCLI, normal bool) (map[string]any, error) {
 	// Every key of in is declared when as many declared fields are given
 	// as in has keys (field names are distinct): then in is not iterated,
 	// which costs more than the lookups for a call's few arguments. A
@@ -244,7 +264,7 @@ func CoerceFieldsInto(out map[string]any, fs []*Field, in map[string]any, what s
 		if ok {
 			given++
 		}
-		v, msg := CoerceField(f, x, fromCLI)
+		v, msg := coerceField(f, x, fromCLI, normal)
 		if msg != "" {
 			if err := undeclared(fs, in, what); err != nil {
 				return nil, err

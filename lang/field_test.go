@@ -3,6 +3,8 @@ package lang
 import (
 	"fmt"
 	"testing"
+
+	"github.com/flowrun/flowrun/value"
 )
 
 // TestCoerceFieldsInto checks inputs against declared fields, writing into
@@ -54,6 +56,50 @@ func TestCoerceFieldsInto(t *testing.T) {
 		}
 		if got := show(CoerceFieldsInto(in, fs, in, "input", false)); got != c.want {
 			t.Errorf("%v: CoerceFieldsInto itself = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// TestCoerceNormalFields: for inputs decoded by value.DecodeJSON (already in
+// normal form, which the test checks too), CoerceNormalFields gives what
+// CoerceFields gives, errors included.
+func TestCoerceNormalFields(t *testing.T) {
+	fs := []*Field{
+		{Name: "items", Type: "list", Items: &Field{Type: "object", Properties: []*Field{
+			{Name: "id", Type: "integer", Required: true},
+			{Name: "amount", Type: "number"},
+			{Name: "tags", Type: "list", Items: &Field{Type: "string"}},
+		}}},
+		{Name: "n", Type: "number"},
+		{Name: "i", Type: "integer"},
+		{Name: "o", Type: "object"},
+		{Name: "a", Type: "any"},
+		{Name: "when", Type: "datetime"},
+	}
+	docs := []string{
+		`{}`,
+		`{"items": [{"id": 1, "amount": 2}, {"id": 2.0, "amount": 1.5, "tags": ["x"]}], "n": 3, "i": 4}`,
+		`{"o": {"big": 12345678901234567890, "neg": -3, "f": 1e3, "deep": [[{"x": null}]]}, "a": [1, 2.5, "s", true, null]}`,
+		`{"i": 1e2, "n": -0.5, "when": "2026-12-02T07:00:00Z"}`,
+		`{"items": [{"amount": 1}]}`,
+		`{"items": [{"id": 1, "tags": [3]}]}`,
+		`{"i": 2.5}`,
+		`{"when": "yesterday"}`,
+		`{"nope": 1, "n": "x"}`,
+	}
+	for _, d := range docs {
+		v, err := value.DecodeJSON([]byte(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, changed := value.Normalized(v); changed {
+			t.Fatalf("%s: DecodeJSON's value is not in normal form", d)
+		}
+		in := v.(map[string]any)
+		a, errA := CoerceFields(fs, in, "input", false)
+		b, errB := CoerceNormalFields(fs, in, "input", false)
+		if fmt.Sprint(errA) != fmt.Sprint(errB) || fmt.Sprintf("%#v", a) != fmt.Sprintf("%#v", b) {
+			t.Errorf("%s:\nCoerceFields       %#v %v\nCoerceNormalFields %#v %v", d, a, errA, b, errB)
 		}
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/flowrun/flowrun/lang"
+	"github.com/flowrun/flowrun/value"
 )
 
 // TestCallArgsRecycled: a call's argument map is reused by the next call
@@ -173,5 +176,50 @@ steps:
 				}
 			}
 		})
+	}
+}
+
+// TestReturnMapSize: the size returnMap reports (so that a return of
+// scalars is not walked again to be measured) is value.Size of the map it
+// built, or -1 when an output is not a scalar or a string.
+func TestReturnMapSize(t *testing.T) {
+	p := loadProject(t, map[string]string{"flows/h.yaml": `name: h
+type: helper
+inputs:
+  v: any
+outputs:
+  a: integer
+  b: number
+  s: string
+  t: {type: string, default: "dflt"}
+  n: any
+  v: any
+steps:
+  - return:
+      a: ${ 2 }
+      b: 1
+      s: "héllo ${ inputs.v }"
+      n: ${ nil }
+      v: ${ inputs.v }
+`})
+	f := p.Flow("h")
+	ret := f.Steps[0].(*lang.ReturnStep)
+	for _, v := range []any{nil, true, 7, 2.5, "", "a string", []any{1}, map[string]any{"x": "y"}} {
+		fr := &frame{flow: f}
+		fr.ev.env = map[string]any{"inputs": map[string]any{"v": v}}
+		m, size, err := fr.returnMap(ret.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v.(type) {
+		case []any, map[string]any:
+			if size != -1 {
+				t.Errorf("v = %v: size %d, want -1", v, size)
+			}
+		default:
+			if want := value.Size(m); size != want {
+				t.Errorf("v = %v: size %d, value.Size %d", v, size, want)
+			}
+		}
 	}
 }

@@ -163,6 +163,16 @@ func (fr *frame) holdStep(id string, v any) (any, error) {
 	return fr.hold(&fr.held.steps, id, v)
 }
 
+// holdStepSized is holdStep for a value whose value.Size is known (n) and
+// that holds neither of the frame's maps: a call's outputs built by the
+// callee's return mapping (see returnMap), which then are not walked again.
+func (fr *frame) holdStepSized(id string, v any, n int64) (any, error) {
+	if memoryOff {
+		return v, nil
+	}
+	return fr.charge(&fr.held.steps, id, v, n)
+}
+
 func (fr *frame) hold(names *map[string]int64, key string, v any) (any, error) {
 	if memoryOff {
 		return v, nil
@@ -185,7 +195,12 @@ func (fr *frame) hold(names *map[string]int64, key string, v any) (any, error) {
 	if r.Deep {
 		return nil, limitf("a value nested deeper than %d levels (limit)", value.MaxSizeDepth)
 	}
-	n := r.Size
+	return fr.charge(names, key, v, r.Size)
+}
+
+// charge charges n bytes for v, stored under key, replacing what it held.
+func (fr *frame) charge(names *map[string]int64, key string, v any, n int64) (any, error) {
+	m := fr.run.mem
 	old := (*names)[key]
 	if n < smallValue && old == 0 {
 		return v, nil

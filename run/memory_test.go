@@ -86,6 +86,15 @@ steps:
       all: ${ map(1..5000, inputs.s) }
 `}, inputs: map[string]any{"s": strings.Repeat("x", 10_000)}, limits: Limits{MaxMemory: 32 * mib},
 			err: []string{`flow "main", step "g"`, "memory budget of 32 MiB", flag}},
+		{name: "called flows' results are charged", files: map[string]string{
+			"flows/main.yaml": bigCalls,
+			"flows/big.yaml":  bigHelper,
+		}, inputs: map[string]any{"n": 400_000}, limits: Limits{MaxMemory: mib},
+			err: []string{`flow "main", step "set"`, "memory budget of 1 MiB", flag}},
+		{name: "called flows' results within budget", files: map[string]string{
+			"flows/main.yaml": bigCalls,
+			"flows/big.yaml":  bigHelper,
+		}, inputs: map[string]any{"n": 250_000}, limits: Limits{MaxMemory: mib}, want: `{"la":250000}`},
 		{name: "within budget", files: mainFlow(`
 outputs: {n: {type: integer}}
 steps:
@@ -249,3 +258,30 @@ steps:
 		t.Fatalf("0 keeps the Runner's budget: %v", err)
 	}
 }
+
+// Two calls whose outputs (a string of n bytes each, returned as a mapping
+// of scalars, so sized as they are built) stay held, then a third string.
+const (
+	bigCalls = `name: main
+type: action
+inputs: {n: integer}
+outputs: {la: integer}
+steps:
+  - id: a
+    call: big
+    with: {n: "${ inputs.n }"}
+  - id: b
+    call: big
+    with: {n: "${ inputs.n }"}
+  - set: {s: "${ repeat('y', inputs.n) }"}
+  - return: {la: "${ len(steps.a.s) + len(steps.b.s) - len(vars.s) }"}
+`
+	bigHelper = `name: big
+type: helper
+inputs: {n: integer}
+outputs: {s: string}
+steps:
+  - return:
+      s: ${ repeat("x", inputs.n) }
+`
+)

@@ -270,6 +270,10 @@ type frame struct {
 	caught []caughtError
 	held   held // what it charged to the run's memory budget: memory.go
 	worker bool // a parallel loop's worker (its steps map is a copy)
+	// callFresh: the callee of the call step run last is an action or a
+	// helper, whose outputs are always a new map (see recycleResult)
+	callFresh bool
+	retSize   int64 // ret's value.Size when returnMap knew it, else 0 or -1
 }
 
 type caughtError struct {
@@ -306,7 +310,16 @@ func (r *Runner) newRun(ctx context.Context, conn *connection.Connection) *run {
 // Run runs an action or helper flow (or any flow's main steps) with inputs
 // and returns its outputs.
 func (r *Runner) Run(ctx context.Context, flowName string, inputs map[string]any) (map[string]any, error) {
-	return r.run(ctx, flowName, inputs)
+	return r.run(ctx, flowName, inputs, false)
+}
+
+// RunDecoded is Run for inputs whose values are in normal form already, as
+// value.DecodeJSON returns them (`flowrun run --input` reads them so): they
+// are checked against the flow's declared inputs as Run checks them, but
+// not walked to be normalised first, which for a large input is a walk
+// over every item. Other inputs (Go values built by the caller) go to Run.
+func (r *Runner) RunDecoded(ctx context.Context, flowName string, inputs map[string]any) (map[string]any, error) {
+	return r.run(ctx, flowName, inputs, true)
 }
 
 // recoverRun turns a panic of the interpreter (a bug) into an error, so that
@@ -317,7 +330,7 @@ func recoverRun(err *error) {
 	}
 }
 
-func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any) (out map[string]any, err error) {
+func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any, normal bool) (out map[string]any, err error) {
 	defer recoverRun(&err)
 	f := r.Project.Flow(flowName)
 	if f == nil {
@@ -331,7 +344,11 @@ func (r *Runner) run(ctx context.Context, flowName string, inputs map[string]any
 		return nil, err
 	}
 	inputs, lazy := lazyInputs(f, inputs)
-	in, err := lang.CoerceFields(f.Inputs, inputs, "input", false)
+	coerce := lang.CoerceFields
+	if normal {
+		coerce = lang.CoerceNormalFields
+	}
+	in, err := coerce(f.Inputs, inputs, "input", false)
 	if err != nil {
 		return nil, &RequestError{Msg: fmt.Sprintf("flow %q: %v", flowName, err)}
 	}
@@ -523,6 +540,9 @@ func (ru *run) runFlow(ctx context.Context, f *lang.Flow, sec lang.Section, inpu
 	}
 	if ctl == ctlReturn {
 		out, ok := fr.ret.(map[string]any)
+		if ok && calls != nil && fr.retSize > 0 {
+			calls.size = fr.retSize // the calling frame's site: see exec
+		}
 		if !ok {
 			if fr.ret == nil {
 				return map[string]any{}, nil
@@ -635,10 +655,16 @@ func (fr *frame) exec(st lang.Step) (control, error) {
 			return ctl, fr.wrap(st, err)
 		}
 		if id := st.Base().ID; id != "" {
-			if result, err = fr.holdStep(id, result); err != nil {
+			c, call := st.(*lang.CallStep)
+			if call && fr.site.step == c && fr.site.size > 0 {
+				result, err = fr.holdStepSized(id, result, fr.site.size)
+			} else {
+				result, err = fr.holdStep(id, result)
+			}
+			if err != nil {
 				return ctl, fr.wrap(st, err)
 			}
-			if c, ok := st.(*lang.CallStep); ok {
+			if call {
 				fr.recycleResult(c, result)
 			} else {
 				fr.steps[id] = result
@@ -730,8 +756,9 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 	case *lang.ReturnStep:
 		var v any
 		var err error
+		size := int64(-1) // v's value.Size, when returnMap knows it
 		if s.Value != nil && s.Value.Kind == lang.ValMap && (fr.flow.Type == lang.Action || fr.flow.Type == lang.Helper) {
-			v, err = fr.returnMap(s.Value)
+			v, size, err = fr.returnMap(s.Value)
 		} else {
 			v, err = fr.ev.eval(s.Value)
 			if err == nil {
@@ -744,10 +771,12 @@ func (fr *frame) execKind(st lang.Step, ev *TraceEvent) (control, any, error) {
 		if err != nil {
 			return ctlNext, nil, err
 		}
-		if err := fr.run.mem.fits(v); err != nil {
-			return ctlNext, nil, err
+		if size < 0 || size > fr.run.mem.limit { // else v fits: no walk
+			if err := fr.run.mem.fits(v); err != nil {
+				return ctlNext, nil, err
+			}
 		}
-		fr.ret = v
+		fr.ret, fr.retSize = v, size
 		return ctlReturn, v, nil
 	case *lang.FailStep:
 		return ctlNext, nil, fr.execFail(s)
@@ -852,53 +881,74 @@ func (fr *frame) cond(v *lang.Value) (bool, error) {
 	return false, fmt.Errorf("condition must be true or false, got %s", value.TypeName(x))
 }
 
-// checkReturn checks the outputs of an action or helper flow against its
-// declaration and returns them with defaults filled: in v itself when it is
-// fresh (made for this return), else in a new object.
 // resultPool holds the result maps of calls that nothing reads any more
 // (see recycleResult): a helper called in a loop then builds its outputs
 // in the map of the previous call instead of a new one.
 var resultPool sync.Pool
 
+// The sizes value.Size gives an object: its own, and each entry's beyond
+// its key's bytes and its value's size.
+var (
+	sizeObject = value.Size(map[string]any{})
+	sizeEntry  = value.Size(map[string]any{"": nil}) - sizeObject - value.Size(nil)
+)
+
 // returnMap is the outputs of an action or helper flow's `return:` written
-// as a mapping: what checkReturn(value.Normalize(eval(v)), true) makes,
-// built in one pass over the mapping's keys (the map is new, so its values
-// are normalised in place) in a recycled map when there is one.
-func (fr *frame) returnMap(v *lang.Value) (any, error) {
+// as a mapping: what checkReturn(value.Normalize(eval(v)), true) makes (the
+// same values and errors, in the same order), with one map write per
+// output, in a recycled map when there is one. size is the map's
+// value.Size when every output is a scalar or a string, else -1.
+func (fr *frame) returnMap(v *lang.Value) (_ any, size int64, _ error) {
 	f := fr.flow
+	var buf [8]any
+	vals := buf[:0]
+	if len(v.Keys) > len(buf) {
+		vals = make([]any, 0, len(v.Keys))
+	}
+	for i := range v.Keys {
+		x, err := fr.ev.eval(v.Vals[i])
+		if err != nil {
+			return nil, -1, err
+		}
+		vals = append(vals, value.Normalize(x))
+	}
+	for _, k := range v.Keys {
+		if f.Output(k) == nil {
+			return nil, -1, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
+		}
+	}
 	m, _ := resultPool.Get().(map[string]any)
 	if m == nil {
 		m = make(map[string]any, max(len(v.Keys), len(f.Outputs)))
 	}
-	for i, k := range v.Keys {
-		x, err := fr.ev.eval(v.Vals[i])
-		if err != nil {
-			clear(m)
-			resultPool.Put(m)
-			return nil, err
-		}
-		m[k] = value.Normalize(x)
-	}
-	for _, k := range v.Keys {
-		if f.Output(k) == nil {
-			clear(m)
-			resultPool.Put(m)
-			return nil, fmt.Errorf("return: %q is not a declared output of flow %q", k, f.Name)
-		}
-	}
+	size = sizeObject
 	for _, o := range f.Outputs {
-		x, given := m[o.Name]
+		var x any
+		given := false
+		for i, k := range v.Keys {
+			if k == o.Name { // the last one, as when the mapping was a map
+				x, given = vals[i], true
+			}
+		}
 		x, msg := lang.CoerceField(o, x, false)
 		if msg != "" {
 			clear(m)
 			resultPool.Put(m)
-			return nil, fmt.Errorf("output %q: %s", o.Name, msg)
+			return nil, -1, fmt.Errorf("output %q: %s", o.Name, msg)
 		}
 		if given || x != nil {
 			m[o.Name] = x
+			if size >= 0 {
+				switch x.(type) {
+				case nil, bool, int, float64, string:
+					size += sizeEntry + int64(len(o.Name)) + value.Size(x)
+				default:
+					size = -1
+				}
+			}
 		}
 	}
-	return m, nil
+	return m, size, nil
 }
 
 // recycleResult replaces the result of call step s, which has an id, with
@@ -918,13 +968,16 @@ func (fr *frame) recycleResult(s *lang.CallStep, res any) {
 	if !ok || len(m) > 8 || fr.flow.Reads.All || fr.flow.Reads.Whole[s.ID] {
 		return
 	}
-	if t := fr.run.r.Project.Flow(s.Flow); t == nil || t.Type != lang.Action && t.Type != lang.Helper {
+	if !fr.callFresh {
 		return
 	}
 	clear(m)
 	resultPool.Put(m)
 }
 
+// checkReturn checks the outputs of an action or helper flow against its
+// declaration and returns them with defaults filled: in v itself when it is
+// fresh (made for this return), else in a new object.
 func (fr *frame) checkReturn(v any, fresh bool) (any, error) {
 	f := fr.flow
 	if f.Type != lang.Action && f.Type != lang.Helper {
@@ -1046,6 +1099,7 @@ func (fr *frame) execCall(s *lang.CallStep, ev *TraceEvent) (any, error) {
 	if fr.depth+1 > ru.limits.MaxDepth {
 		return nil, limitf("call %s: calls nest deeper than %d (limit; unbounded recursion?)", s.Flow, ru.limits.MaxDepth)
 	}
+	fr.callFresh = target.Type == lang.Action || target.Type == lang.Helper
 	// The argument map becomes the callee's `inputs`; unless the callee
 	// uses `inputs` as a whole value (check/analyze.go), nothing holds it
 	// once the call returned, and the next call reuses it: a call in a loop
@@ -1323,6 +1377,9 @@ type callSite struct {
 	step   *lang.CallStep
 	flow   string
 	parent *callSite
+	// size is the value.Size of the callee's outputs when its return
+	// mapping knew it (returnMap), else 0; the callee sets it as it returns
+	size int64
 }
 
 // chain lists the calls outermost first, as RunError.Calls has them.

@@ -488,6 +488,24 @@ steps:
   - return:
       a: ${ inputs.v }
 `), inputs: map[string]any{"v": "x"}, err: []string{`step "return": output "a": expected integer, got string`}},
+		{name: "mapping: defaults, conversions, nulls", files: mainFlow(`
+inputs: {v: any}
+outputs: {a: number, b: {type: integer, default: 7}, c: string, d: any, e: object}
+steps:
+  - return:
+      a: ${ 2 }
+      d: ${ inputs.v }
+      c: ${ nil }
+      e: {x: "${ inputs.v }"}
+`), inputs: map[string]any{"v": int64(3)}, want: `{"a":2,"b":7,"c":null,"d":3,"e":{"x":3}}`},
+		{name: "mapping: wrong type after a good one", files: mainFlow(`
+inputs: {v: any}
+outputs: {a: integer, b: integer}
+steps:
+  - return:
+      a: 1
+      b: ${ inputs.v }
+`), inputs: map[string]any{"v": 1.5}, err: []string{`step "return": output "b": expected integer, got number`}},
 		{name: "missing required output", files: mainFlow(`
 inputs: {o: any}
 outputs: {a: {type: string, required: true}}

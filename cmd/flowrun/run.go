@@ -253,7 +253,7 @@ func runRun(e *env, o *runOptions) error {
 		ctx = rec.Context(ctx)
 	}
 	start := time.Now()
-	out, err := r.Run(ctx, o.flow, in)
+	out, err := r.RunDecoded(ctx, o.flow, in) // in is value.DecodeJSON's (readInput)
 	if rec != nil {
 		if rerr := recordRun(e, o, conn, rec, in, start, err); rerr != nil {
 			return rerr

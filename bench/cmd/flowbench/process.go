@@ -48,16 +48,35 @@ func processFigures(w io.Writer, dir, bin string, rounds int) {
 			return
 		}
 	}
+	// The process floor of the loop workload: Go that decodes the same
+	// file with encoding/json and runs the same two expr programs.
+	floor := filepath.Join(dir, "loopfloor")
+	fb := exec.Command("go", "build", "-o", floor, "./cmd/loopfloor")
+	fb.Stderr = os.Stderr
+	if err := fb.Run(); err != nil {
+		fmt.Fprintf(w, "\n(could not build cmd/loopfloor: %v)\n", err)
+		return
+	}
+	in20k := filepath.Join(dir, "items20k.json")
+	if _, err := writeItems(in20k, 20_000); err != nil {
+		fmt.Fprintf(w, "(could not write the 20k-item input: %v)\n", err)
+		return
+	}
 	cache := filepath.Join(dir, "shape-cache")
+	loop := []string{bin, "run", bench.Dir("loop"), "loop", "--input", "@" + in20k}
 	cmds := []struct {
 		name  string
 		cache string
 		argv  []string
+		base  int // the command whose CPU in the same round is the ratio's denominator
 	}{
-		{"Go hello world", "", []string{hello}},
-		{"`flowrun run`, shape cache warm", cache, []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}},
-		{"`flowrun run`, FLOWRUN_CACHE=off", "off", []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}},
-		{"`flowrun version`", "off", []string{bin, "version"}},
+		{"Go hello world", "", []string{hello}, 0},
+		{"`flowrun run`, shape cache warm", cache, []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}, 0},
+		{"`flowrun run`, FLOWRUN_CACHE=off", "off", []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}, 0},
+		{"`flowrun version`", "off", []string{bin, "version"}, 0},
+		{"Go+expr floor, 20k-item loop (cmd/loopfloor)", "", []string{floor, in20k}, 0},
+		{"`flowrun run` 20k-item loop, shape cache warm (ratio to the floor)", cache, loop, 4},
+		{"`flowrun run` 20k-item loop, FLOWRUN_CACHE=off (ratio to the floor)", "off", loop, 4},
 	}
 	cpu := make([][]time.Duration, len(cmds))
 	wall := make([][]time.Duration, len(cmds))
@@ -79,14 +98,13 @@ func processFigures(w io.Writer, dir, bin string, rounds int) {
 			cpu[i] = append(cpu[i], childCPU(cmd.ProcessState))
 		}
 		if r >= 0 {
-			base := float64(cpu[0][r])
-			for i := range cmds {
-				ratios[i] = append(ratios[i], float64(cpu[i][r])/max(base, 1))
+			for i, c := range cmds {
+				ratios[i] = append(ratios[i], float64(cpu[i][r])/max(float64(cpu[c.base][r]), 1))
 			}
 		}
 	}
-	fmt.Fprintf(w, "\nCold start, %d paired rounds (each round runs every command once, in this order); CPU is user + system time of the child (wait4); the ratio is to the hello-world binary's CPU in the same round, median (min-max over rounds):\n\n", rounds)
-	fmt.Fprintln(w, "| command | CPU, median | wall, median | CPU ratio to hello world |")
+	fmt.Fprintf(w, "\nCold start, %d paired rounds (each round runs every command once, in this order); CPU is user + system time of the child (wait4); the ratio is to the hello-world binary's CPU in the same round (the loop rows: to the loop floor's), median (min-max over rounds):\n\n", rounds)
+	fmt.Fprintln(w, "| command | CPU, median | wall, median | CPU ratio, median (min-max) |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|")
 	for i, c := range cmds {
 		lo, med, hi := spread(ratios[i])
@@ -123,7 +141,10 @@ func childCPU(ps *os.ProcessState) time.Duration {
 
 // writeMillion writes {"items": [...]} with 1,000,000 items one by one, the
 // same items bench.Items builds, without holding them.
-func writeMillion(path string) (int64, error) {
+func writeMillion(path string) (int64, error) { return writeItems(path, 1_000_000) }
+
+// writeItems writes {"items": [...]} with n items, streaming.
+func writeItems(path string, n int) (int64, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, err
@@ -131,7 +152,7 @@ func writeMillion(path string) (int64, error) {
 	bw := bufio.NewWriterSize(f, 1<<20)
 	bw.WriteString(`{"items":[`)
 	var b []byte
-	for i := range 1_000_000 {
+	for i := range n {
 		b = b[:0]
 		if i > 0 {
 			b = append(b, ',')
