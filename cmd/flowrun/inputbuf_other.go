@@ -1,10 +1,11 @@
-//go:build !unix
+//go:build !linux && !darwin
 
 package main
 
 import "io"
 
-// readOffHeap is not available here: inputs are read onto the heap.
+// readOffHeap is not available here (see inputbuf_mmap.go): inputs are
+// read onto the heap.
 func readOffHeap(r io.Reader, size, limit, min int64) (data []byte, release func(), ok bool, err error) {
 	return nil, nil, false, nil
 }

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux || darwin
 
 package main
 
@@ -27,7 +27,7 @@ func readOffHeap(r io.Reader, size, limit, min int64) (data []byte, release func
 		}
 		n = min64(size+1, limit) // +1: see whether the file grew
 	}
-	buf, merr := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON|mapNoReserve)
+	buf, merr := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
 	if merr != nil {
 		return nil, nil, false, nil
 	}
