@@ -8,7 +8,7 @@ import (
 )
 
 // readOffHeap reads at most limit bytes of r into memory mapped outside Go's
-// heap, when there may be more than min of them (size is what a file's
+// heap, when there may be atLeast of them or more (size is what a file's
 // stat says, or -1 when not known). It reports ok false when it did not
 // (small inputs, a failed mapping); release gives the memory back, and
 // must only be called once nothing points into data any more.
@@ -19,13 +19,13 @@ import (
 // so 42 MB of text would let the heap grow to ~95 MB of mostly garbage
 // items; outside it, the collector sizes the heap by the values the run
 // really holds.
-func readOffHeap(r io.Reader, size, limit, min int64) (data []byte, release func(), ok bool, err error) {
+func readOffHeap(r io.Reader, size, limit, atLeast int64) (data []byte, release func(), ok bool, err error) {
 	n := limit
 	if size >= 0 {
-		if size < min {
+		if size < atLeast {
 			return nil, nil, false, nil
 		}
-		n = min64(size+1, limit) // +1: see whether the file grew
+		n = min(size+1, limit) // +1: see whether the file grew
 	}
 	buf, merr := syscall.Mmap(-1, 0, int(n), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
 	if merr != nil {
@@ -42,11 +42,4 @@ func readOffHeap(r io.Reader, size, limit, min int64) (data []byte, release func
 	}
 	_ = syscall.Mprotect(buf, syscall.PROT_READ) // the text never changes once read
 	return buf[:got:got], release, true, nil
-}
-
-func min64(a, b int64) int64 {
-	if a < b {
-		return a
-	}
-	return b
 }

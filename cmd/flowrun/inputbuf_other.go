@@ -6,6 +6,6 @@ import "io"
 
 // readOffHeap is not available here (see inputbuf_mmap.go): inputs are
 // read onto the heap.
-func readOffHeap(r io.Reader, size, limit, min int64) (data []byte, release func(), ok bool, err error) {
+func readOffHeap(r io.Reader, size, limit, atLeast int64) (data []byte, release func(), ok bool, err error) {
 	return nil, nil, false, nil
 }
