@@ -4,7 +4,7 @@
 // unknown, later, or not defined on every path; calls against the called
 // flow's inputs; returns against the flow's contract; literal and typed
 // values against declared fields; and the analyses runs read (lang.Flow's
-// UsesFlow, Reads, Writes). Problems are lang.Diagnostics with positions
+// UsesFlow, Reads, Writes, InputsEscape, LoopInputs). Problems are lang.Diagnostics with positions
 // inside the YAML scalar.
 //
 // The loader (load) calls Project once per load; nothing else mutates the

@@ -308,7 +308,9 @@ func (r *Runner) newRun(ctx context.Context, conn *connection.Connection) *run {
 }
 
 // Run runs an action or helper flow (or any flow's main steps) with inputs
-// and returns its outputs.
+// and returns its outputs. An input may be a *value.LazyList (a large list
+// the CLI kept as text): it stays so when the flow only loops over it, and
+// is decoded first otherwise (see lazyInputs); the outputs are the same.
 func (r *Runner) Run(ctx context.Context, flowName string, inputs map[string]any) (map[string]any, error) {
 	return r.run(ctx, flowName, inputs, false)
 }

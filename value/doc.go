@@ -1,5 +1,7 @@
 // Package value owns the plain values flows exchange and every rule that
-// turns them into something else: JSON decoding (DecodeJSON), normalisation
+// turns them into something else: JSON decoding (DecodeJSON; and
+// DecodeJSONLazy, which keeps a large input list as text, a LazyList whose
+// items decode one at a time), normalisation
 // of what expressions produce (Normalize), the language's type names
 // (TypeName), the one number-to-text rule and value-to-text conversion used by
 // templates, query strings, headers and builtins (Text, ScalarText,

@@ -78,14 +78,27 @@ func readInputs(e *env, s string, lazy bool) (map[string]any, error) {
 	}
 	var data []byte
 	var err error
+	var release func() // the off-heap text's, see readOffHeap
 	src := "--input"
 	switch {
 	case s == "-":
-		data, err = io.ReadAll(io.LimitReader(e.stdin, 64<<20))
 		src = "stdin"
+		in := io.LimitReader(e.stdin, 64<<20)
+		var ok bool
+		if lazy {
+			data, release, ok, err = readOffHeap(in, -1, 64<<20, value.LazyMinBytes)
+		}
+		if !ok && err == nil {
+			data, err = io.ReadAll(in)
+		}
 	case strings.HasPrefix(s, "@"):
-		data, err = os.ReadFile(s[1:])
 		src = s[1:]
+		if lazy {
+			data, release = readFileOffHeap(src)
+		}
+		if release == nil {
+			data, err = os.ReadFile(src)
+		}
 	default:
 		data = []byte(s)
 	}
@@ -93,6 +106,9 @@ func readInputs(e *env, s string, lazy bool) (map[string]any, error) {
 		return nil, usageErr("reading inputs: %v", err)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
+		if release != nil {
+			release()
+		}
 		return map[string]any{}, nil
 	}
 	var v any
@@ -100,6 +116,9 @@ func readInputs(e *env, s string, lazy bool) (map[string]any, error) {
 		v, err = value.DecodeJSONLazy(data, value.LazyMinBytes)
 	} else {
 		v, err = value.DecodeJSON(data)
+	}
+	if release != nil && !holdsLazy(v) {
+		release() // decoded values never point into the text
 	}
 	if err != nil {
 		return nil, usageErr("inputs from %s are not valid JSON: %v", src, err)
@@ -109,6 +128,40 @@ func readInputs(e *env, s string, lazy bool) (map[string]any, error) {
 		return nil, usageErr("inputs from %s must be a JSON object of input names to values", src)
 	}
 	return m, nil
+}
+
+// readFileOffHeap reads a large regular file with readOffHeap; nil release
+// when it did not (then os.ReadFile reads it, and says what went wrong).
+func readFileOffHeap(path string) (data []byte, release func()) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil, nil
+	}
+	data, release, ok, err := readOffHeap(f, st.Size(), st.Size()+1, value.LazyMinBytes)
+	if !ok {
+		return nil, nil
+	}
+	if err != nil || int64(len(data)) > st.Size() { // the file grew while read
+		release()
+		return nil, nil
+	}
+	return data, release
+}
+
+// holdsLazy reports whether decoded inputs kept some text (value.LazyList).
+func holdsLazy(v any) bool {
+	m, _ := v.(map[string]any)
+	for _, x := range m {
+		if _, ok := x.(*value.LazyList); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func loadConnection(e *env, p *lang.Project, path string) (*connection.Connection, error) {
