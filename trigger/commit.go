@@ -32,11 +32,12 @@ func (s *Store) CommitBatch(ctx context.Context, items []BatchItem) (ids []int64
 	}
 	defer ptx.Rollback()
 	tx := s.cachedTx(ptx)
-	// the triggers committed to, in order, and whether keys were added:
-	// each is pruned once, after its items (pruneTx)
+	// the triggers committed to, in order, with the keys and runs added:
+	// each is pruned at most once, after its items (pruneTx), and only
+	// once enough rows have been added since its last prune (pruneDue)
 	type pruned struct {
-		id   string
-		keys bool
+		id         string
+		keys, runs int
 	}
 	var prune []pruned
 	for i, it := range items {
@@ -60,7 +61,8 @@ func (s *Store) CommitBatch(ctx context.Context, items []BatchItem) (ids []int64
 				prune = append(prune, pruned{id: it.TriggerID})
 				j = len(prune) - 1
 			}
-			prune[j].keys = prune[j].keys || len(it.Commit.Keys) > 0
+			prune[j].keys += len(it.Commit.Keys)
+			prune[j].runs++
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE item"); err != nil {
 			return nil, nil, fmt.Errorf("commit batch: %w", err)
@@ -68,7 +70,11 @@ func (s *Store) CommitBatch(ctx context.Context, items []BatchItem) (ids []int64
 		ids[i] = id
 	}
 	for _, p := range prune {
-		if err := pruneTx(ctx, tx, p.id, p.keys, s.maxKeys(), s.maxRuns()); err != nil {
+		keys, runs := s.pruneDue(p.id, p.keys, p.runs)
+		if !keys && !runs {
+			continue
+		}
+		if err := pruneTx(ctx, tx, p.id, keys, s.maxKeys(), s.maxRuns()); err != nil {
 			return nil, nil, fmt.Errorf("commit batch: %w", err)
 		}
 	}
@@ -234,4 +240,35 @@ func (c *keyClaims) anyHeld(keys []string) bool {
 		}
 	}
 	return false
+}
+
+// pruneSlack is how many rows over its bound (a trigger's dedupe keys or
+// runs) a batch may leave before it prunes them: a 64th of the bound, at
+// least 1. Each prune walks the bound's index entries, so pruning after
+// every batch cost a quarter of serve's CPU at 32 deliveries at a time;
+// keeping up to 1/64 more keys than asked only widens the dedupe window.
+func pruneSlack(bound int) int { return max(1, bound/64) }
+
+// pruneDue adds a batch's keys and runs to a trigger's count since its last
+// prune and reports whether the keys (and so the runs too, which are pruned
+// with them) are to be pruned now, resetting the count of what is.
+func (s *Store) pruneDue(id string, keys, runs int) (pruneKeys, pruneRuns bool) {
+	s.debtMu.Lock()
+	defer s.debtMu.Unlock()
+	if s.debt == nil {
+		s.debt = map[string][2]int{}
+	}
+	d := s.debt[id]
+	d[0] += keys
+	d[1] += runs
+	pruneKeys = d[0] > 0 && d[0] >= pruneSlack(s.maxKeys())
+	pruneRuns = pruneKeys || d[1] >= pruneSlack(s.maxRuns())
+	if pruneKeys {
+		d[0] = 0
+	}
+	if pruneRuns {
+		d[1] = 0
+	}
+	s.debt[id] = d
+	return pruneKeys, pruneRuns
 }

@@ -118,3 +118,40 @@ func TestCommitBatchPrunes(t *testing.T) {
 		t.Errorf("b's runs: %d, %v", len(runs), err)
 	}
 }
+
+// TestCommitBatchPruneSlack: batches prune a trigger's dedupe keys once a
+// 64th of the bound has been added since the last prune, so the newest
+// bound keys are always kept and at most a slack's worth more for a while.
+func TestCommitBatchPruneSlack(t *testing.T) {
+	ctx := context.Background()
+	st := openTest(t, t.TempDir())
+	st.MaxDedupeKeys, st.MaxRuns = 640, 64 // slack 10 keys, 1 run
+	a := newPoll(t, st, "a")
+	var all []string
+	for i := range 700 {
+		k := fmt.Sprint("k", i)
+		all = append(all, k)
+		if _, errs, err := st.CommitBatch(ctx, []BatchItem{{TriggerID: a.ID, Commit: RunCommit{Keys: []string{k}, Events: 1}}}); err != nil || errs[0] != nil {
+			t.Fatalf("batch %d: %v %v", i, errs, err)
+		}
+		if i%50 != 49 {
+			continue
+		}
+		seen, err := st.SeenKeys(ctx, a.ID, all)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := min(i+1, 640)
+		if len(seen) < want || len(seen) >= want+10 {
+			t.Fatalf("after %d keys: %d kept, want %d to %d", i+1, len(seen), want, want+9)
+		}
+		for _, k := range all[len(all)-want:] {
+			if !seen[k] {
+				t.Fatalf("after %d keys: the recent key %s is gone", i+1, k)
+			}
+		}
+	}
+	if runs, err := st.ListRuns(ctx, RunFilter{TriggerID: a.ID, Limit: 1000}); err != nil || len(runs) != 64 {
+		t.Fatalf("runs kept: %d, %v; want 64 (a slack of 1)", len(runs), err)
+	}
+}

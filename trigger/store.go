@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
@@ -65,7 +66,9 @@ func (e *CursorTooLargeError) Is(target error) bool { return target == ErrCursor
 // so concurrent commits wait for each other instead of failing.
 type Store struct {
 	// MaxDedupeKeys bounds the dedupe keys kept per trigger; Commit prunes the
-	// oldest beyond it in the same transaction. 0 means DefaultMaxDedupeKeys.
+	// oldest beyond it in the same transaction (CommitBatch once 1/64 of it
+	// has been added since the last prune, so a trigger keeps at most that
+	// many more for a while). 0 means DefaultMaxDedupeKeys.
 	// Set it before the Store is shared between goroutines.
 	MaxDedupeKeys int
 	// MaxRuns bounds the run-history rows kept per trigger, pruned like the
@@ -77,6 +80,9 @@ type Store struct {
 	r    *sql.DB // read-only pool
 
 	stmtCache stmtCache // the commit path's prepared statements (stmts.go)
+
+	debtMu sync.Mutex
+	debt   map[string][2]int // per trigger: keys and runs added since its last prune in a batch (commit.go)
 }
 
 // Trigger is one trigger that is on: a webhook or poll flow of a project,
