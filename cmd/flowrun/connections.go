@@ -212,9 +212,17 @@ func serveHosts(e *env, projects []string, dir string, newHost func(*run.Runner)
 		}
 		seen[name] = arg
 		rl.projects = append(rl.projects, p)
-		d, err := scanConnections(dir, name)
+		// a file that is refused is skipped, as a reload skips it: one
+		// connection's broken file does not keep the others from serving
+		d, bad, err := scanConnectionsSkipping(dir, name)
 		if err != nil {
 			return nil, nil, nil, err
+		}
+		for _, b := range bad {
+			fmt.Fprintf(e.stderr, "flowrun: %s; skipped (fix it, then send serve SIGHUP)\n", errText(b))
+		}
+		if len(d.names) == 0 && len(bad) == 0 {
+			return nil, nil, nil, usageErr("no connection files (%s) in %s", strings.Join(connExts, ", "), relPath(d.dir))
 		}
 		if !d.own {
 			if flat != "" {
@@ -225,9 +233,10 @@ func serveHosts(e *env, projects []string, dir string, newHost func(*run.Runner)
 			flat = name
 		}
 		for _, n := range d.names {
-			conn, err := loadConnection(e, p, d.files[n])
+			conn, err := loadConnection(e, p, d.files[n]) // prints the file's problems
 			if err != nil {
-				return nil, nil, nil, err
+				fmt.Fprintf(e.stderr, "flowrun: connection %s of project %s is skipped: %s (fix it, then send serve SIGHUP)\n", n, name, errText(err))
+				continue
 			}
 			h := newHost(&run.Runner{Project: p, Connection: conn})
 			h.Named, h.ConnectionName = n, n
@@ -235,6 +244,9 @@ func serveHosts(e *env, projects []string, dir string, newHost func(*run.Runner)
 			hosts = append(hosts, h)
 			served = append(served, name+"/"+n)
 		}
+	}
+	if len(hosts) == 0 {
+		return nil, nil, nil, usageErr("no connection in %s could be loaded (see the problems above)", relPath(dir))
 	}
 	first := hosts[0]
 	first.Peers = hosts[1:]

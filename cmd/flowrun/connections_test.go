@@ -540,8 +540,11 @@ func TestConnectionsDirErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(conns, "beta.yaml"), []byte("params:\n  base_url: http://127.0.0.1:1\n  client_id: c\n  client_secret: x\n  colour: red\n"), 0o600)
 	state := filepath.Join(dir, "state")
 
+	// serve skips a broken file and serves the others
+	// (TestServeSkipsBrokenConnectionAtStart); with nothing else, it exits 2
+	os.Rename(filepath.Join(conns, "alpha.yaml"), filepath.Join(dir, "alpha.yaml"))
 	code, _, errs := flowrunMain(t, "serve", project, "--connections", conns, "--state", state, "--listen", "127.0.0.1:0")
-	if code != 2 || !regexp.MustCompile(`beta\.yaml:5:3: .*no connection parameter "colour"`).MatchString(errs) {
+	if code != 2 || !regexp.MustCompile(`beta\.yaml:5:3: .*no connection parameter "colour"`).MatchString(errs) || !strings.Contains(errs, "could be loaded") {
 		t.Fatalf("malformed file: exit %d\n%s", code, errs)
 	}
 	os.WriteFile(filepath.Join(conns, "beta.yaml"), []byte(good), 0o600)
@@ -551,6 +554,7 @@ func TestConnectionsDirErrors(t *testing.T) {
 		t.Fatalf("duplicate name: exit %d\n%s", code, errs)
 	}
 	os.Remove(filepath.Join(conns, "beta.json"))
+	os.Rename(filepath.Join(dir, "alpha.yaml"), filepath.Join(conns, "alpha.yaml"))
 	code, _, errs = flowrunMain(t, "trigger", "on", project, "new_events", "--connections", conns, "--connection", "betta", "--state", state)
 	if code != 2 || !strings.Contains(errs, `no connection "betta"`) || !strings.Contains(errs, `did you mean "beta"?`) {
 		t.Fatalf("unknown name: exit %d\n%s", code, errs)
@@ -573,5 +577,53 @@ func TestConnectionsDirErrors(t *testing.T) {
 	}
 	if strings.Contains(errs, "s3cr3t-value") {
 		t.Fatal("a secret in an error")
+	}
+}
+
+// TestServeSkipsBrokenConnectionAtStart: serve --connections starts with
+// the connections that load and names the broken file (with its position)
+// it skipped, as a reload does; with none that loads it exits 2.
+func TestServeSkipsBrokenConnectionAtStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts flowrun serve")
+	}
+	alpha := newOAuthService(t, "alpha")
+	dir := t.TempDir()
+	conns := filepath.Join(dir, "conns")
+	os.Mkdir(conns, 0o700)
+	writeOAuthConn(t, filepath.Join(conns, "alpha.yaml"), alpha)
+	os.WriteFile(filepath.Join(conns, "broken.yaml"), []byte("params:\n  base_url: [\n"), 0o600)
+	os.WriteFile(filepath.Join(conns, "bad name!.yaml"), []byte("params: {}\n"), 0o600)
+	state := filepath.Join(dir, "state")
+	project := "../../testdata/trigger/multi"
+	addr := freeAddr(t)
+	cmd := exec.Command(flowrunBin(t), "serve", project, "--connections", conns, "--state", state, "--listen", addr, "--sink", "file:"+filepath.Join(dir, "events.jsonl"))
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor(t, 20*time.Second, "serve to be ready", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	waitFor(t, 5*time.Second, "the skipped files to be named", func() bool {
+		s := stderr.String()
+		return regexp.MustCompile(`broken\.yaml:\d+:\d+: `).MatchString(s) &&
+			strings.Contains(s, "connection broken of project multi is skipped") &&
+			strings.Contains(s, "bad name!.yaml: a connection's name")
+	})
+	cmd.Process.Signal(syscall.SIGTERM)
+
+	// nothing that loads: exit 2
+	os.Remove(filepath.Join(conns, "alpha.yaml"))
+	_, errs, code := runBin(t, "serve", project, "--connections", conns, "--state", state, "--listen", freeAddr(t))
+	if code != 2 || !strings.Contains(errs, "could be loaded") {
+		t.Fatalf("serve with only broken files: exit %d\n%s", code, errs)
 	}
 }
