@@ -84,36 +84,11 @@ func Load(path string, c *lang.Connector) (*Connection, error) {
 				}
 			}
 		case "token":
-			if v.Kind != lang.MapNode {
-				ds = append(ds, lang.Diagnostic{Pos: v.Pos, Message: "token must be a mapping of access_token, refresh_token, expiry"})
-				continue
+			t, tds := parseToken(v)
+			ds = append(ds, tds...)
+			if t != nil {
+				conn.Token = t
 			}
-			t := &Token{}
-			for j, tk := range v.Keys {
-				val, err := resolveEnv(v.Vals[j])
-				if err != nil {
-					ds = append(ds, lang.Diagnostic{Pos: v.Vals[j].Pos, Message: err.Error()})
-					continue
-				}
-				s := value.Text(val)
-				switch tk.Str {
-				case "access_token":
-					t.AccessToken = s
-				case "refresh_token":
-					t.RefreshToken = s
-				case "token_type":
-					t.TokenType = s
-				case "expiry":
-					if s != "" {
-						if t.Expiry, err = time.Parse(time.RFC3339, s); err != nil {
-							ds = append(ds, lang.Diagnostic{Pos: v.Vals[j].Pos, Message: "expiry must be an RFC 3339 time"})
-						}
-					}
-				default:
-					ds = append(ds, lang.Diagnostic{Pos: tk.Pos, Message: fmt.Sprintf("unknown token key %q", tk.Str), Hint: value.Suggest(tk.Str, []string{"access_token", "refresh_token", "token_type", "expiry"})})
-				}
-			}
-			conn.Token = t
 		case "revoked", "revoked_at":
 			conn.Revoked = true
 		case "flowrun":
@@ -151,6 +126,42 @@ func Load(path string, c *lang.Connector) (*Connection, error) {
 	}
 	conn.collectSecrets(c)
 	return conn, nil
+}
+
+// parseToken reads a connection file's token mapping (access_token,
+// refresh_token, token_type, expiry), resolving {env: NAME} values; nil
+// with a diagnostic when it is not a mapping.
+func parseToken(v *lang.Node) (*Token, lang.Diagnostics) {
+	if v.Kind != lang.MapNode {
+		return nil, lang.Diagnostics{{Pos: v.Pos, Message: "token must be a mapping of access_token, refresh_token, expiry"}}
+	}
+	var ds lang.Diagnostics
+	t := &Token{}
+	for j, tk := range v.Keys {
+		val, err := resolveEnv(v.Vals[j])
+		if err != nil {
+			ds = append(ds, lang.Diagnostic{Pos: v.Vals[j].Pos, Message: err.Error()})
+			continue
+		}
+		s := value.Text(val)
+		switch tk.Str {
+		case "access_token":
+			t.AccessToken = s
+		case "refresh_token":
+			t.RefreshToken = s
+		case "token_type":
+			t.TokenType = s
+		case "expiry":
+			if s != "" {
+				if t.Expiry, err = time.Parse(time.RFC3339, s); err != nil {
+					ds = append(ds, lang.Diagnostic{Pos: v.Vals[j].Pos, Message: "expiry must be an RFC 3339 time"})
+				}
+			}
+		default:
+			ds = append(ds, lang.Diagnostic{Pos: tk.Pos, Message: fmt.Sprintf("unknown token key %q", tk.Str), Hint: value.Suggest(tk.Str, []string{"access_token", "refresh_token", "token_type", "expiry"})})
+		}
+	}
+	return t, ds
 }
 
 // redactParam hides a secret param's value (each scalar in it) in a

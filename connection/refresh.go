@@ -1,14 +1,11 @@
 package connection
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
-	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/load"
-	"github.com/flowrun/flowrun/value"
 )
 
 // RefreshToken replaces the connection's OAuth 2.0 token, in step with every
@@ -84,30 +81,12 @@ func readToken(path string) (*Token, map[string]any, error) {
 	}
 	raw, _ := n.Value().(map[string]any)
 	tn := n.Get("token")
-	if tn == nil || tn.Kind != lang.MapNode {
+	if tn == nil {
 		return nil, raw, nil
 	}
-	t := &Token{}
-	for j, k := range tn.Keys {
-		v, err := resolveEnv(tn.Vals[j])
-		if err != nil {
-			return nil, nil, errors.New(tn.Vals[j].Pos.String() + ": " + err.Error())
-		}
-		s := value.Text(v)
-		switch k.Str {
-		case "access_token":
-			t.AccessToken = s
-		case "refresh_token":
-			t.RefreshToken = s
-		case "token_type":
-			t.TokenType = s
-		case "expiry":
-			if s != "" {
-				if t.Expiry, err = time.Parse(time.RFC3339, s); err != nil {
-					return nil, nil, errors.New(tn.Vals[j].Pos.String() + ": expiry must be an RFC 3339 time")
-				}
-			}
-		}
+	t, ds := parseToken(tn)
+	if len(ds) > 0 {
+		return nil, nil, ds.Sort()
 	}
 	return t, raw, nil
 }
