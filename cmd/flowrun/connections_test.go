@@ -277,14 +277,7 @@ func TestServeNamedConnectionsEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
-	waitFor(t, 20*time.Second, "serve to be ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	waitReady(t, addr)
 
 	deliver := func(who string, n int) int {
 		body := []byte(fmt.Sprintf(`{"action":"opened","issue":{"number":%d}}`, n))
@@ -604,14 +597,7 @@ func TestServeSkipsBrokenConnectionAtStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitFor(t, 20*time.Second, "serve to be ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	waitReady(t, addr)
 	waitFor(t, 5*time.Second, "the skipped files to be named", func() bool {
 		s := stderr.String()
 		return regexp.MustCompile(`broken\.yaml:\d+:\d+: `).MatchString(s) &&

@@ -77,14 +77,7 @@ func TestServeOperationsEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
-	waitFor(t, 20*time.Second, "serve to be ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	waitReady(t, addr)
 
 	body, err := os.ReadFile("../../testdata/realdata/github-webhook-issues-opened.json")
 	if err != nil {
@@ -176,4 +169,17 @@ func TestServeOperationsEndToEnd(t *testing.T) {
 	if !sawRun {
 		t.Fatalf("no JSON log line for the delivery:\n%s", logs)
 	}
+}
+
+// waitReady waits for the flowrun serve at addr to answer /readyz with 200.
+func waitReady(t *testing.T, addr string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "serve to be ready", func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 }

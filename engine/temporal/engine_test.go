@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +17,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/flowrun/flowrun/lang"
@@ -93,30 +96,7 @@ func TestPlaceOrderWorkflow(t *testing.T) {
 	env := ts.NewTestWorkflowEnvironment()
 	e.Register(env)
 	// Everything an activity gets or returns goes into history: no secret.
-	var history strings.Builder
-	dc := converter.GetDefaultDataConverter()
-	// (bodies are []byte, base64 in the payloads' JSON: decoded here too;
-	// the service echoes the Authorization header in /orders' body)
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		p, _ := dc.ToPayloads(args)
-		history.WriteString(p.String())
-		var req HTTPRequest
-		if info.ActivityType.Name == HTTPActivityName && args.Get(&req) == nil {
-			history.WriteString(string(req.Body))
-		}
-	})
-	env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
-		var out any
-		if result != nil && result.HasValue() {
-			_ = result.Get(&out)
-			var resp HTTPResponse
-			if info.ActivityType.Name == HTTPActivityName && result.Get(&resp) == nil {
-				history.WriteString(string(resp.Body))
-			}
-		}
-		b, _ := json.Marshal(out)
-		history.Write(b)
-	})
+	history := recordActivities(env)
 	env.ExecuteWorkflow(WorkflowName, FlowInput{Project: "shop", Flow: "place_order", ConnectionID: "acme",
 		Inputs: map[string]any{"order_id": "o-1", "items": []any{"apple", "flaky", "pear"}}})
 	if !env.IsWorkflowCompleted() {
@@ -200,3 +180,41 @@ func TestUnsealBasic(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// recordActivities collects, as text, everything the activities of env get
+// and return (what history keeps), with the HTTP activity's request and
+// response bodies decoded (they are []byte, base64 in the payloads' JSON)
+// and failures' messages and response details.
+func recordActivities(env *testsuite.TestWorkflowEnvironment) *strings.Builder {
+	var history strings.Builder
+	dc := converter.GetDefaultDataConverter()
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
+		p, _ := dc.ToPayloads(args)
+		history.WriteString(p.String())
+		var req HTTPRequest
+		if info.ActivityType.Name == HTTPActivityName && args.Get(&req) == nil {
+			fmt.Fprintf(&history, "%v %s %s", req.Header, req.URL, req.Body)
+		}
+	})
+	env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
+		var out any
+		if result != nil && result.HasValue() {
+			_ = result.Get(&out)
+			var resp HTTPResponse
+			if info.ActivityType.Name == HTTPActivityName && result.Get(&resp) == nil {
+				fmt.Fprintf(&history, "%v %s", resp.Header, resp.Body)
+			}
+		}
+		b, _ := json.Marshal(out)
+		history.Write(b)
+		if err != nil {
+			history.WriteString(err.Error())
+			var ae *temporal.ApplicationError
+			var resp HTTPResponse
+			if errors.As(err, &ae) && ae.HasDetails() && ae.Details(&resp) == nil {
+				fmt.Fprintf(&history, "%v %s", resp.Header, resp.Body)
+			}
+		}
+	})
+	return &history
+}

@@ -1,8 +1,6 @@
 package temporal
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,8 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -85,37 +81,7 @@ func runOAuthWorkflow(t *testing.T, svc *oauthService, srvURL, access, expiry st
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	e.Register(env)
-	var history strings.Builder
-	dc := converter.GetDefaultDataConverter()
-	// bodies are []byte, base64 in the payloads' JSON: decoded here
-	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		p, _ := dc.ToPayloads(args)
-		history.WriteString(p.String())
-		var req HTTPRequest
-		if info.ActivityType.Name == HTTPActivityName && args.Get(&req) == nil {
-			fmt.Fprintf(&history, "%v %s %s", req.Header, req.URL, req.Body)
-		}
-	})
-	env.SetOnActivityCompletedListener(func(info *activity.Info, result converter.EncodedValue, err error) {
-		var out any
-		if result != nil && result.HasValue() {
-			_ = result.Get(&out)
-			var resp HTTPResponse
-			if info.ActivityType.Name == HTTPActivityName && result.Get(&resp) == nil {
-				fmt.Fprintf(&history, "%v %s", resp.Header, resp.Body)
-			}
-		}
-		b, _ := json.Marshal(out)
-		history.Write(b)
-		if err != nil {
-			history.WriteString(err.Error())
-			var ae *temporal.ApplicationError
-			var resp HTTPResponse
-			if errors.As(err, &ae) && ae.HasDetails() && ae.Details(&resp) == nil {
-				fmt.Fprintf(&history, "%v %s", resp.Header, resp.Body)
-			}
-		}
-	})
+	history := recordActivities(env)
 	env.ExecuteWorkflow(WorkflowName, FlowInput{Project: "oauthy", Flow: "me", ConnectionID: "acme"})
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
