@@ -245,14 +245,7 @@ func TestNoLoginWithoutOAuth(t *testing.T) {
 func TestLogInAgainUnderServe(t *testing.T) {
 	svc := newOAuthService(t)
 	dir := t.TempDir()
-	conn := filepath.Join(dir, "conn.yaml")
-	if err := os.WriteFile(conn, []byte("params:\n  base_url: "+svc.srv.URL+"\n  client_id: cid\n  client_secret: "+clientSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ps, err := Open([]string{"../testdata/trigger/oauth"}, []string{conn}, load.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps, _ := oauthProject(t, svc, dir, "")
 	st, err := trigger.Open(filepath.Join(dir, "state"))
 	if err != nil {
 		t.Fatal(err)
@@ -294,14 +287,7 @@ func TestLogInAgainUnderServe(t *testing.T) {
 func TestLogInAgainBehindProxy(t *testing.T) {
 	svc := newOAuthService(t)
 	dir := t.TempDir()
-	conn := filepath.Join(dir, "conn.yaml")
-	if err := os.WriteFile(conn, []byte("params:\n  base_url: "+svc.srv.URL+"\n  client_id: cid\n  client_secret: "+clientSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ps, err := Open([]string{"../testdata/trigger/oauth"}, []string{conn}, load.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps, _ := oauthProject(t, svc, dir, "")
 	for _, bad := range []string{"ops.example.com", "ftp://ops.example.com", "https://", "https://ops.example.com/?x=1"} {
 		if _, err := New(Config{Projects: ps, PublicURL: bad}); err == nil {
 			t.Errorf("public URL %q was taken", bad)
@@ -322,4 +308,20 @@ func TestLogInAgainBehindProxy(t *testing.T) {
 	if err != nil || loc.Query().Get("redirect_uri") != want {
 		t.Fatalf("authorize redirect %q: %v", r.h.Get("Location"), err)
 	}
+}
+
+// oauthProject writes dir/conn.yaml, a connection of the OAuth fixture
+// project (testdata/trigger/oauth) to svc, with extra appended (YAML
+// lines), and opens the project with it.
+func oauthProject(t *testing.T, svc *oauthService, dir, extra string) ([]*Project, string) {
+	t.Helper()
+	conn := filepath.Join(dir, "conn.yaml")
+	if err := os.WriteFile(conn, []byte("params:\n  base_url: "+svc.srv.URL+"\n  client_id: cid\n  client_secret: "+clientSecret+"\n"+extra), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := Open([]string{"../testdata/trigger/oauth"}, []string{conn}, load.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps, conn
 }

@@ -16,7 +16,7 @@ step "bench module: vet and its tests (the benchmark harness must keep building)
 (cd bench && go vet ./... && go test ./...)
 
 step "console in a real browser (scripts/e2e-console.sh: chromium + playwright-core, mermaid's parser)"
-scripts/e2e-console.sh
+bash scripts/e2e-console.sh
 
 step "end to end on Temporal and Postgres: two workers, one SIGKILLed mid-run (scripts/e2e-temporal.sh)"
 bash scripts/e2e-temporal.sh

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/flowrun/flowrun/trigger/pgstore"
+	"github.com/flowrun/flowrun/trigger/pgstore/pgtest"
 )
 
 // openBlobs opens the Postgres state in a fresh schema of FLOWRUN_PG_DSN
@@ -31,31 +31,12 @@ func openBlobs(t *testing.T) (*pgstore.Store, *pgx.Conn, string) {
 		t.Skip("FLOWRUN_PG_DSN is not set: the claim check's store is Postgres (scripts/e2e-temporal.sh starts one)")
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("cc_%d_%d", time.Now().UnixNano(), rand.IntN(1e6))
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	sdsn := dsn + sep + "search_path=" + schema
+	sdsn, conn := pgtest.Schema(t, dsn, "cc")
 	s, err := pgstore.Open(ctx, sdsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := conn.Exec(ctx, "SET search_path = "+schema); err != nil {
-		t.Fatal(err)
-	}
 	return s, conn, sdsn
 }
 

@@ -2,19 +2,16 @@ package temporal
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/trigger/pgstore"
+	"github.com/flowrun/flowrun/trigger/pgstore/pgtest"
 )
 
 // TestE2EResetAndSetOnPostgres runs when scripts/e2e-temporal.sh has started
@@ -29,23 +26,7 @@ func TestE2EResetAndSetOnPostgres(t *testing.T) {
 	}
 	// a schema of its own: the other e2e tests turn the same triggers on
 	ctx := context.Background()
-	pc, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("e2e_state_%d", time.Now().UnixNano())
-	if _, err := pc.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pc.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		pc.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	dsn += sep + "search_path=" + schema
+	dsn, _ = pgtest.Schema(t, dsn, "e2e_state")
 	dir := t.TempDir()
 	connFile := filepath.Join(dir, "acme.yaml")
 	if err := os.WriteFile(connFile, []byte("params:\n  base_url: http://127.0.0.1:9\n  api_key: "+testKey+"\n"), 0o600); err != nil {

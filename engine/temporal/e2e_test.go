@@ -228,18 +228,7 @@ func TestE2EReplayStamp(t *testing.T) {
 	srv := httptest.NewServer(&shop{})
 	defer srv.Close()
 	e := newEngine(t, srv.URL)
-	c, err := client.Dial(client.Options{HostPort: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	queue := fmt.Sprintf("e2e-stamp-%d", time.Now().UnixNano())
-	w := worker.New(c, queue, worker.Options{})
-	e.Register(w)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	c, queue := startWorker(t, addr, e, "e2e-stamp")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	until := time.Now().Add(time.Minute).UTC().Format(time.RFC3339)
@@ -265,4 +254,24 @@ func TestE2EReplayStamp(t *testing.T) {
 	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// startWorker dials the Temporal at addr and runs e in an in-process worker
+// on a new task queue named prefix-<time>, both stopped when the test ends;
+// it returns the client and the queue.
+func startWorker(t *testing.T, addr string, e *Engine, prefix string) (client.Client, string) {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	queue := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	w := worker.New(c, queue, worker.Options{})
+	e.Register(w)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return c, queue
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -127,18 +126,7 @@ func TestE2EReplayParts(t *testing.T) {
 	defer srv.Close()
 	e := newEngine(t, srv.URL)
 	e.LoopPart = 3
-	c, err := client.Dial(client.Options{HostPort: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	queue := fmt.Sprintf("e2e-parts-%d", time.Now().UnixNano())
-	w := worker.New(c, queue, worker.Options{})
-	e.Register(w)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	c, queue := startWorker(t, addr, e, "e2e-parts")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := os.Getenv("FLOWRUN_RECORD_DIR")

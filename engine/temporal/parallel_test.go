@@ -3,7 +3,6 @@ package temporal
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -151,18 +150,7 @@ func TestE2EReplayReserve(t *testing.T) {
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 	e := newEngine(t, srv.URL)
-	c, err := client.Dial(client.Options{HostPort: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	queue := fmt.Sprintf("e2e-reserve-%d", time.Now().UnixNano())
-	w := worker.New(c, queue, worker.Options{})
-	e.Register(w)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	c, queue := startWorker(t, addr, e, "e2e-reserve")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	items := []any{"a", "b", "c", "d", "e", "f", "g"}

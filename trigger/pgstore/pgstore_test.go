@@ -5,16 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/flowrun/flowrun/trigger"
+	"github.com/flowrun/flowrun/trigger/pgstore/pgtest"
 )
 
 // openTest opens a Store in a fresh schema of the database FLOWRUN_PG_DSN
@@ -26,23 +24,7 @@ func openTest(t *testing.T) (*Store, string) {
 		t.Skip("FLOWRUN_PG_DSN is not set: these tests need a Postgres (scripts/e2e-temporal.sh starts one and sets it)")
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("t_%d_%d", time.Now().UnixNano(), rand.IntN(1e6))
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	sdsn := dsn + sep + "search_path=" + schema
+	sdsn, _ := pgtest.Schema(t, dsn, "t")
 	s, err := Open(ctx, sdsn)
 	if err != nil {
 		t.Fatal(err)
