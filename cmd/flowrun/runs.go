@@ -113,9 +113,6 @@ func openState(dir string) (*trigger.Store, error) {
 	if dir == "" {
 		return nil, usageErr("--state DIR is required")
 	}
-	if isPostgres(dir) { // state.go
-		return nil, usageErr("replay needs a state directory: with --state postgres:// a delivery is retried inside Temporal (see docs/scaling.md)")
-	}
 	st, err := trigger.Open(dir)
 	if err != nil {
 		return nil, &exitError{code: exitUsage, msg: err.Error()}
