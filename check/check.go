@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"unsafe"
@@ -17,8 +16,6 @@ import (
 	"github.com/flowrun/flowrun/value"
 	"github.com/flowrun/flowrun/webhook"
 )
-
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // projChecker holds what one project's check needs across flows.
 type projChecker struct {
@@ -333,7 +330,7 @@ func (s *scope) collect(list []lang.Step) {
 			idNode := b.Node.Get("id")
 			if s.allIDs[b.ID] {
 				s.c.d.Add(idNode.Pos, "step ids are unique within a flow", "step id %q is used twice in flow %q", b.ID, s.flow.Name)
-			} else if !identRe.MatchString(b.ID) && !b.Broken { // else the schema said so
+			} else if !lang.IsIdent(b.ID) && !b.Broken { // else the schema said so
 				s.c.d.Add(idNode.Pos, "use letters, digits and _ and start with a letter", "step id %q is not an identifier", b.ID)
 			}
 			s.allIDs[b.ID] = true
@@ -484,7 +481,7 @@ func (s *scope) step(st lang.Step) {
 	case *lang.SetStep:
 		s.named(t.Vars)
 		for _, k := range n.Get("set").Keys {
-			if !identRe.MatchString(k.Str) {
+			if !lang.IsIdent(k.Str) {
 				s.c.d.Add(k.Pos, "variable names are identifiers: letters, digits and _", "variable name %q is not an identifier", k.Str)
 			}
 			for _, par := range s.parallel {

@@ -17,7 +17,9 @@ import (
 	"github.com/flowrun/flowrun/value"
 )
 
-var identChainRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*(?:\??\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+var identChainRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*(?:\??\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+})
 
 // nameHint improves expr's "unknown name" and "unknown field" errors: a name
 // that is called is an unknown function, and either gets a "did you mean"
@@ -59,7 +61,7 @@ func (s *scope) nameHint(d lang.Diagnostic, src string, err error) lang.Diagnost
 	case strings.HasPrefix(fe.Message, "unknown field "):
 		name := strings.TrimPrefix(fe.Message, "unknown field ")
 		before := strings.TrimSuffix(strings.TrimSuffix(strings.TrimRight(src[:at], " \t\r\n"), "."), "?")
-		chain := identChainRe.FindString(before)
+		chain := identChainRe().FindString(before)
 		if chain == "" {
 			return d
 		}

@@ -422,7 +422,7 @@ func sensitiveHeader(k string) bool {
 	case "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key", "x-auth-token":
 		return true
 	}
-	return sensitiveName.MatchString(k)
+	return sensitiveName().MatchString(k)
 }
 
 // maskSecret shows a credential header's value in a diff: its scheme word

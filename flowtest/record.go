@@ -221,7 +221,9 @@ func (sc *scrubber) value(v any) any {
 }
 
 // sensitiveName matches header and query names that carry credentials.
-var sensitiveName = regexp.MustCompile(`(?i)auth|cookie|token|secret|password|passwd|api[-_]?key|^key$|session|signature|^sig$|credential|csrf`)
+var sensitiveName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)auth|cookie|token|secret|password|passwd|api[-_]?key|^key$|session|signature|^sig$|credential|csrf`)
+})
 
 // droppedHeaders are response headers a mock has no use for.
 var droppedHeaders = map[string]bool{"Date": true, "Content-Length": true, "Connection": true, "Keep-Alive": true,
@@ -240,7 +242,7 @@ func (sc *scrubber) mock(e *exchange, known map[string]bool) yaml.MapSlice {
 			var v any
 			if len(vs) == 1 {
 				s := sc.str(vs[0])
-				if strings.Contains(s, "***") || (sensitiveName.MatchString(k) && s == vs[0]) {
+				if strings.Contains(s, "***") || (sensitiveName().MatchString(k) && s == vs[0]) {
 					continue // not required by the mock, and not written
 				}
 				v = generated(s, known)
@@ -271,7 +273,7 @@ func (sc *scrubber) mock(e *exchange, known map[string]bool) yaml.MapSlice {
 			continue
 		}
 		v := sc.str(strings.Join(e.respHeader[k], ", "))
-		if sensitiveName.MatchString(k) {
+		if sensitiveName().MatchString(k) {
 			v = "***"
 		}
 		hs = append(hs, yaml.MapItem{Key: k, Value: v})
@@ -453,7 +455,9 @@ func entryEnd(lines []string, start, indent int) int {
 }
 
 // uuidText matches a UUID as uuid() writes it.
-var uuidText = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+var uuidText = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+})
 
 // uuidMatcher is what a generated UUID is recorded as.
 const uuidMatcher = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -462,7 +466,7 @@ const uuidMatcher = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 // neither the inputs nor an earlier response hold) as a $regex matcher,
 // since the next run sends another one; anything else as is.
 func generated(s string, known map[string]bool) any {
-	if uuidText.MatchString(s) && !known[s] {
+	if uuidText().MatchString(s) && !known[s] {
 		return yaml.MapSlice{{Key: "$regex", Value: uuidMatcher}}
 	}
 	return s

@@ -2,7 +2,6 @@ package load
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -14,9 +13,6 @@ import (
 // what the tree's shape alone tells (a webhook flow without an event
 // section, a poll flow without a schedule, two bodies on one http step);
 // names, references, types and expressions are the checker's.
-
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 func str(n *lang.Node, key string) string {
 	if v := n.Get(key); v != nil && v.Kind == lang.StringNode {
@@ -67,7 +63,7 @@ func (l *loader) fields(n *lang.Node, what string) []*lang.Field {
 	}
 	var out []*lang.Field
 	for i, k := range n.Keys {
-		if !identRe.MatchString(k.Str) && !l.fileInvalid { // else the schema said so
+		if !lang.IsIdent(k.Str) && !l.fileInvalid { // else the schema said so
 			l.d.Add(k.Pos, "use letters, digits and _ and start with a letter", "%s name %q is not an identifier", what, k.Str)
 		}
 		f := l.field(k.Str, n.Vals[i], what)
@@ -313,7 +309,7 @@ func (l *loader) flowSignature(fs *flowSrc) *lang.Flow {
 	}
 	if nn := n.Get("name"); nn != nil {
 		f.Pos = nn.Pos
-		if !nameRe.MatchString(f.Name) && !fs.invalid {
+		if !lang.IsName(f.Name) && !fs.invalid {
 			l.d.Add(nn.Pos, "use lower-case letters, digits and _, starting with a letter", "flow name %q is not well formed", f.Name)
 		}
 	}

@@ -13,13 +13,16 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flowrun/flowrun/schema"
 )
 
 // topNameRe finds a flow's name in a file that does not parse.
-var topNameRe = regexp.MustCompile(`(?m)^name:[ \t]*["']?([a-z][a-z0-9_]*)["']?[ \t]*(?:#.*)?\r?$`)
+var topNameRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^name:[ \t]*["']?([a-z][a-z0-9_]*)["']?[ \t]*(?:#.*)?\r?$`)
+})
 
 // Project reads, checks and compiles the connector project in dir. Problems
 // with the project are returned as Diagnostics, all of them, sorted.
@@ -150,7 +153,7 @@ func (l *loader) load() *lang.Project {
 	for _, f := range files {
 		n := l.parseFile(f, "flow", false)
 		if n == nil {
-			if m := topNameRe.FindSubmatch(l.lastData); m != nil {
+			if m := topNameRe().FindSubmatch(l.lastData); m != nil {
 				if l.broken == nil {
 					l.broken = map[string]bool{}
 				}

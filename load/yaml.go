@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/flowrun/flowrun/lang"
@@ -102,7 +103,7 @@ func yamlError(file string, err error) error {
 		if strings.HasPrefix(msg, "mapping value is not allowed") && tk.Next != nil && tk.Next.Type == token.MappingValueType {
 			tk = tk.Next
 		}
-		if m := dupKeyRe.FindStringSubmatch(msg); m != nil {
+		if m := dupKeyRe().FindStringSubmatch(msg); m != nil {
 			msg = fmt.Sprintf("key %q is already defined at %s:%s:%s", m[1], file, m[2], m[3])
 		}
 		return lang.Diagnostics{{Pos: tokPos(file, tk), Message: "YAML: " + msg, Hint: hint}}
@@ -114,7 +115,9 @@ func yamlError(file string, err error) error {
 	return lang.Diagnostics{{Pos: lang.Pos{File: file, Line: 1, Col: 1}, Message: "YAML: " + msg}}
 }
 
-var dupKeyRe = regexp.MustCompile(`^mapping key "(.*)" already defined at \[(\d+):(\d+)\]$`)
+var dupKeyRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^mapping key "(.*)" already defined at \[(\d+):(\d+)\]$`)
+})
 
 func yamlHint(msg string) string {
 	switch {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/flowrun/flowrun/lang"
 )
@@ -50,7 +51,9 @@ type lineInfo struct {
 	blank bool // empty, or a comment only, or the content of a block scalar
 }
 
-var keyRe = regexp.MustCompile(`^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"\-?:,\[\]{}][^:#]*?|-[^\s:#][^:#]*?)[ \t]*:(?:[ \t]+|$)`)
+var keyRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#'"\-?:,\[\]{}][^:#]*?|-[^\s:#][^:#]*?)[ \t]*:(?:[ \t]+|$)`)
+})
 
 // parseLine finds the dashes and the key of one line.
 func parseLine(line string) lineInfo {
@@ -71,7 +74,7 @@ func parseLine(line string) lineInfo {
 		}
 	}
 	rest := string(rs[i:])
-	if m := keyRe.FindStringSubmatch(rest); m != nil {
+	if m := keyRe().FindStringSubmatch(rest); m != nil {
 		k := strings.TrimSpace(m[1])
 		if len(k) >= 2 && (k[0] == '"' || k[0] == '\'') {
 			k = k[1 : len(k)-1]
@@ -107,7 +110,7 @@ type outline struct {
 	info  []lineInfo
 }
 
-var blockIndicator = regexp.MustCompile(`^[|>][-+0-9]*$`)
+var blockIndicator = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[|>][-+0-9]*$`) })
 
 func newOutline(lines []string) *outline {
 	o := &outline{lines: lines, info: make([]lineInfo, len(lines))}
@@ -124,7 +127,7 @@ func newOutline(lines []string) *outline {
 		o.info[i] = parseLine(l)
 		if es := o.info[i].elems; len(es) > 0 {
 			last := es[len(es)-1]
-			if !last.dash && blockIndicator.MatchString(last.value) {
+			if !last.dash && blockIndicator().MatchString(last.value) {
 				block = es[0].col
 				if len(es) > 1 || es[0].dash {
 					block = last.col - 1

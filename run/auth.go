@@ -344,7 +344,9 @@ func (fr *frame) credOrigins() string {
 // connRef finds references to the connection in an expression: the name
 // after `connection.` or inside `connection["..."]`, or none when the whole
 // connection is used.
-var connRef = regexp.MustCompile(`connection(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\s*\[\s*["']([^"']*)["']\s*\])?`)
+var connRef = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`connection(?:\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)|\s*\[\s*["']([^"']*)["']\s*\])?`)
+})
 
 // secretRefs caches secretRef per value: *lang.Value -> bool.
 var secretRefs sync.Map
@@ -363,7 +365,7 @@ func (fr *frame) secretRef(v *lang.Value) bool {
 	found := false
 	v.Exprs(func(e *lang.Expr, _ *lang.Node) {
 		src := e.Src
-		for _, m := range connRef.FindAllStringSubmatchIndex(src, -1) {
+		for _, m := range connRef().FindAllStringSubmatchIndex(src, -1) {
 			if m[0] > 0 {
 				if p := src[m[0]-1]; p == '.' || p == '_' || p >= 'a' && p <= 'z' || p >= 'A' && p <= 'Z' || p >= '0' && p <= '9' {
 					continue // a field named connection, or a longer name

@@ -85,16 +85,20 @@ func (e *exprRunError) Error() string {
 var (
 	// expr's run-time panics on operands of the wrong type, e.g.
 	// "invalid operation: <nil> > int"
-	invalidOpRe = regexp.MustCompile(`^invalid operation: (\S+(?: \S+)?) (<=|>=|<|>|\+|-|\*|/|%|\*\*) (\S+(?: \S+)?)$`)
+	invalidOpRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^invalid operation: (\S+(?: \S+)?) (<=|>=|<|>|\+|-|\*|/|%|\*\*) (\S+(?: \S+)?)$`)
+	})
 	// and Go's own on a type assertion, e.g.
 	// "interface conversion: interface {} is nil, not bool"
-	convRe = regexp.MustCompile(`^interface conversion: interface \{\} is (.+), not (.+)$`)
+	convRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^interface conversion: interface \{\} is (.+), not (.+)$`)
+	})
 )
 
 // languageMessage says an expr run-time error in the language's words: no
 // Go type names (SPEC §8.6: no user-facing message shows Go internals).
 func languageMessage(msg string) string {
-	if m := invalidOpRe.FindStringSubmatch(msg); m != nil {
+	if m := invalidOpRe().FindStringSubmatch(msg); m != nil {
 		a, op, b := kindName(m[1]), m[2], kindName(m[3])
 		switch op {
 		case "<", ">", "<=", ">=":
@@ -108,7 +112,7 @@ func languageMessage(msg string) string {
 		}
 		return fmt.Sprintf("cannot apply %s to %s and %s", op, article(a), article(b))
 	}
-	if m := convRe.FindStringSubmatch(msg); m != nil {
+	if m := convRe().FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("expected %s, got %s", article(kindName(m[2])), article(kindName(m[1])))
 	}
 	if strings.Contains(msg, "interface {}") || strings.HasPrefix(msg, "reflect:") || strings.HasPrefix(msg, "runtime error:") {

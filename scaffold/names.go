@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -29,7 +30,7 @@ func snake(s string) string {
 			b.WriteByte('_')
 		}
 	}
-	out := strings.Trim(multiUnderscore.ReplaceAllString(b.String(), "_"), "_")
+	out := strings.Trim(multiUnderscore().ReplaceAllString(b.String(), "_"), "_")
 	if out == "" {
 		return ""
 	}
@@ -39,16 +40,16 @@ func snake(s string) string {
 	return out
 }
 
-var multiUnderscore = regexp.MustCompile(`_+`)
+var multiUnderscore = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`_+`) })
 
 // validName reports whether s is a flowrun name.
-func validName(s string) bool { return nameRE.MatchString(s) }
+func validName(s string) bool { return nameRE().MatchString(s) }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_]*$`) })
 
 // fieldKeyRE is what the language accepts as a field name (properties of an
 // object field): wire names outside it cannot be declared.
-var fieldKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var fieldKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // names hands out unique names.
 type names map[string]bool

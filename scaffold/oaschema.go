@@ -156,7 +156,7 @@ func field(sp *base.SchemaProxy, depth int, refs []string, left *int) *fld {
 				req[r] = true
 			}
 			for name, p := range s.Properties.FromOldest() {
-				if !fieldKeyRE.MatchString(name) {
+				if !fieldKeyRE().MatchString(name) {
 					f.skipped = append(f.skipped, name)
 					continue
 				}

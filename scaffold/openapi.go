@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pb33f/libopenapi"
 	"github.com/pb33f/libopenapi/datamodel"
@@ -222,7 +223,7 @@ func (a *api) build(d *v3.Document, o OpenAPIOptions) error {
 	}
 	a.name = o.Name
 	if a.name == "" {
-		a.name = snake(parenRE.ReplaceAllString(a.title, ""))
+		a.name = snake(parenRE().ReplaceAllString(a.title, ""))
 		for len(a.name) > 32 && strings.Contains(a.name, "_") {
 			a.name = a.name[:strings.LastIndex(a.name, "_")]
 		}
@@ -268,7 +269,7 @@ func (a *api) build(d *v3.Document, o OpenAPIOptions) error {
 					continue
 				}
 				method = strings.ToUpper(method)
-				if !cleanPathRE.MatchString(path) {
+				if !cleanPathRE().MatchString(path) {
 					a.note(method+" "+strconv.Quote(path), "not mapped: a path with spaces or control characters", "")
 					continue
 				}
@@ -436,7 +437,7 @@ func (a *api) absURL(u string) string {
 	return strings.ReplaceAll(bu.ResolveReference(ref).String(), "${", "$${")
 }
 
-var cleanPathRE = regexp.MustCompile(`^/?[\x21-\x7e]*$`)
+var cleanPathRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/?[\x21-\x7e]*$`) })
 
 var httpMethods = map[string]bool{"GET": true, "PUT": true, "POST": true, "DELETE": true, "OPTIONS": true, "HEAD": true, "PATCH": true, "TRACE": true}
 
@@ -563,7 +564,7 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 		cands = append(cands, example(prm.Schema, 0, nil, nodeBudget()))
 		pr.example = valueFor(f, cands...)
 		if in == "path" {
-			if s, ok := pr.example.(string); !ok || !safePathValue.MatchString(s) {
+			if s, ok := pr.example.(string); !ok || !safePathValue().MatchString(s) {
 				if f.typ == "string" && len(f.enum) == 0 {
 					pr.example = "id1"
 				}
@@ -636,9 +637,9 @@ func (a *api) operation(used names, path, method string, item *v3.PathItem, o *v
 	return p
 }
 
-var parenRE = regexp.MustCompile(`\([^)]*\)`)
+var parenRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\([^)]*\)`) })
 
-var safePathValue = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
+var safePathValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._~-]+$`) })
 
 func orDefault(s, d string) string {
 	if s == "" {
@@ -807,7 +808,7 @@ func (a *api) suggestPagination(p *op) {
 			size = pr.wire
 		case cursorParams[n] && cursor == "":
 			cursor = pr.wire
-			if linkRE.MatchString(pr.f.desc) {
+			if linkRE().MatchString(pr.f.desc) {
 				p.hasLink = true // "obtained from the Link header" (Okta, GitHub)
 			}
 		case pageParams[n] && page == "":
@@ -863,7 +864,7 @@ func (a *api) chooseAuthping() {
 		if needs {
 			continue
 		}
-		if meRE.MatchString(p.path) || meRE.MatchString(snake(p.opID)) {
+		if meRE().MatchString(p.path) || meRE().MatchString(snake(p.opID)) {
 			a.authping = p
 			return
 		}
@@ -877,6 +878,8 @@ func (a *api) chooseAuthping() {
 	}
 }
 
-var linkRE = regexp.MustCompile(`(?i)\blink\b[^.]*header|rel="?next`)
+var linkRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)\blink\b[^.]*header|rel="?next`) })
 
-var meRE = regexp.MustCompile(`(?i)(^|[/_])(me|myself|self|whoami|current_?user|userinfo|viewer|my_?account)($|[/_])`)
+var meRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(^|[/_])(me|myself|self|whoami|current_?user|userinfo|viewer|my_?account)($|[/_])`)
+})

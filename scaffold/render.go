@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 const (
@@ -141,7 +142,7 @@ func opIDText(p *op) string {
 	return " (" + p.opID + ")"
 }
 
-var pathParamRE = regexp.MustCompile(`\{([^{}]+)\}`)
+var pathParamRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{([^{}]+)\}`) })
 
 func (a *api) flowYAML(p *op) string {
 	var b strings.Builder
@@ -227,7 +228,7 @@ func (a *api) flowYAML(p *op) string {
 
 // pathExpr is the step's path: path parameters as url-encoded inputs.
 func (a *api) pathExpr(p *op) string {
-	return pathParamRE.ReplaceAllStringFunc(p.path, func(m string) string {
+	return pathParamRE().ReplaceAllStringFunc(p.path, func(m string) string {
 		wire := m[1 : len(m)-1]
 		for _, pr := range p.params {
 			if pr.in == "path" && pr.wire == wire {
@@ -268,7 +269,7 @@ func valueExpr(pr *param) string {
 func writeField(b *strings.Builder, name string, f *fld, indent int) {
 	pad := strings.Repeat(" ", indent)
 	key := name
-	if !fieldKeyRE.MatchString(key) {
+	if !fieldKeyRE().MatchString(key) {
 		key = jsonText(key)
 	}
 	if simpleField(f) {
@@ -418,7 +419,7 @@ func (a *api) testsYAML() string {
 
 // mockPath is the operation's path with the test inputs in it.
 func (a *api) mockPath(p *op) string {
-	return pathParamRE.ReplaceAllStringFunc(p.path, func(m string) string {
+	return pathParamRE().ReplaceAllStringFunc(p.path, func(m string) string {
 		wire := m[1 : len(m)-1]
 		for _, pr := range p.params {
 			if pr.in == "path" && pr.wire == wire {

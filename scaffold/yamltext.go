@@ -7,13 +7,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The generator writes YAML as text, not through an encoder, because the
 // output carries comments at the places they are about (what was not mapped,
 // suggestions to check). These helpers quote what needs quoting.
 
-var plainRE = regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9 _./()'-]*$`)
+var plainRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9 _./()'-]*$`) })
 
 // yamlWords are plain scalars that YAML reads as something else than text.
 var yamlWords = map[string]bool{"true": true, "false": true, "yes": true, "no": true, "on": true,
@@ -23,7 +24,7 @@ var yamlWords = map[string]bool{"true": true, "false": true, "yes": true, "no": 
 // expression: "${" is written "$${".
 func str(s string) string {
 	s = strings.ReplaceAll(s, "${", "$${")
-	if plainRE.MatchString(s) && !yamlWords[strings.ToLower(s)] && !strings.HasSuffix(s, " ") {
+	if plainRE().MatchString(s) && !yamlWords[strings.ToLower(s)] && !strings.HasSuffix(s, " ") {
 		return s
 	}
 	return jsonText(s)
@@ -118,13 +119,15 @@ func prose(s string) string {
 }
 
 // flowPlainRE is text that a YAML flow collection keeps as a plain string.
-var flowPlainRE = regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9_./@+-]*( [A-Za-z0-9_./@+()-]+)*$`)
+var flowPlainRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z_/][A-Za-z0-9_./@+-]*( [A-Za-z0-9_./@+()-]+)*$`)
+})
 
 // flowStr is s inside a flow collection: plain when YAML reads it back as the
 // same text, else double-quoted. Data is written as it is ("${" included:
 // test data is not a template).
 func flowStr(s string) string {
-	if flowPlainRE.MatchString(s) && !yamlWords[strings.ToLower(s)] {
+	if flowPlainRE().MatchString(s) && !yamlWords[strings.ToLower(s)] {
 		return s
 	}
 	return jsonText(s)

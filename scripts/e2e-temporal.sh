@@ -47,7 +47,7 @@ for _ in $(seq 1 120); do
 done
 temporal operator cluster health --address "127.0.0.1:$TPORT"
 
-go build -o "$WORK/flowrun" ./cmd/flowrun
+go build -tags temporal -o "$WORK/flowrun" ./cmd/flowrun
 export FLOWRUN_E2E_TEMPORAL="127.0.0.1:$TPORT" FLOWRUN_E2E_BIN="$WORK/flowrun"
 set +e
 # FLOWRUN_E2E_RUN=REGEXP runs only the matching tests (go test -run).

@@ -12,6 +12,10 @@ step() { printf '\n== %s\n' "$*"; }
 step "go test -race ./..."
 go test -race ./...
 
+step "the build with the Temporal engine (-tags temporal): vet, and the CLI's golden scripts"
+go vet -tags temporal ./cmd/flowrun/
+go test -tags temporal -run 'TestTemporal|TestScripts' ./cmd/flowrun/
+
 step "bench module: vet and its tests (the benchmark harness must keep building)"
 (cd bench && go vet ./... && go test ./...)
 

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"html"
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
-	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
 	"github.com/spf13/cobra"
@@ -225,63 +222,6 @@ func resumeAfterLogin(e *env, r *run.Runner, state string) error {
 	}
 	for _, id := range ids {
 		fmt.Fprintf(e.stdout, "trigger %s is resumed\n", id)
-	}
-	return nil
-}
-
-// revokeOnTemporal stops what runs on Temporal with a revoked connection
-// (tengine.RevokeConnection) and pauses its poll triggers in the state.
-func revokeOnTemporal(e *env, project, connFile, state string, o *scheduleOptions) error {
-	id := o.connectionID
-	if id == "" {
-		id = connectionName(connFile)
-	}
-	var st trigger.StateStore
-	var polls []string
-	if state != "" {
-		s, _, closeFn, err := openStateStore(e.ctx, state) // state.go
-		if err != nil {
-			return err
-		}
-		defer closeFn()
-		ts, err := s.ListTriggers(e.ctx)
-		if err != nil {
-			return &exitError{code: exitFailed, msg: err.Error()}
-		}
-		for _, t := range ts {
-			if t.Project == project && t.Kind == "poll" {
-				polls = append(polls, t.ID)
-			}
-		}
-		st = s
-	}
-	c, err := o.temporal.dial(e)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	codecs, err := o.temporal.codecs(nil) // worker.go: sealed Schedules, memos and inputs are read with the keys
-	if err != nil {
-		return err
-	}
-	dc, _ := tengine.Converters(codecs...)
-	rep, err := tengine.RevokeConnection(e.ctx, c, dc, project, id, polls)
-	if err != nil {
-		return &exitError{code: exitFailed, msg: fmt.Sprintf("the connection is revoked, but stopping its runs on Temporal failed (run revoke again): %v (so far: %s)", err, rep)}
-	}
-	fmt.Fprintf(e.stdout, "temporal: %s (connection %s)\n", rep, tengine.ConnectionKey(project, id))
-	if st == nil {
-		return nil
-	}
-	for _, sid := range rep.Schedules {
-		tid := strings.TrimPrefix(sid, "poll/")
-		err := trigger.Pause(e.ctx, st, tid, "connection revoked", time.Now())
-		if err != nil && !errors.Is(err, trigger.ErrNotFound) {
-			return &exitError{code: exitFailed, msg: fmt.Sprintf("pausing trigger %s: %v", tid, err)}
-		}
-		if err == nil {
-			fmt.Fprintf(e.stdout, "trigger %s is paused: connection revoked\n", tid)
-		}
 	}
 	return nil
 }

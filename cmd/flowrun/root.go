@@ -114,7 +114,11 @@ func newVersionCmd(e *env) *cobra.Command {
 			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 				v = bi.Main.Version
 			}
-			fmt.Fprintf(e.stdout, "flowrun %s (connector language 1)\n", v)
+			engine := "without the Temporal engine"
+			if temporalBuilt {
+				engine = "with the Temporal engine"
+			}
+			fmt.Fprintf(e.stdout, "flowrun %s (connector language 1, %s)\n", v, engine)
 			return nil
 		},
 	}

@@ -49,6 +49,13 @@ func TestScripts(t *testing.T) {
 			e.Setenv("REPO", mustAbs(t, "../.."))
 			return nil
 		},
+		// [temporal]: this build has the Temporal engine (-tags temporal).
+		Condition: func(cond string) (bool, error) {
+			if cond == "temporal" {
+				return temporalBuilt, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitcode,
 			"cmptimes": cmdCmptimes,

@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowrun/flowrun/connection"
-	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
@@ -98,6 +97,9 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
       --input '{"owner":"octo","repo":"hello"}' --public-url https://hooks.example.com --max-memory 64MiB`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := onSched.check(); err != nil { // before anything changes
+				return err
+			}
 			h, closeFn, err := openHost(e, args[0], on, nil)
 			if err != nil {
 				return err
@@ -115,7 +117,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 			if err != nil {
 				return hostFailure(e, h, err)
 			}
-			if err := onSched.create(e, h, t, on.connection); err != nil { // schedule.go
+			if err := onSched.create(e, h, t, on.connection); err != nil { // temporal.go
 				return err
 			}
 			fmt.Fprintf(e.stdout, "trigger %s is on (%s %s%s)\n", t.ID, t.Kind, t.Flow, onConnection(t.Connection))
@@ -140,6 +142,9 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 		Long:  "TRIGGER is a trigger id from 'trigger list', or a flow name when exactly one trigger of that flow is on.",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := offSched.check(); err != nil { // before anything changes
+				return err
+			}
 			h, closeFn, err := openHost(e, args[0], off, nil)
 			if err != nil {
 				return err
@@ -157,7 +162,7 @@ instead of serve's --max-memory (change it later with 'flowrun trigger set').`,
 				return err
 			}
 			if t.Kind == "poll" {
-				if err := offSched.remove(e, id); err != nil { // schedule.go
+				if err := offSched.remove(e, id); err != nil { // temporal.go
 					return err
 				}
 			}
@@ -247,6 +252,9 @@ picks the change up within 10 seconds. 'flowrun connection login --state DIR' re
 the triggers paused with that connection.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := resumeSched.check(); err != nil { // before anything changes
+				return err
+			}
 			st, _, closeFn, err := openStateStore(e.ctx, resumeState) // state.go
 			if err != nil {
 				return err
@@ -260,7 +268,7 @@ the triggers paused with that connection.`,
 				return &exitError{code: exitFailed, msg: err.Error()}
 			}
 			if t, err := st.GetTrigger(e.ctx, args[0]); err == nil && t.Kind == "poll" {
-				if err := resumeSched.pause(e, args[0], false); err != nil { // schedule.go
+				if err := resumeSched.pause(e, args[0], false); err != nil { // temporal.go
 					return err
 				}
 			}
@@ -290,12 +298,15 @@ unpauses it.`,
 		Example: `  flowrun trigger pause new_items-1a2b3c4d --state .flowrun --reason "service maintenance until 14:00"`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := pauseSched.check(); err != nil { // before anything changes
+				return err
+			}
 			po.id = args[0]
 			if pauseSched.engine != "" {
-				if err := pauseSched.pause(e, args[0], true); err != nil { // schedule.go
+				if err := pauseSched.pause(e, args[0], true); err != nil { // temporal.go
 					return err
 				}
-				fmt.Fprintf(e.stdout, "schedule %s is paused\n", tengine.PollScheduleID(args[0]))
+				fmt.Fprintf(e.stdout, "schedule %s is paused\n", pollScheduleID(args[0]))
 				if po.state == "" {
 					return nil
 				}
@@ -401,7 +412,7 @@ type serveOptions struct {
 	maxMemory   int64 // --max-memory, see size.go
 	log         logOptions
 	engine      string
-	temporal    temporalOptions // with --engine temporal (worker.go)
+	temporal    temporalOptions // with --engine temporal (temporal_flags.go)
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -469,10 +480,8 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 	if o.host.connections != "" && o.host.connection != "" {
 		return usageErr("serve takes --connection FILE or --connections DIR, not both: it serves every connection in DIR")
 	}
-	switch o.engine {
-	case "", "temporal":
-	default:
-		return usageErr("--engine %q: the only engine is temporal (leave --engine out to run triggers in this process)", o.engine)
+	if err := checkEngine(o.engine, " (leave --engine out to run triggers in this process)"); err != nil {
+		return err
 	}
 	if o.engine == "temporal" && o.host.connections != "" {
 		return usageErr("--engine temporal serves one --connection FILE; the workers resolve named connections (flowrun worker --connections DIR)")
@@ -565,13 +574,11 @@ func runServe(e *env, projects []string, o *serveOptions) error {
 		if o.console.on {
 			return usageErr("--console is not available with --engine temporal")
 		}
-		blobs, _ := h.StateStore().(tengine.BlobStore) // Postgres: the claim check's store
-		c, err := o.temporal.dialWith(e, blobs)
+		closeFn, err := o.temporal.ingress(e, h) // temporal.go
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		h.Ingress = &tengine.Ingress{Client: c, TaskQueue: o.temporal.taskQueue}
+		defer closeFn()
 		where = fmt.Sprintf("ingress: delivery workflows on task queue %q at %s", o.temporal.taskQueue, o.temporal.address)
 	}
 	if err := o.console.mount(h, projects[0], o.listen); err != nil {

@@ -1,3 +1,5 @@
+//go:build temporal
+
 package main
 
 import (
@@ -10,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -21,60 +22,12 @@ import (
 	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/load"
-	"github.com/flowrun/flowrun/run"
 	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/trigger/pgstore"
 )
 
-func init() { extraCommands = append(extraCommands, newWorkerCmd, newStartCmd) }
-
-// temporalOptions are the flags that say where Temporal is.
-type temporalOptions struct {
-	address      string
-	namespace    string
-	taskQueue    string
-	payloadKeys  []string
-	largePayload int64 // --large-payload, see size.go
-}
-
-func (o *temporalOptions) flags(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.StringVar(&o.address, "temporal", "127.0.0.1:7233", "Temporal frontend HOST:PORT")
-	f.StringVar(&o.namespace, "namespace", "default", "Temporal namespace")
-	f.StringVar(&o.taskQueue, "task-queue", "flowrun", "Temporal task queue")
-	var keys []string
-	if v := os.Getenv("FLOWRUN_PAYLOAD_KEY"); v != "" {
-		keys = strings.Split(v, ",")
-	}
-	f.StringSliceVar(&o.payloadKeys, "payload-key", keys, "file of an AES-256 key sealing every payload sent to Temporal (repeat, or FILE,FILE: the first seals, all open; default $FLOWRUN_PAYLOAD_KEY)")
-	o.largePayload = tengine.DefaultLargePayload
-	f.Var(byteSize{&o.largePayload}, "large-payload", "with a Postgres --state: payloads larger than this go to the state database, history keeps a claim (0: none move)")
-}
-
-// byteSize is a flag value of bytes written as parseSize reads them.
-type byteSize struct{ n *int64 }
-
-func (f byteSize) String() string {
-	if f.n == nil {
-		return "0"
-	}
-	return run.FormatSize(*f.n)
-}
-
-func (f byteSize) Set(s string) error {
-	if strings.TrimSpace(s) == "0" {
-		*f.n = 0
-		return nil
-	}
-	n, err := parseSize(s)
-	if err != nil {
-		return err
-	}
-	*f.n = n
-	return nil
-}
-
-func (byteSize) Type() string { return "size" }
+// temporalBuilt says the Temporal engine is linked (-tags temporal).
+const temporalBuilt = true
 
 // codecs returns the payload codecs of the flags: the claim check (with
 // blobs, the Postgres state; it applies first) and the encrypting codec,
@@ -98,6 +51,19 @@ func (o *temporalOptions) codecs(blobs tengine.BlobStore) ([]converter.PayloadCo
 	return []converter.PayloadCodec{enc, claim}, nil
 }
 
+// ingress makes serve --engine temporal's deliveries start workflows: it
+// dials Temporal (a Postgres state keeps the claim check's payloads) and
+// sets h.Ingress; closeFn closes the client.
+func (o *temporalOptions) ingress(e *env, h *trigger.Host) (closeFn func(), err error) {
+	blobs, _ := h.StateStore().(tengine.BlobStore)
+	c, err := o.dialWith(e, blobs)
+	if err != nil {
+		return nil, err
+	}
+	h.Ingress = &tengine.Ingress{Client: c, TaskQueue: o.taskQueue}
+	return c.Close, nil
+}
+
 func (o *temporalOptions) dial(e *env) (client.Client, error) { return o.dialWith(e, nil) }
 
 // dialWith dials Temporal with the payload codecs; blobs (the Postgres
@@ -115,51 +81,6 @@ func (o *temporalOptions) dialWith(e *env, blobs tengine.BlobStore) (client.Clie
 		return nil, &exitError{code: exitFailed, msg: fmt.Sprintf("temporal at %s: %v", o.address, err)}
 	}
 	return c, nil
-}
-
-type workerOptions struct {
-	temporalOptions
-	projects          []string
-	connections       string
-	stateDSN          string
-	activityTimeout   time.Duration
-	idempotencyHeader string
-	maxRuns           int
-	sink              string
-	blobRetention     time.Duration
-	loopPart          int
-}
-
-func newWorkerCmd(e *env) *cobra.Command {
-	o := &workerOptions{}
-	cmd := &cobra.Command{
-		Use:   "worker PROJECT...",
-		Short: "Run flows as Temporal workflows (scale out: several workers share the work)",
-		Long: `worker loads and checks each PROJECT and runs its flows as Temporal workflows
-started on the task queue (by flowrun start, or any Temporal client). Flow steps
-run as workflow code; every HTTP request is an activity, sent again by another
-worker if this one dies. Connections are files in --connections named by their id
-(DIR/ID.yaml); secrets stay in them and never enter workflow history.
---state (or --state-dsn) opens (and migrates) the shared Postgres state. See docs/scaling.md.`,
-		Example: `  flowrun worker connectors/stripe --temporal 127.0.0.1:7233 --task-queue flowrun --connections /etc/flowrun/connections`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.projects = args
-			return runWorker(e, o)
-		},
-	}
-	o.flags(cmd)
-	f := cmd.Flags()
-	f.StringVar(&o.connections, "connections", ".", "directory of connection files, one per connection id (ID.yaml)")
-	f.StringVar(&o.stateDSN, "state", "", "Postgres state (postgres://user@host/db), as serve's and trigger's --state: opened and migrated at start; scheduled polls read and commit it")
-	f.StringVar(&o.stateDSN, "state-dsn", "", "the same as --state")
-	f.DurationVar(&o.activityTimeout, "activity-timeout", time.Minute, "longest one HTTP request's activity may take before another worker sends it again")
-	f.StringVar(&o.idempotencyHeader, "idempotency-header", "Idempotency-Key", "header carrying a key that is the same for every attempt of one request (\"\" sends none)")
-	f.IntVar(&o.maxRuns, "max-runs", 0, "workflow tasks run at once (0: Temporal's default)")
-	f.IntVar(&o.loopPart, "loop-part", tengine.DefaultLoopPart, "a for_each over more items runs in parts of this many, each a child workflow (history limits)")
-	f.StringVar(&o.sink, "sink", "stdout", "where the events of webhook deliveries (flowrun serve --engine temporal) go: stdout, file:PATH, or http(s)://URL")
-	f.DurationVar(&o.blobRetention, "blob-retention", 0, "with --state: every hour, delete the large payloads (--large-payload) stored longer ago than this, e.g. 720h; keep it above the namespace's retention plus the longest run (0: keep them)")
-	return cmd
 }
 
 func runWorker(e *env, o *workerOptions) error {
@@ -238,55 +159,6 @@ func deleteOldBlobs(e *env, st *pgstore.Store, keep time.Duration) {
 	}
 }
 
-// loadFailed prints a project's load problems and returns exit code 2.
-func loadFailed(e *env, err error) error {
-	var ds lang.Diagnostics
-	if errors.As(err, &ds) {
-		for _, d := range ds {
-			fmt.Fprintln(e.stderr, d.String())
-		}
-		return &exitError{code: exitUsage}
-	}
-	return usageErr("%v", err)
-}
-
-type startOptions struct {
-	temporalOptions
-	project, flow string
-	connectionID  string
-	input         string
-	id            string
-	wait          bool
-	stateDSN      string
-}
-
-func newStartCmd(e *env) *cobra.Command {
-	o := &startOptions{}
-	cmd := &cobra.Command{
-		Use:   "start PROJECT FLOW",
-		Short: "Start a flow as a Temporal workflow (run by flowrun worker)",
-		Long: `start checks that PROJECT has FLOW and starts it as a workflow on the task queue,
-with the connection named by its id (the worker resolves it). It prints the
-workflow id; with --wait it waits and prints the outputs as JSON. A workflow id
-given with --id is started at most once: starting it again is a no-op that
-prints "already started".`,
-		Example: `  flowrun start connectors/stripe create_customer --connection-id acme --input '{"email":"ada@example.com"}' --wait`,
-		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.project, o.flow = args[0], args[1]
-			return runStart(e, o)
-		},
-	}
-	o.flags(cmd)
-	f := cmd.Flags()
-	f.StringVar(&o.connectionID, "connection-id", "", "the connection's id (its file name in the worker's --connections)")
-	f.StringVarP(&o.input, "input", "i", "", "inputs as JSON, @file.json, or - for stdin")
-	f.StringVar(&o.id, "id", "", "workflow id (default: FLOW/<random>); an id is started at most once")
-	f.BoolVar(&o.wait, "wait", false, "wait for the run and print its outputs")
-	f.StringVar(&o.stateDSN, "state", "", "the workers' Postgres state: inputs and outputs over --large-payload are kept there (claim check)")
-	return cmd
-}
-
 func runStart(e *env, o *startOptions) error {
 	p, err := load.Project(o.project)
 	if err != nil {
@@ -342,5 +214,128 @@ func runStart(e *env, o *startOptions) error {
 	}
 	b, _ := json.MarshalIndent(out, "", "  ")
 	fmt.Fprintln(e.stdout, string(b))
+	return nil
+}
+
+// create makes a poll trigger's Schedule; when that fails, the trigger is
+// turned off again.
+func (o *scheduleOptions) create(e *env, h *trigger.Host, t *trigger.Trigger, connFile string) error {
+	if err := o.check(); err != nil || o.engine == "" || t.Kind != "poll" {
+		return err
+	}
+	every := h.Runner.Project.Flow(t.Flow).Schedule
+	if v := os.Getenv("FLOWRUN_POLL_EVERY"); v != "" { // test-only, as for serve
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return usageErr("FLOWRUN_POLL_EVERY: %v", err)
+		}
+		every = d
+	}
+	id := o.connectionID
+	if id == "" {
+		id = connectionName(connFile)
+	}
+	c, err := o.temporal.dial(e)
+	if err == nil {
+		defer c.Close()
+		err = tengine.SchedulePoll(e.ctx, c, o.temporal.taskQueue, tengine.PollInput{Project: t.Project, Trigger: t.ID, ConnectionID: id}, every)
+	}
+	if err != nil {
+		if oerr := h.Off(e.ctx, t.ID); oerr != nil {
+			err = fmt.Errorf("%v (and turning the trigger off again: %v)", err, oerr)
+		}
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("schedule %s: %v", tengine.PollScheduleID(t.ID), err)}
+	}
+	fmt.Fprintf(e.stdout, "schedule %s polls every %s on task queue %q\n", tengine.PollScheduleID(t.ID), every, o.temporal.taskQueue)
+	return nil
+}
+
+// remove deletes a poll trigger's Schedule.
+func (o *scheduleOptions) remove(e *env, triggerID string) error {
+	if err := o.check(); err != nil || o.engine == "" {
+		return err
+	}
+	c, err := o.temporal.dial(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := tengine.DeletePollSchedule(e.ctx, c, triggerID); err != nil {
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("schedule %s: %v", tengine.PollScheduleID(triggerID), err)}
+	}
+	fmt.Fprintf(e.stdout, "schedule %s is deleted\n", tengine.PollScheduleID(triggerID))
+	return nil
+}
+
+// pause pauses or unpauses a poll trigger's Schedule.
+func (o *scheduleOptions) pause(e *env, triggerID string, pause bool) error {
+	if err := o.check(); err != nil || o.engine == "" {
+		return err
+	}
+	c, err := o.temporal.dial(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := tengine.PausePollSchedule(e.ctx, c, triggerID, pause, "flowrun trigger"); err != nil {
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("schedule %s: %v", tengine.PollScheduleID(triggerID), err)}
+	}
+	return nil
+}
+
+// revokeOnTemporal stops what runs on Temporal with a revoked connection
+// (tengine.RevokeConnection) and pauses its poll triggers in the state.
+func revokeOnTemporal(e *env, project, connFile, state string, o *scheduleOptions) error {
+	id := o.connectionID
+	if id == "" {
+		id = connectionName(connFile)
+	}
+	var st trigger.StateStore
+	var polls []string
+	if state != "" {
+		s, _, closeFn, err := openStateStore(e.ctx, state) // state.go
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		ts, err := s.ListTriggers(e.ctx)
+		if err != nil {
+			return &exitError{code: exitFailed, msg: err.Error()}
+		}
+		for _, t := range ts {
+			if t.Project == project && t.Kind == "poll" {
+				polls = append(polls, t.ID)
+			}
+		}
+		st = s
+	}
+	c, err := o.temporal.dial(e)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	codecs, err := o.temporal.codecs(nil) // sealed Schedules, memos and inputs are read with the keys
+	if err != nil {
+		return err
+	}
+	dc, _ := tengine.Converters(codecs...)
+	rep, err := tengine.RevokeConnection(e.ctx, c, dc, project, id, polls)
+	if err != nil {
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("the connection is revoked, but stopping its runs on Temporal failed (run revoke again): %v (so far: %s)", err, rep)}
+	}
+	fmt.Fprintf(e.stdout, "temporal: %s (connection %s)\n", rep, tengine.ConnectionKey(project, id))
+	if st == nil {
+		return nil
+	}
+	for _, sid := range rep.Schedules {
+		tid := strings.TrimPrefix(sid, "poll/")
+		err := trigger.Pause(e.ctx, st, tid, "connection revoked", time.Now())
+		if err != nil && !errors.Is(err, trigger.ErrNotFound) {
+			return &exitError{code: exitFailed, msg: fmt.Sprintf("pausing trigger %s: %v", tid, err)}
+		}
+		if err == nil {
+			fmt.Fprintf(e.stdout, "trigger %s is paused: connection revoked\n", tid)
+		}
+	}
 	return nil
 }
