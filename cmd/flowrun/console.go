@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, newConsoleCmd)
+	extraCommands = append(extraCommands, command{"console", newConsoleCmd})
 }
 
 type consoleOptions struct {

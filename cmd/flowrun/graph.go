@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, newGraphCmd)
+	extraCommands = append(extraCommands, command{"graph", newGraphCmd})
 }
 
 type graphOptions struct {

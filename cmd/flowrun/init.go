@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, newInitCmd)
+	extraCommands = append(extraCommands, command{"init", newInitCmd})
 }
 
 type initOptions struct {

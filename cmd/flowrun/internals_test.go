@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,5 +87,27 @@ func TestConsoleProjectsPerConnection(t *testing.T) {
 	}
 	if one := consoleProjects(mk("", 0), "connectors/acme"); len(one) != 1 || one[0].Name != "acme" || one[0].Dir != "connectors/acme" {
 		t.Errorf("one --connection FILE host: %+v", one[0])
+	}
+}
+
+// Each registered command's name is the name of the command it builds, so
+// that newRoot, which builds only the command named by the first argument,
+// finds every one of them; and the whole tree has each name once.
+func TestCommandNames(t *testing.T) {
+	e := &env{stdout: io.Discard, stderr: io.Discard, ctx: context.Background()}
+	root := newRoot(e, "")
+	seen := map[string]bool{}
+	for _, c := range root.Commands() {
+		seen[c.Name()] = true
+		one := newRoot(e, c.Name())
+		if got := one.Commands(); len(got) != 1 || got[0].Name() != c.Name() {
+			t.Errorf("newRoot(%q) built %d command(s), want just %q", c.Name(), len(got), c.Name())
+		}
+	}
+	if len(seen) != len(root.Commands()) {
+		t.Errorf("%d commands, %d names: a name is used twice", len(root.Commands()), len(seen))
+	}
+	if got := len(newRoot(e, "help").Commands()); got != len(root.Commands()) {
+		t.Errorf("newRoot(help) built %d commands, want all %d", got, len(root.Commands()))
 	}
 }

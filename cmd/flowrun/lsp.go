@@ -10,7 +10,7 @@ import (
 	"github.com/flowrun/flowrun/lsp"
 )
 
-func init() { extraCommands = append(extraCommands, newLSPCmd) }
+func init() { extraCommands = append(extraCommands, command{"lsp", newLSPCmd}) }
 
 type lspOptions struct {
 	stdio bool // accepted for editors that pass --stdio; stdio is the only transport

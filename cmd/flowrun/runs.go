@@ -18,7 +18,7 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, newRunsCmd)
+	extraCommands = append(extraCommands, command{"runs", newRunsCmd})
 }
 
 // runsListOptions are `flowrun runs list`'s flags.

@@ -20,7 +20,9 @@ import (
 // gRPC and protobuf stay out of the binary, whose start-up every flowrun run
 // pays (bench/README.md), and the commands say how to get a build with it.
 
-func init() { extraCommands = append(extraCommands, newWorkerCmd, newStartCmd) }
+func init() {
+	extraCommands = append(extraCommands, command{"worker", newWorkerCmd}, command{"start", newStartCmd})
+}
 
 // Defaults of engine/temporal, repeated here so that a build without it can
 // show them; temporal_test.go checks that they agree.

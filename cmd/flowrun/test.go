@@ -13,7 +13,7 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, newTestCmd)
+	extraCommands = append(extraCommands, command{"test", newTestCmd})
 }
 
 type testOptions struct {

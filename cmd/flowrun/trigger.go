@@ -22,7 +22,8 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, newTriggerCmd, newServeCmd, newPollCmd, newConnectionCmd)
+	extraCommands = append(extraCommands, command{"trigger", newTriggerCmd}, command{"serve", newServeCmd},
+		command{"poll", newPollCmd}, command{"connection", newConnectionCmd})
 }
 
 // hostOptions are the flags shared by the trigger-host commands.

@@ -18,7 +18,8 @@ import (
 // processFigures measures the flowrun binary as a process: cold runs against
 // a hello-world Go binary in paired rounds, and the peak RSS of a
 // 1,000,000-item for_each. bin is the binary to measure; "" builds
-// ./cmd/flowrun. It runs before the in-process benchmarks, while this process
+// ./cmd/flowrun with CGO_ENABLED=0, as the install docs say, and also as
+// plain `go build` does (a row of its own). It runs before the in-process benchmarks, while this process
 // is small and idle.
 //
 // A round runs every command once, one after another, so that a machine
@@ -26,14 +27,23 @@ import (
 // each command is the median over rounds of its CPU time (user + system,
 // from wait4) divided by the hello-world binary's in the same round.
 func processFigures(w io.Writer, dir, bin string, rounds int) {
+	var cgoBin string // the build as plain `go build` makes it here, when flowbench builds
 	if bin == "" {
-		bin = filepath.Join(dir, "flowrun")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/flowrun")
-		build.Dir = ".." // the flowrun module, so its own go.sum applies
-		build.Stderr = os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintf(w, "\n(could not build flowrun: %v)\n", err)
-			return
+		// The static build the install docs give (CGO_ENABLED=0), and the
+		// default one (cgo, dynamically linked, when a C compiler is here).
+		bin, cgoBin = filepath.Join(dir, "flowrun"), filepath.Join(dir, "flowrun-cgo")
+		for _, b := range []struct{ out, cgo string }{{bin, "0"}, {cgoBin, ""}} {
+			build := exec.Command("go", "build", "-o", b.out, "./cmd/flowrun")
+			build.Dir = ".." // the flowrun module, so its own go.sum applies
+			build.Stderr = os.Stderr
+			build.Env = os.Environ()
+			if b.cgo != "" {
+				build.Env = append(build.Env, "CGO_ENABLED="+b.cgo)
+			}
+			if err := build.Run(); err != nil {
+				fmt.Fprintf(w, "\n(could not build flowrun: %v)\n", err)
+				return
+			}
 		}
 	}
 	// The process floor of this machine: a Go program that prints one line.
@@ -77,6 +87,14 @@ func processFigures(w io.Writer, dir, bin string, rounds int) {
 		{"Go+expr floor, 20k-item loop (cmd/loopfloor)", "", []string{floor, in20k}, 0},
 		{"`flowrun run` 20k-item loop, shape cache warm (ratio to the floor)", cache, loop, 4},
 		{"`flowrun run` 20k-item loop, FLOWRUN_CACHE=off (ratio to the floor)", "off", loop, 4},
+	}
+	if cgoBin != "" {
+		cmds = append(cmds, struct {
+			name  string
+			cache string
+			argv  []string
+			base  int
+		}{"`flowrun run`, shape cache warm, default `go build` (cgo, dynamically linked)", cache, []string{cgoBin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}, 0})
 	}
 	cpu := make([][]time.Duration, len(cmds))
 	wall := make([][]time.Duration, len(cmds))
