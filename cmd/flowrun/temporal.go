@@ -101,12 +101,9 @@ func runWorker(e *env, o *workerOptions) error {
 		return usageErr("--blob-retention needs --state (the large payloads are kept there) and must not be negative")
 	}
 	if o.stateDSN != "" {
-		if !isPostgres(o.stateDSN) {
-			return usageErr("worker --state takes a Postgres database (postgres://user@host/db), shared by the workers; a state directory belongs to one flowrun serve")
-		}
-		st, err := pgstore.Open(e.ctx, o.stateDSN)
+		st, err := openWorkersState(e, o.stateDSN, "worker --state takes a Postgres database (postgres://user@host/db), shared by the workers; a state directory belongs to one flowrun serve")
 		if err != nil {
-			return &exitError{code: exitFailed, msg: err.Error()}
+			return err
 		}
 		defer st.Close()
 		state, blobs = st, st
@@ -138,6 +135,19 @@ func runWorker(e *env, o *workerOptions) error {
 	<-e.ctx.Done()
 	w.Stop()
 	return nil
+}
+
+// openWorkersState opens the workers' Postgres state; notPostgres is the
+// usage error for a DSN that is not one.
+func openWorkersState(e *env, dsn, notPostgres string) (*pgstore.Store, error) {
+	if !isPostgres(dsn) {
+		return nil, usageErr("%s", notPostgres)
+	}
+	st, err := pgstore.Open(e.ctx, dsn)
+	if err != nil {
+		return nil, &exitError{code: exitFailed, msg: err.Error()}
+	}
+	return st, nil
 }
 
 // deleteOldBlobs deletes the stored large payloads older than keep, at
@@ -173,12 +183,9 @@ func runStart(e *env, o *startOptions) error {
 	}
 	var blobs tengine.BlobStore
 	if o.stateDSN != "" {
-		if !isPostgres(o.stateDSN) {
-			return usageErr("start --state takes the workers' Postgres database (postgres://user@host/db)")
-		}
-		st, err := pgstore.Open(e.ctx, o.stateDSN)
+		st, err := openWorkersState(e, o.stateDSN, "start --state takes the workers' Postgres database (postgres://user@host/db)")
 		if err != nil {
-			return &exitError{code: exitFailed, msg: err.Error()}
+			return err
 		}
 		defer st.Close()
 		blobs = st
