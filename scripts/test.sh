@@ -16,6 +16,9 @@ step "the build with the Temporal engine (-tags temporal): vet, and the CLI's go
 go vet -tags temporal ./cmd/flowrun/
 go test -tags temporal -run 'TestTemporal|TestScripts' ./cmd/flowrun/
 
+step "cross-builds: the files for other systems compile (macOS, Windows)"
+for os in darwin windows; do CGO_ENABLED=0 GOOS=$os GOARCH=amd64 go build -o /dev/null ./cmd/flowrun; done
+
 step "bench module: vet and its tests (the benchmark harness must keep building)"
 (cd bench && go vet ./... && go test ./...)
 
