@@ -90,21 +90,21 @@ func (c *useCollector) addAlias(n ast.Node, m *ast.MemberNode) {
 
 func (c *useCollector) value(v *lang.Value) {
 	v.Exprs(func(e *lang.Expr, _ *lang.Node) {
-		if e.Program == nil {
+		if e.Tree == nil {
 			return
 		}
-		n := e.Program.Node()
+		n := e.Tree
 		ast.Walk(&n, c)
 	})
 }
 
 // loopItems notes a for_each's list when it is exactly `${ inputs.<name> }`.
 func (c *useCollector) loopItems(v *lang.Value) {
-	if v == nil || v.Kind != lang.ValExpr || v.Expr.Program == nil {
+	if v == nil || v.Kind != lang.ValExpr || v.Expr.Tree == nil {
 		return
 	}
-	if _, ok := inputMember(v.Expr.Program.Node()); ok {
-		c.loops = append(c.loops, v.Expr.Program.Node())
+	if _, ok := inputMember(v.Expr.Tree); ok {
+		c.loops = append(c.loops, v.Expr.Tree)
 	}
 }
 

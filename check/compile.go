@@ -194,37 +194,46 @@ func (c *projChecker) typeNature(t types.Type) nature.Nature {
 	return nt
 }
 
-// compileWith compiles one expression with a shared configuration, as
-// expr.Compile does, with coll as the only patch visitor.
-func compileWith(c *conf.Config, src string, coll *nameCollector) (*vm.Program, error) {
+// compileWith checks and compiles one expression with a shared
+// configuration, as expr.Compile does, with coll as the only patch visitor,
+// and returns the final tree and the program; without compile it stops
+// before the run-time rewrites and the bytecode and returns no program.
+func compileWith(c *conf.Config, src string, coll *nameCollector, compile bool) (ast.Node, *vm.Program, error) {
 	c.Visitors = append(c.Visitors[:0], clockPatch{}) // see clock.go
 	if coll != nil {
 		c.Visitors = append(c.Visitors, coll)
 	}
 	tree, err := checker.ParseCheck(src, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tree, err = patchMemory(src, tree, c); err != nil { // see memory.go
-		return nil, err
+		return nil, nil, err
 	}
 	var env envRef
 	ast.Walk(&tree.Node, &env)
 	if env.found {
-		return nil, (&file.Error{Location: env.loc, Message: "unknown name $env"}).Bind(tree.Source)
+		return nil, nil, (&file.Error{Location: env.loc, Message: "unknown name $env"}).Bind(tree.Source)
 	}
 	ast.Walk(&tree.Node, nullableEquality{})
 	if c.Optimize {
 		if err := optimizer.Optimize(&tree.Node, c); err != nil {
 			var fe *file.Error
 			if errors.As(err, &fe) {
-				return nil, fe.Bind(tree.Source)
+				return nil, nil, fe.Bind(tree.Source)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 	}
+	if !compile {
+		return tree.Node, nil, nil
+	}
 	ast.Walk(&tree.Node, getPatch{}) // see fetch.go
-	return compiler.Compile(tree, c)
+	prog, err := compiler.Compile(tree, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tree.Node, prog, nil
 }
 
 var (

@@ -4,15 +4,17 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 )
 
 // Expr is one `${ ... }` expression: its source and position, decoded by the
-// loader, and its program, compiled by the checker against the names in
-// scope where it stands.
+// loader, and its checked tree and program, made by the checker against the
+// names in scope where it stands.
 type Expr struct {
 	Src     string
-	Program *vm.Program // nil until checked, and when the check failed
+	Tree    ast.Node    // the checked tree; nil until checked, and when the check failed
+	Program *vm.Program // the compiled program; also nil when the project was loaded only to be checked (load.Options.CheckOnly)
 	Pos     Pos         // of the expression's first character
 	Off     int         // byte offset of Src in its scalar's value, for positions inside it
 }

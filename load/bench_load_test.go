@@ -43,14 +43,20 @@ func writeBigProject(tb testing.TB, dir string, flows, steps int) {
 	}
 }
 
-// BenchmarkLoad200x20 loads and checks a project of 200 flows of 20 steps
-// (target: under 300 ms per load).
-func BenchmarkLoad200x20(b *testing.B) {
+// BenchmarkLoad200x20 loads, checks and compiles a project of 200 flows of
+// 20 steps, as `flowrun run` loads a project.
+func BenchmarkLoad200x20(b *testing.B) { benchLoadBig(b, Options{}) }
+
+// BenchmarkValidate200x20 is BenchmarkLoad200x20 as `flowrun validate` and
+// the editor load it: checked, not compiled (Options.CheckOnly).
+func BenchmarkValidate200x20(b *testing.B) { benchLoadBig(b, Options{CheckOnly: true}) }
+
+func benchLoadBig(b *testing.B, o Options) {
 	dir := b.TempDir()
 	writeBigProject(b, dir, 200, 20)
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := Project(dir)
+		p, err := ProjectWith(dir, o)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -62,7 +68,7 @@ func BenchmarkLoad200x20(b *testing.B) {
 
 // BenchmarkValidateConnectors loads and checks every shipped connector
 // (connectors/*), as `flowrun validate` does without the shape cache: parse,
-// schema, check.
+// schema, check (not compile: Options.CheckOnly).
 func BenchmarkValidateConnectors(b *testing.B) {
 	dirs, err := filepath.Glob(filepath.Join("..", "connectors", "*", "connector.yaml"))
 	if err != nil || len(dirs) == 0 {
@@ -71,7 +77,7 @@ func BenchmarkValidateConnectors(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for _, c := range dirs {
-			if _, err := Project(filepath.Dir(c)); err != nil {
+			if _, err := ProjectWith(filepath.Dir(c), Options{CheckOnly: true}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -40,11 +40,16 @@ type Options struct {
 	// names them, filepath.Join(dir, "flows", "x.yaml"). A .yaml or .yml
 	// file under flows/ or tests/ that is only in the overlay is loaded too.
 	Overlay map[string][]byte
+	// CheckOnly checks every expression but compiles none to a program
+	// (check.Project without compile): for validate and the editor, which
+	// never run what they load. Such a project must not be run: its first
+	// expression fails ("was not compiled").
+	CheckOnly bool
 }
 
 // ProjectWith is Project with options.
 func ProjectWith(dir string, o Options) (*lang.Project, error) {
-	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay}
+	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay, checkOnly: o.CheckOnly}
 	p := l.load()
 	if len(l.d.List) > 0 {
 		return nil, l.d.List.Sort()
@@ -60,7 +65,7 @@ func ProjectWith(dir string, o Options) (*lang.Project, error) {
 // Editors use it to complete and navigate a project that has problems; a
 // project with problems must not be run.
 func Inspect(dir string, o Options) (*lang.Project, lang.Diagnostics) {
-	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay}
+	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay, checkOnly: o.CheckOnly}
 	p := l.load()
 	return p, l.d.List.Sort()
 }
@@ -68,9 +73,11 @@ func Inspect(dir string, o Options) (*lang.Project, lang.Diagnostics) {
 type loader struct {
 	dir    string
 	shapes *ShapeCache
-	d      lang.Diags
-	proj   *lang.Project
-	flows  []*flowSrc
+	// checkOnly: Options.CheckOnly
+	checkOnly bool
+	d         lang.Diags
+	proj      *lang.Project
+	flows     []*flowSrc
 
 	fileInvalid bool // set by parseFile: the schema found problems in the last file
 	// bad holds the nodes the schema found problems at; a step holding one
@@ -187,7 +194,7 @@ func (l *loader) load() *lang.Project {
 		}
 	}
 	if p.Connector != nil {
-		check.Project(p, checked, l.broken, &l.d)
+		check.Project(p, checked, l.broken, &l.d, !l.checkOnly)
 	}
 	for _, f := range tests {
 		n := l.parseFile(f, "test", false)

@@ -92,7 +92,7 @@ func (s *Server) load(root string) *project {
 		p = &project{root: root, published: map[string]bool{}}
 		s.projects[root] = p
 	}
-	p.proj, p.diags = load.Inspect(root, load.Options{Overlay: over})
+	p.proj, p.diags = load.Inspect(root, load.Options{Overlay: over, CheckOnly: true}) // the editor runs nothing
 	p.texts = map[string][]string{}
 	return p
 }

@@ -48,7 +48,7 @@ func (ev *evaluator) release() {
 
 func (ev *evaluator) run(e *lang.Expr) (any, error) {
 	if e.Program == nil {
-		return nil, fmt.Errorf("expression %q was not compiled", e.Src)
+		return nil, fmt.Errorf("expression %q was not compiled (was the project loaded with load.Options.CheckOnly?)", e.Src)
 	}
 	if ev.vm == nil {
 		ev.vm = new(vm.VM)

@@ -63,7 +63,9 @@ func runValidate(e *env, o *validateOptions) error {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && filepath.Base(p) == "connector.yaml" {
 			p = filepath.Dir(p)
 		}
-		_, err := load.ProjectWith(p, loadOptions())
+		lo := loadOptions()
+		lo.CheckOnly = true // validate runs nothing: check, do not compile
+		_, err := load.ProjectWith(p, lo)
 		if err == nil {
 			continue
 		}
