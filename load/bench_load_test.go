@@ -83,3 +83,35 @@ func BenchmarkValidateConnectors(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEdit200x20 is what the language server does on an edit of one
+// flow of the 200 x 20 project: load it again, checked only, with the
+// edited file in the overlay; "cold" without a ParseCache, "cached" with
+// the project's cache (only the edited file is parsed again).
+func BenchmarkEdit200x20(b *testing.B) {
+	dir := b.TempDir()
+	writeBigProject(b, dir, 200, 20)
+	path := filepath.Join(dir, "flows", "flow_7.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bc := range []struct {
+		name  string
+		cache *ParseCache
+	}{{"cold", nil}, {"cached", NewParseCache()}} {
+		b.Run(bc.name, func(b *testing.B) {
+			Inspect(dir, Options{CheckOnly: true, ParseCache: bc.cache}) // the project as opened
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				over := map[string][]byte{path: fmt.Appendf(append([]byte(nil), data...), "# edit %d\n", i)}
+				p, ds := Inspect(dir, Options{Overlay: over, CheckOnly: true, ParseCache: bc.cache})
+				if len(ds) > 0 || len(p.Flows) != 200 {
+					b.Fatalf("%d flows, %v", len(p.Flows), ds)
+				}
+			}
+		})
+	}
+}

@@ -45,12 +45,16 @@ type Options struct {
 	// never run what they load. Such a project must not be run: its first
 	// expression fails ("was not compiled").
 	CheckOnly bool
+	// ParseCache, when set, reuses the trees of files whose bytes have not
+	// changed since the last load with it (see ParseCache).
+	ParseCache *ParseCache
 }
 
 // ProjectWith is Project with options.
 func ProjectWith(dir string, o Options) (*lang.Project, error) {
-	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay, checkOnly: o.CheckOnly}
+	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay, checkOnly: o.CheckOnly, parsed: o.ParseCache, read: map[string]bool{}}
 	p := l.load()
+	l.parsed.keep(l.read)
 	if len(l.d.List) > 0 {
 		return nil, l.d.List.Sort()
 	}
@@ -65,8 +69,9 @@ func ProjectWith(dir string, o Options) (*lang.Project, error) {
 // Editors use it to complete and navigate a project that has problems; a
 // project with problems must not be run.
 func Inspect(dir string, o Options) (*lang.Project, lang.Diagnostics) {
-	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay, checkOnly: o.CheckOnly}
+	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay, checkOnly: o.CheckOnly, parsed: o.ParseCache, read: map[string]bool{}}
 	p := l.load()
+	l.parsed.keep(l.read)
 	return p, l.d.List.Sort()
 }
 
@@ -75,6 +80,8 @@ type loader struct {
 	shapes *ShapeCache
 	// checkOnly: Options.CheckOnly
 	checkOnly bool
+	parsed    *ParseCache     // Options.ParseCache
+	read      map[string]bool // the files read, for parsed.keep
 	d         lang.Diags
 	proj      *lang.Project
 	flows     []*flowSrc
@@ -272,6 +279,14 @@ func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
 		return nil
 	}
 	l.lastData = data
+	l.read[path] = true
+	if f := l.parsed.get(path, kind, data); f != nil {
+		for _, e := range f.errs {
+			l.schemaError(f.node, e)
+		}
+		l.fileInvalid = len(f.errs) > 0
+		return f.node
+	}
 	n, err := ParseYAML(path, data)
 	if err != nil {
 		var ds lang.Diagnostics
@@ -286,18 +301,18 @@ func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
 		l.d.Add(n.Pos, "a project file is a mapping that starts with `flowrun: 1`", "expected a mapping of keys, got %s", n.Kind)
 		return nil
 	}
-	if l.shapes.known(kind, data) {
-		l.fileInvalid = false
-		return n
+	var errs []schema.Error
+	if !l.shapes.known(kind, data) {
+		errs = schema.ValidateNode(kind, n)
+		if len(errs) == 0 {
+			l.shapes.add(kind, data)
+		}
 	}
-	errs := schema.ValidateNode(kind, n)
 	for _, e := range errs {
 		l.schemaError(n, e)
 	}
 	l.fileInvalid = len(errs) > 0
-	if !l.fileInvalid {
-		l.shapes.add(kind, data)
-	}
+	l.parsed.put(path, &parsedFile{kind: kind, data: data, node: n, errs: errs})
 	return n
 }
 

@@ -76,6 +76,9 @@ type project struct {
 	// published lists the files whose diagnostics were last sent non-empty,
 	// so that a file whose problems are gone is cleared.
 	published map[string]bool
+	// parsed keeps the trees of files that did not change since the last
+	// load: an edit parses only the edited file again.
+	parsed *load.ParseCache
 }
 
 // load (re)loads the project at root with the open documents overlaying
@@ -89,10 +92,10 @@ func (s *Server) load(root string) *project {
 	}
 	p := s.projects[root]
 	if p == nil {
-		p = &project{root: root, published: map[string]bool{}}
+		p = &project{root: root, published: map[string]bool{}, parsed: load.NewParseCache()}
 		s.projects[root] = p
 	}
-	p.proj, p.diags = load.Inspect(root, load.Options{Overlay: over, CheckOnly: true}) // the editor runs nothing
+	p.proj, p.diags = load.Inspect(root, load.Options{Overlay: over, CheckOnly: true, ParseCache: p.parsed}) // the editor runs nothing
 	p.texts = map[string][]string{}
 	return p
 }
