@@ -24,9 +24,9 @@ func TestParseCacheEdits(t *testing.T) {
 	edits := []map[string][]byte{
 		nil,
 		{a: []byte("flowrun: 1\nname: a\ntype: action\nsteps:\n  - log: ${ nope }\n")}, // a check problem
-		{a: []byte("flowrun: 1\nname: a\ntype: action\nsteps:\n  - log: [\n")},          // a syntax error
-		{a: []byte("flowrun: 1\nname: a\ntype: action\nsteps:\n  - lag: hi\n")},          // a schema problem
-		{b: []byte("flowrun: 1\nname: b\ntype: action\nsteps:\n  - call: zz\n")},         // another file
+		{a: []byte("flowrun: 1\nname: a\ntype: action\nsteps:\n  - log: [\n")},         // a syntax error
+		{a: []byte("flowrun: 1\nname: a\ntype: action\nsteps:\n  - lag: hi\n")},        // a schema problem
+		{b: []byte("flowrun: 1\nname: b\ntype: action\nsteps:\n  - call: zz\n")},       // another file
 		nil, // back to the disk
 	}
 	cache := NewParseCache()
