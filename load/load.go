@@ -80,8 +80,9 @@ type loader struct {
 	shapes *ShapeCache
 	// checkOnly: Options.CheckOnly
 	checkOnly bool
-	parsed    *ParseCache     // Options.ParseCache
-	read      map[string]bool // the files read, for parsed.keep
+	parsed    *ParseCache           // Options.ParseCache
+	read      map[string]bool       // the files read, for parsed.keep
+	pre       map[string]prefetched // flow files read and parsed ahead (prefetch.go)
 	d         lang.Diags
 	proj      *lang.Project
 	flows     []*flowSrc
@@ -158,6 +159,7 @@ func (l *loader) load() *lang.Project {
 	files, tests = l.overlayFiles(files, tests)
 	sort.Strings(files)
 	sort.Strings(tests)
+	l.prefetch(files, "flow")
 	if cnode != nil {
 		p.Connector = l.connector(cfile, cnode)
 	}
@@ -273,10 +275,14 @@ func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
 		l.d.Add(lang.Pos{File: path, Line: 1, Col: 1}, "split it into several files", "file is %s, over the %s limit for a project file", value.Bytes(int(st.Size())), value.Bytes(MaxFileBytes))
 		return nil
 	}
-	data, err := l.readFile(path)
-	if err != nil {
-		l.d.Add(lang.Pos{File: path}, "", "cannot read: %s", errText(err))
-		return nil
+	pf, pre := l.pre[path] // prefetch.go
+	data := pf.data
+	if !pre {
+		data, err = l.readFile(path)
+		if err != nil {
+			l.d.Add(lang.Pos{File: path}, "", "cannot read: %s", errText(err))
+			return nil
+		}
 	}
 	l.lastData = data
 	l.read[path] = true
@@ -287,15 +293,17 @@ func (l *loader) parseFile(path, kind string, required bool) *lang.Node {
 		l.fileInvalid = len(f.errs) > 0
 		return f.node
 	}
-	n, err := ParseYAML(path, data)
-	if err != nil {
-		var ds lang.Diagnostics
-		if errors.As(err, &ds) {
-			l.d.List = append(l.d.List, ds...)
-		} else {
-			l.d.Add(lang.Pos{File: path, Line: 1, Col: 1}, "", "%v", err)
+	n := pf.node
+	if n == nil {
+		if n, err = ParseYAML(path, data); err != nil {
+			var ds lang.Diagnostics
+			if errors.As(err, &ds) {
+				l.d.List = append(l.d.List, ds...)
+			} else {
+				l.d.Add(lang.Pos{File: path, Line: 1, Col: 1}, "", "%v", err)
+			}
+			return nil
 		}
-		return nil
 	}
 	if n.Kind != lang.MapNode {
 		l.d.Add(n.Pos, "a project file is a mapping that starts with `flowrun: 1`", "expected a mapping of keys, got %s", n.Kind)
