@@ -19,7 +19,7 @@ func TestPrefetchAgrees(t *testing.T) {
 	broken := map[string]string{
 		"flows/flow_3.yaml":  "flowrun: 1\nname: flow_3\ntype: helper\nsteps:\n  - log: [\n", // does not parse
 		"flows/flow_9.yaml":  "flowrun: 1\nname: flow_9\ntype: helper\nsteps:\n  - lag: x\n", // schema
-		"flows/flow_12.yaml": "",                                                            // empty
+		"flows/flow_12.yaml": "",                                                             // empty
 		"flows/zz.yaml":      "flowrun: 1\nname: zz\ntype: action\nsteps:\n  - log: ${ nope }\n",
 	}
 	for name, text := range broken {
