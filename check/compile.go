@@ -2,7 +2,6 @@ package check
 
 import (
 	"errors"
-	"maps"
 	"reflect"
 	"strings"
 	"sync"
@@ -251,8 +250,7 @@ func Options() []expr.Option {
 		for _, o := range append(builtins.Options(), clockOptions()...) { // clock.go
 			o(c)
 		}
-		fns := c.Functions
-		maps.Copy(fns, memoryFunctions(fns)) // memory.go
+		fns := c.Functions // memory.go adds its functions to a config when a rewrite needs them
 		opts = []expr.Option{func(c *conf.Config) {
 			for name, fn := range fns {
 				c.Functions[name] = fn

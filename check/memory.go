@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
@@ -91,7 +92,11 @@ func (p *memoryPatch) Visit(node *ast.Node) {
 		return
 	}
 	if _, ok := p.funcs[name]; !ok {
-		return
+		f := memoryFunction(name, p.funcs)
+		if f == nil {
+			return
+		}
+		p.funcs[name] = f // the config's own table: the re-check and the compiler find it there
 	}
 	loc := (*node).Location()
 	callee, mem := &ast.IdentifierNode{Value: name}, &ast.IdentifierNode{Value: memoryName}
@@ -131,58 +136,83 @@ func addable(n ast.Node) bool {
 	return false
 }
 
-// memoryFunctions are the functions the rewritten calls name, made from
-// the originals (expr's builtins, or flowrun's in fns).
-func memoryFunctions(fns conf.FunctionsTable) conf.FunctionsTable {
-	out := conf.FunctionsTable{}
-	add := func(args ...any) (any, error) {
-		a, b := args[1], args[2]
+// memoryFunction returns the function a rewritten call names (addName,
+// guardPrefix+<builtin>), made from the original in fns (flowrun's builtin
+// of that name, else expr's) the first time a rewrite needs it: building
+// their signatures takes reflect.FuncOf, 140-280 us for all of them, which
+// a load with no such call (a cold `flowrun run` of a small flow) does not
+// pay. nil for a name that has none.
+func memoryFunction(name string, fns conf.FunctionsTable) *builtin.Function {
+	if f, ok := memoryFuncs.Load(name); ok {
+		return f.(*builtin.Function)
+	}
+	var f *builtin.Function
+	switch name {
+	case addName, addStringName, addListName:
+		ret := map[string]reflect.Type{addName: anyType, addStringName: reflect.TypeFor[string](), addListName: reflect.TypeFor[[]any]()}[name]
+		f = &builtin.Function{Name: name, Func: memoryAdd,
+			Types: []reflect.Type{reflect.FuncOf([]reflect.Type{anyType, anyType, anyType}, []reflect.Type{ret}, false)}}
+	default:
+		f = guardFunction(strings.TrimPrefix(name, guardPrefix), fns)
+		if f == nil {
+			return nil
+		}
+	}
+	actual, _ := memoryFuncs.LoadOrStore(name, f)
+	return actual.(*builtin.Function)
+}
+
+// memoryFuncs holds the functions memoryFunction made, by name.
+var memoryFuncs sync.Map
+
+// memoryAdd is a + b, charged to the budget in args[0].
+func memoryAdd(args ...any) (any, error) {
+	a, b := args[1], args[2]
+	if m, ok := args[0].(lang.MemoryBudget); ok && m != nil {
+		if err := m.Check(estimateAdd(a, b, m.Limit())); err != nil {
+			return nil, err
+		}
+	}
+	return runtime.Add(a, b), nil
+}
+
+// guardFunction is the guarded form of the builtin name: its estimate is
+// charged to the budget in args[0] before the original runs on the rest.
+func guardFunction(name string, fns conf.FunctionsTable) *builtin.Function {
+	estimate, ok := memoryGuarded[name]
+	if !ok {
+		return nil
+	}
+	orig := fns[name]
+	if orig == nil {
+		if i, ok := builtin.Index[name]; ok {
+			orig = builtin.Builtins[i]
+		}
+	}
+	if orig == nil || len(orig.Types) == 0 {
+		return nil
+	}
+	types := make([]reflect.Type, len(orig.Types))
+	for i, t := range orig.Types {
+		in := []reflect.Type{anyType}
+		for j := range t.NumIn() {
+			in = append(in, t.In(j))
+		}
+		outs := make([]reflect.Type, t.NumOut())
+		for j := range outs {
+			outs[j] = t.Out(j)
+		}
+		types[i] = reflect.FuncOf(in, outs, t.IsVariadic())
+	}
+	call := callOf(orig)
+	return &builtin.Function{Name: guardPrefix + name, Types: types, Func: func(args ...any) (any, error) {
 		if m, ok := args[0].(lang.MemoryBudget); ok && m != nil {
-			if err := m.Check(estimateAdd(a, b, m.Limit())); err != nil {
-				return nil, err
+			if err := m.Check(estimate(args[1:], m.Limit())); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		return runtime.Add(a, b), nil
-	}
-	sig := func(ret any) []reflect.Type {
-		return []reflect.Type{reflect.FuncOf([]reflect.Type{anyType, anyType, anyType}, []reflect.Type{reflect.TypeOf(ret).Elem()}, false)}
-	}
-	out[addName] = &builtin.Function{Name: addName, Func: add, Types: sig(new(any))}
-	out[addStringName] = &builtin.Function{Name: addStringName, Func: add, Types: sig(new(string))}
-	out[addListName] = &builtin.Function{Name: addListName, Func: add, Types: sig(new([]any))}
-	for name, estimate := range memoryGuarded {
-		orig := fns[name]
-		if orig == nil {
-			if i, ok := builtin.Index[name]; ok {
-				orig = builtin.Builtins[i]
-			}
-		}
-		if orig == nil || len(orig.Types) == 0 {
-			continue
-		}
-		types := make([]reflect.Type, len(orig.Types))
-		for i, t := range orig.Types {
-			in := []reflect.Type{anyType}
-			for j := range t.NumIn() {
-				in = append(in, t.In(j))
-			}
-			outs := make([]reflect.Type, t.NumOut())
-			for j := range outs {
-				outs[j] = t.Out(j)
-			}
-			types[i] = reflect.FuncOf(in, outs, t.IsVariadic())
-		}
-		call := callOf(orig)
-		out[guardPrefix+name] = &builtin.Function{Name: guardPrefix + name, Types: types, Func: func(args ...any) (any, error) {
-			if m, ok := args[0].(lang.MemoryBudget); ok && m != nil {
-				if err := m.Check(estimate(args[1:], m.Limit())); err != nil {
-					return nil, fmt.Errorf("%s: %w", name, err)
-				}
-			}
-			return call(args[1:])
-		}}
-	}
-	return out
+		return call(args[1:])
+	}}
 }
 
 func callOf(f *builtin.Function) func(args []any) (any, error) {
