@@ -31,6 +31,8 @@ type projChecker struct {
 	cfg     *conf.Config
 	natures map[unsafe.Pointer]nature.Nature
 	compile bool // compile programs, not only check (Project)
+	// the types of `connection` and `flow`, the same in every flow
+	connType, flowType types.Type
 }
 
 // Project checks a decoded project: the expressions of connector.yaml and
@@ -198,12 +200,15 @@ func (s *scope) boolean(v *lang.Value, what string) {
 
 // flow checks one flow: each section in a scope of its own.
 func (c *projChecker) flow(f *lang.Flow) {
+	if c.connType == nil { // one per project, so that its nature is built once (typeNature)
+		c.connType, c.flowType = connectionType(c.proj.Connector), lang.FlowObject.Type()
+	}
 	conn := c.proj.Connector
 	base := types.Map{
 		"inputs":     fieldsType(f.Inputs),
-		"connection": connectionType(conn),
+		"connection": c.connType,
 		"connector":  connectorType,
-		"flow":       lang.FlowObject.Type(),
+		"flow":       c.flowType,
 	}
 	section := func(sec lang.Section, extra types.Map) {
 		env := maps.Clone(base)
