@@ -38,6 +38,7 @@ func analyze(f *lang.Flow) {
 
 type useCollector struct {
 	members []*ast.MemberNode
+	inner   map[ast.Node]bool // objects(), once every expression is visited
 	// the member accesses compiled as calls of get (fetch.go),
 	// and the members whose object is one, as the accesses they stand for
 	alias    map[ast.Node]*ast.MemberNode
@@ -180,11 +181,20 @@ func (c *useCollector) loopInputs(escape bool) map[string]bool {
 // inputsEscape reports whether some `inputs` is not the object of a member
 // access (inputs.x, inputs["x"], inputs?.x): `inputs` as a value, passed to
 // a function or returned.
-func (c *useCollector) inputsEscape() bool {
-	inner := map[ast.Node]bool{}
-	for _, m := range c.members {
-		inner[m.Node] = true
+// objects is the set of nodes that are the object of a member access,
+// built once for result and inputsEscape.
+func (c *useCollector) objects() map[ast.Node]bool {
+	if c.inner == nil {
+		c.inner = make(map[ast.Node]bool, len(c.members))
+		for _, m := range c.members {
+			c.inner[m.Node] = true
+		}
 	}
+	return c.inner
+}
+
+func (c *useCollector) inputsEscape() bool {
+	inner := c.objects()
 	for _, id := range c.inputs {
 		if !inner[id] {
 			return true
@@ -195,10 +205,7 @@ func (c *useCollector) inputsEscape() bool {
 
 func (c *useCollector) result() lang.StepReads {
 	u := lang.StepReads{Whole: map[string]bool{}, Fields: map[string]map[string]bool{}}
-	inner := map[ast.Node]bool{} // nodes that are the object of a member access
-	for _, m := range c.members {
-		inner[m.Node] = true
-	}
+	inner := c.objects()
 	for _, id := range c.idents {
 		if !inner[id] {
 			u.All = true // `steps` as a value
