@@ -259,23 +259,21 @@ func (o *scheduleOptions) create(e *env, h *trigger.Host, t *trigger.Trigger, co
 
 // remove deletes a poll trigger's Schedule.
 func (o *scheduleOptions) remove(e *env, triggerID string) error {
-	if err := o.check(); err != nil || o.engine == "" {
-		return err
-	}
-	c, err := o.temporal.dial(e)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := tengine.DeletePollSchedule(e.ctx, c, triggerID); err != nil {
-		return &exitError{code: exitFailed, msg: fmt.Sprintf("schedule %s: %v", tengine.PollScheduleID(triggerID), err)}
-	}
-	fmt.Fprintf(e.stdout, "schedule %s is deleted\n", tengine.PollScheduleID(triggerID))
-	return nil
+	return o.onSchedule(e, triggerID, "is deleted", func(c client.Client) error {
+		return tengine.DeletePollSchedule(e.ctx, c, triggerID)
+	})
 }
 
 // pause pauses or unpauses a poll trigger's Schedule.
 func (o *scheduleOptions) pause(e *env, triggerID string, pause bool) error {
+	return o.onSchedule(e, triggerID, "", func(c client.Client) error {
+		return tengine.PausePollSchedule(e.ctx, c, triggerID, pause, "flowrun trigger")
+	})
+}
+
+// onSchedule runs op on a poll trigger's Schedule with --engine temporal,
+// and says done ("is deleted") when it is not "".
+func (o *scheduleOptions) onSchedule(e *env, triggerID, done string, op func(client.Client) error) error {
 	if err := o.check(); err != nil || o.engine == "" {
 		return err
 	}
@@ -284,8 +282,11 @@ func (o *scheduleOptions) pause(e *env, triggerID string, pause bool) error {
 		return err
 	}
 	defer c.Close()
-	if err := tengine.PausePollSchedule(e.ctx, c, triggerID, pause, "flowrun trigger"); err != nil {
+	if err := op(c); err != nil {
 		return &exitError{code: exitFailed, msg: fmt.Sprintf("schedule %s: %v", tengine.PollScheduleID(triggerID), err)}
+	}
+	if done != "" {
+		fmt.Fprintf(e.stdout, "schedule %s %s\n", tengine.PollScheduleID(triggerID), done)
 	}
 	return nil
 }
