@@ -1,6 +1,7 @@
 package load
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,6 +70,10 @@ func FuzzLoad(f *testing.F) {
 			t.Fatal(err)
 		}
 		_, err = Project(dir)
+		// validate's check-only load finds the same problems
+		if _, err2 := ProjectWith(dir, Options{CheckOnly: true}); fmt.Sprint(err) != fmt.Sprint(err2) {
+			t.Fatalf("compiled and checked-only loads differ:\n%v\n%v", err, err2)
+		}
 		lines := len(regexp.MustCompile("\r\n|\r|\n").Split(string(data), -1)) // YAML line breaks
 		if ds, ok := err.(lang.Diagnostics); ok {
 			for _, d := range ds {
