@@ -32,6 +32,15 @@ func TestShippedConnectors(t *testing.T) {
 			t.Log(lastLine(out.String()))
 		})
 	}
+	// All of them in one call, as CI runs it: the projects load in parallel.
+	args := []string{"validate"}
+	for _, c := range dirs {
+		args = append(args, filepath.Dir(c))
+	}
+	var out, errb bytes.Buffer
+	if code := Main(append(args, "../../testdata/valid"), nil, &out, &errb); code != 0 {
+		t.Fatalf("flowrun validate of every connector: exit %d\n%s%s", code, out.String(), errb.String())
+	}
 }
 
 func lastLine(s string) string {

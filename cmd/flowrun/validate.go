@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/load"
@@ -58,14 +60,26 @@ func runValidate(e *env, o *validateOptions) error {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	var all lang.Diagnostics
-	for _, p := range paths {
+	// The projects load on every CPU at once (each load is independent);
+	// their problems are then taken in the order of the paths.
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, p := range paths {
 		if st, err := os.Stat(p); err == nil && !st.IsDir() && filepath.Base(p) == "connector.yaml" {
 			p = filepath.Dir(p)
 		}
-		lo := loadOptions()
-		lo.CheckOnly = true // validate runs nothing: check, do not compile
-		_, err := load.ProjectWith(p, lo)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			lo := loadOptions()
+			lo.CheckOnly = true // validate runs nothing: check, do not compile
+			_, errs[i] = load.ProjectWith(p, lo)
+		})
+	}
+	wg.Wait()
+	var all lang.Diagnostics
+	for _, err := range errs {
 		if err == nil {
 			continue
 		}
