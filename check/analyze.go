@@ -178,9 +178,6 @@ func (c *useCollector) loopInputs(escape bool) map[string]bool {
 	return out
 }
 
-// inputsEscape reports whether some `inputs` is not the object of a member
-// access (inputs.x, inputs["x"], inputs?.x): `inputs` as a value, passed to
-// a function or returned.
 // objects is the set of nodes that are the object of a member access,
 // built once for result and inputsEscape.
 func (c *useCollector) objects() map[ast.Node]bool {
@@ -193,6 +190,9 @@ func (c *useCollector) objects() map[ast.Node]bool {
 	return c.inner
 }
 
+// inputsEscape reports whether some `inputs` is not the object of a member
+// access (inputs.x, inputs["x"], inputs?.x): `inputs` as a value, passed to
+// a function or returned.
 func (c *useCollector) inputsEscape() bool {
 	inner := c.objects()
 	for _, id := range c.inputs {

@@ -203,7 +203,6 @@ func (c *projChecker) flow(f *lang.Flow) {
 	if c.connType == nil { // one per project, so that its nature is built once (typeNature)
 		c.connType, c.flowType = connectionType(c.proj.Connector), lang.FlowObject.Type()
 	}
-	conn := c.proj.Connector
 	base := types.Map{
 		"inputs":     fieldsType(f.Inputs),
 		"connection": c.connType,
@@ -231,7 +230,7 @@ func (c *projChecker) flow(f *lang.Flow) {
 		hook := lang.WebhookObject.Type()
 		reg := types.Map{types.Extra: types.Any}
 		if v := f.Verify; v != nil {
-			vs := c.newScope(f, types.Map{"registration": reg, "webhook": hook, "inputs": fieldsType(f.Inputs), "connection": connectionType(conn)})
+			vs := c.newScope(f, types.Map{"registration": reg, "webhook": hook, "inputs": fieldsType(f.Inputs), "connection": c.connType})
 			vs.value(v.Secret)
 			if !v.Broken { // else the schema said what is wrong
 				c.verify(v)

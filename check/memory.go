@@ -147,11 +147,17 @@ func memoryFunction(name string, fns conf.FunctionsTable) *builtin.Function {
 		return f.(*builtin.Function)
 	}
 	var f *builtin.Function
-	switch name {
-	case addName, addStringName, addListName:
-		ret := map[string]reflect.Type{addName: anyType, addStringName: reflect.TypeFor[string](), addListName: reflect.TypeFor[[]any]()}[name]
-		f = &builtin.Function{Name: name, Func: memoryAdd,
+	add := func(ret reflect.Type) *builtin.Function {
+		return &builtin.Function{Name: name, Func: memoryAdd,
 			Types: []reflect.Type{reflect.FuncOf([]reflect.Type{anyType, anyType, anyType}, []reflect.Type{ret}, false)}}
+	}
+	switch name {
+	case addName:
+		f = add(anyType)
+	case addStringName:
+		f = add(reflect.TypeFor[string]())
+	case addListName:
+		f = add(reflect.TypeFor[[]any]())
 	default:
 		f = guardFunction(strings.TrimPrefix(name, guardPrefix), fns)
 		if f == nil {

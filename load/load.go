@@ -52,9 +52,7 @@ type Options struct {
 
 // ProjectWith is Project with options.
 func ProjectWith(dir string, o Options) (*lang.Project, error) {
-	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay, checkOnly: o.CheckOnly, parsed: o.ParseCache, read: map[string]bool{}}
-	p := l.load()
-	l.parsed.keep(l.read)
+	p, l := loadWith(dir, o)
 	if len(l.d.List) > 0 {
 		return nil, l.d.List.Sort()
 	}
@@ -69,10 +67,17 @@ func ProjectWith(dir string, o Options) (*lang.Project, error) {
 // Editors use it to complete and navigate a project that has problems; a
 // project with problems must not be run.
 func Inspect(dir string, o Options) (*lang.Project, lang.Diagnostics) {
+	p, l := loadWith(dir, o)
+	return p, l.d.List.Sort()
+}
+
+// loadWith loads the project in dir with o, and keeps in o.ParseCache only
+// the files this load read.
+func loadWith(dir string, o Options) (*lang.Project, *loader) {
 	l := &loader{dir: dir, shapes: o.ShapeCache, overlay: o.Overlay, checkOnly: o.CheckOnly, parsed: o.ParseCache, read: map[string]bool{}}
 	p := l.load()
 	l.parsed.keep(l.read)
-	return p, l.d.List.Sort()
+	return p, l
 }
 
 type loader struct {

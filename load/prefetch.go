@@ -30,10 +30,10 @@ func (l *loader) prefetch(paths []string, kind string) {
 		return
 	}
 	out := make([]prefetched, len(paths))
-	var next sync.WaitGroup
+	var wg sync.WaitGroup
 	jobs := make(chan int)
 	for range workers {
-		next.Go(func() {
+		wg.Go(func() {
 			for i := range jobs {
 				out[i] = l.prefetchOne(paths[i], kind)
 			}
@@ -43,7 +43,7 @@ func (l *loader) prefetch(paths []string, kind string) {
 		jobs <- i
 	}
 	close(jobs)
-	next.Wait()
+	wg.Wait()
 	l.pre = make(map[string]prefetched, len(paths))
 	for i, p := range paths {
 		if out[i].data != nil {

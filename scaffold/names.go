@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/flowrun/flowrun/lang"
 )
 
 // snake turns an identifier from a description (listUsers, get-stations,
@@ -43,13 +45,7 @@ func snake(s string) string {
 var multiUnderscore = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`_+`) })
 
 // validName reports whether s is a flowrun name.
-func validName(s string) bool { return nameRE().MatchString(s) }
-
-var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_]*$`) })
-
-// fieldKeyRE is what the language accepts as a field name (properties of an
-// object field): wire names outside it cannot be declared.
-var fieldKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+func validName(s string) bool { return lang.IsName(s) }
 
 // names hands out unique names.
 type names map[string]bool

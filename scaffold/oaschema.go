@@ -8,6 +8,8 @@ import (
 
 	"github.com/pb33f/go-yaml"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
+
+	"github.com/flowrun/flowrun/lang"
 )
 
 // fld is a flowrun field (SPEC §2) derived from a JSON Schema.
@@ -156,7 +158,7 @@ func field(sp *base.SchemaProxy, depth int, refs []string, left *int) *fld {
 				req[r] = true
 			}
 			for name, p := range s.Properties.FromOldest() {
-				if !fieldKeyRE().MatchString(name) {
+				if !lang.IsIdent(name) {
 					f.skipped = append(f.skipped, name)
 					continue
 				}

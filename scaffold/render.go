@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/flowrun/flowrun/lang"
 )
 
 const (
@@ -269,7 +271,7 @@ func valueExpr(pr *param) string {
 func writeField(b *strings.Builder, name string, f *fld, indent int) {
 	pad := strings.Repeat(" ", indent)
 	key := name
-	if !fieldKeyRE().MatchString(key) {
+	if !lang.IsIdent(key) {
 		key = jsonText(key)
 	}
 	if simpleField(f) {

@@ -21,7 +21,6 @@ import (
 
 	tengine "github.com/flowrun/flowrun/engine/temporal"
 	"github.com/flowrun/flowrun/lang"
-	"github.com/flowrun/flowrun/load"
 	"github.com/flowrun/flowrun/trigger"
 	"github.com/flowrun/flowrun/trigger/pgstore"
 )
@@ -86,9 +85,9 @@ func (o *temporalOptions) dialWith(e *env, blobs tengine.BlobStore) (client.Clie
 func runWorker(e *env, o *workerOptions) error {
 	projects := map[string]*lang.Project{}
 	for _, dir := range o.projects {
-		p, err := load.Project(dir)
+		p, err := loadProject(e, dir) // root.go
 		if err != nil {
-			return loadFailed(e, err)
+			return err
 		}
 		if _, dup := projects[p.Connector.Name]; dup {
 			return usageErr("two projects are named %q", p.Connector.Name)
@@ -170,9 +169,9 @@ func deleteOldBlobs(e *env, st *pgstore.Store, keep time.Duration) {
 }
 
 func runStart(e *env, o *startOptions) error {
-	p, err := load.Project(o.project)
+	p, err := loadProject(e, o.project) // root.go
 	if err != nil {
-		return loadFailed(e, err)
+		return err
 	}
 	if p.Flow(o.flow) == nil {
 		return usageErr("project %q has no flow %q", p.Connector.Name, o.flow)
@@ -266,7 +265,11 @@ func (o *scheduleOptions) remove(e *env, triggerID string) error {
 
 // pause pauses or unpauses a poll trigger's Schedule.
 func (o *scheduleOptions) pause(e *env, triggerID string, pause bool) error {
-	return o.onSchedule(e, triggerID, "", func(c client.Client) error {
+	done := "" // trigger resume reports the trigger, not the Schedule
+	if pause {
+		done = "is paused"
+	}
+	return o.onSchedule(e, triggerID, done, func(c client.Client) error {
 		return tengine.PausePollSchedule(e.ctx, c, triggerID, pause, "flowrun trigger")
 	})
 }

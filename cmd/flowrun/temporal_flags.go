@@ -1,15 +1,12 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/flowrun/flowrun/lang"
 	"github.com/flowrun/flowrun/run"
 )
 
@@ -129,10 +126,7 @@ worker if this one dies. Connections are files in --connections named by their i
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.projects = args
-			if !temporalBuilt {
-				return errNoTemporal()
-			}
-			return runWorker(e, o)
+			return runWorker(e, o) // temporal.go, or temporal_off.go
 		},
 	}
 	o.flags(cmd)
@@ -173,10 +167,7 @@ prints "already started".`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.project, o.flow = args[0], args[1]
-			if !temporalBuilt {
-				return errNoTemporal()
-			}
-			return runStart(e, o)
+			return runStart(e, o) // temporal.go, or temporal_off.go
 		},
 	}
 	o.flags(cmd)
@@ -208,18 +199,3 @@ func (o *scheduleOptions) flags(cmd *cobra.Command, on bool) {
 func (o *scheduleOptions) check() error {
 	return checkEngine(o.engine, "")
 }
-
-// loadFailed prints a project's load problems and returns exit code 2.
-func loadFailed(e *env, err error) error {
-	var ds lang.Diagnostics
-	if errors.As(err, &ds) {
-		for _, d := range ds {
-			fmt.Fprintln(e.stderr, d.String())
-		}
-		return &exitError{code: exitUsage}
-	}
-	return usageErr("%v", err)
-}
-
-// pollScheduleID is a poll trigger's Schedule id (tengine.PollScheduleID).
-func pollScheduleID(triggerID string) string { return "poll/" + triggerID }

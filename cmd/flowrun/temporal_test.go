@@ -17,7 +17,4 @@ func TestTemporalDefaultsAgree(t *testing.T) {
 	if defaultLoopPart != tengine.DefaultLoopPart {
 		t.Errorf("defaultLoopPart = %d, engine/temporal says %d", defaultLoopPart, tengine.DefaultLoopPart)
 	}
-	if got, want := pollScheduleID("t-1"), tengine.PollScheduleID("t-1"); got != want {
-		t.Errorf("pollScheduleID = %q, engine/temporal says %q", got, want)
-	}
 }

@@ -307,7 +307,6 @@ unpauses it.`,
 				if err := pauseSched.pause(e, args[0], true); err != nil { // temporal.go
 					return err
 				}
-				fmt.Fprintf(e.stdout, "schedule %s is paused\n", pollScheduleID(args[0]))
 				if po.state == "" {
 					return nil
 				}

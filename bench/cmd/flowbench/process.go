@@ -19,8 +19,8 @@ import (
 // a hello-world Go binary in paired rounds, and the peak RSS of a
 // 1,000,000-item for_each. bin is the binary to measure; "" builds
 // ./cmd/flowrun with CGO_ENABLED=0, as the install docs say, and also as
-// plain `go build` does (a row of its own). It runs before the in-process benchmarks, while this process
-// is small and idle.
+// plain `go build` does (a row of its own). It runs before the in-process
+// benchmarks, while this process is small and idle.
 //
 // A round runs every command once, one after another, so that a machine
 // whose load changes moves flowrun and its baseline together; the figure for
@@ -74,12 +74,13 @@ func processFigures(w io.Writer, dir, bin string, rounds int) {
 	}
 	cache := filepath.Join(dir, "shape-cache")
 	loop := []string{bin, "run", bench.Dir("loop"), "loop", "--input", "@" + in20k}
-	cmds := []struct {
+	type coldCmd struct {
 		name  string
 		cache string
 		argv  []string
 		base  int // the command whose CPU in the same round is the ratio's denominator
-	}{
+	}
+	cmds := []coldCmd{
 		{"Go hello world", "", []string{hello}, 0},
 		{"`flowrun run`, shape cache warm", cache, []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}, 0},
 		{"`flowrun run`, FLOWRUN_CACHE=off", "off", []string{bin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}, 0},
@@ -89,12 +90,7 @@ func processFigures(w io.Writer, dir, bin string, rounds int) {
 		{"`flowrun run` 20k-item loop, FLOWRUN_CACHE=off (ratio to the floor)", "off", loop, 4},
 	}
 	if cgoBin != "" {
-		cmds = append(cmds, struct {
-			name  string
-			cache string
-			argv  []string
-			base  int
-		}{"`flowrun run`, shape cache warm, default `go build` (cgo, dynamically linked)", cache, []string{cgoBin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}, 0})
+		cmds = append(cmds, coldCmd{"`flowrun run`, shape cache warm, default `go build` (cgo, dynamically linked)", cache, []string{cgoBin, "run", bench.Dir("calls"), "square", "--input", `{"x": 3}`}, 0})
 	}
 	cpu := make([][]time.Duration, len(cmds))
 	wall := make([][]time.Duration, len(cmds))
